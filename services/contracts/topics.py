@@ -1,0 +1,36 @@
+"""Kafka topics of the platform: names, partition counts and configs, created explicitly."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+_WEEK_MS = str(7 * 24 * 3600 * 1000)
+_EVENTS = {"retention.ms": _WEEK_MS, "min.insync.replicas": "1"}
+
+VERIFICATION_REQUESTED = TopicSpec("verification.requested.v1", 6, _EVENTS)
+VERDICT_REACHED = TopicSpec("verification.verdicts.v1", 6, _EVENTS)
+OUTCOME_PUBLISHED = TopicSpec(
+    "verification.outcomes.v1", 6, {"retention.ms": str(90 * 24 * 3600 * 1000)}
+)
+EMPLOYER_WEBHOOKS = TopicSpec("employer.webhooks.v1", 3, {"cleanup.policy": "compact"})
+
+
+def dead_letter_of(topic: TopicSpec) -> TopicSpec:
+    """Poison messages of `topic` are parked here, never dropped."""
+    return TopicSpec(f"{topic.name}.dlq", 1, {"retention.ms": str(30 * 24 * 3600 * 1000)})
+
+
+CONSUMED = (VERIFICATION_REQUESTED, VERDICT_REACHED, EMPLOYER_WEBHOOKS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    VERIFICATION_REQUESTED,
+    VERDICT_REACHED,
+    OUTCOME_PUBLISHED,
+    EMPLOYER_WEBHOOKS,
+    *(dead_letter_of(topic) for topic in CONSUMED),
+)

@@ -1,0 +1,326 @@
+"""PostgreSQL repository of intake: employers, credentials, requests, webhooks, outbox."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+
+from services.contracts.events import (
+    EmployerWebhooksConfigured,
+    VerdictReached,
+    VerificationRequested,
+    WebhookEndpoint,
+)
+from services.intake.domain.errors import Refusal, RefusalCode
+from services.intake.domain.lifecycle import FINAL, Status, status_after_verdict
+from services.runtime.db import Connection
+from services.runtime.outbox import write_outbox
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: UUID
+    employer_id: UUID
+    qualification_id: str
+    body_ids: list[str]
+    region: str
+    status: Status
+    reason: dict[str, str] | None
+    checks: list[dict[str, Any]] | None
+    verification_code: str | None
+    accepted_at: datetime
+    expected_completion_at: datetime
+    decided_at: datetime | None
+    updated_at: datetime
+    certificate_number: str
+    issued_on: date
+
+
+@dataclass(frozen=True)
+class Submission:
+    record: RequestRecord
+    created: bool  # False: an identical request was already in flight
+
+
+_REQUEST_COLUMNS = (
+    "id, employer_id, qualification_id, body_ids, region, status, reason, checks, "
+    "verification_code, accepted_at, expected_completion_at, decided_at, updated_at, "
+    "certificate_number, issued_on"
+)
+
+
+def _record(row: asyncpg.Record) -> RequestRecord:
+    values = dict(row)
+    values["status"] = Status(values["status"])
+    for column in ("reason", "checks"):
+        if values[column] is not None:
+            values[column] = orjson.loads(values[column])
+    return RequestRecord(**values)
+
+
+def hash_secret(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class IntakeStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def create_employer(self, credit_code: str, name: str) -> tuple[UUID, str]:
+        """Register an employer and return its id and a new API key (shown once)."""
+        employer_id = uuid4()
+        async with self._pool.acquire() as conn, conn.transaction():
+            existing = await conn.fetchval(
+                "SELECT id FROM employers WHERE credit_code = $1", credit_code
+            )
+            if existing is None:
+                await conn.execute(
+                    "INSERT INTO employers (id, credit_code, name) VALUES ($1, $2, $3)",
+                    employer_id,
+                    credit_code,
+                    name,
+                )
+            else:
+                employer_id = existing
+            api_key = await self._issue_api_key(conn, employer_id)
+        return employer_id, api_key
+
+    async def _issue_api_key(self, conn: Connection, employer_id: UUID) -> str:
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        await conn.execute(
+            "INSERT INTO api_keys (key_id, secret_hash, employer_id) VALUES ($1, $2, $3)",
+            key_id,
+            hash_secret(secret),
+            employer_id,
+        )
+        return f"qv_{key_id}_{secret}"
+
+    async def authenticate(self, api_key: str) -> UUID | None:
+        parts = api_key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "qv":
+            return None
+        row = await self._pool.fetchrow(
+            "SELECT secret_hash, employer_id FROM api_keys "
+            "WHERE key_id = $1 AND revoked_at IS NULL",
+            parts[1],
+        )
+        if row is None or not hmac.compare_digest(row["secret_hash"], hash_secret(parts[2])):
+            return None
+        employer_id: UUID = row["employer_id"]
+        return employer_id
+
+    async def submit(
+        self,
+        event: VerificationRequested,
+        accepted_at: datetime,
+        expected_completion_at: datetime,
+        idempotency: tuple[str, bytes] | None,
+        traceparent: str | None,
+    ) -> Submission:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if idempotency is not None:
+                replay = await self._claim_idempotency_key(conn, event, idempotency)
+                if replay is not None:
+                    return replay
+            submission = await self._insert_or_find_in_flight(
+                conn, event, accepted_at, expected_completion_at
+            )
+            if submission.created:
+                await write_outbox(conn, [event], traceparent)
+            if idempotency is not None:
+                await conn.execute(
+                    "UPDATE idempotency_keys SET request_id = $3, created = $4 "
+                    "WHERE employer_id = $1 AND key = $2",
+                    event.employer_id,
+                    idempotency[0],
+                    submission.record.id,
+                    submission.created,
+                )
+            return submission
+
+    async def _insert_or_find_in_flight(
+        self,
+        conn: Connection,
+        event: VerificationRequested,
+        accepted_at: datetime,
+        expected_completion_at: datetime,
+    ) -> Submission:
+        row = await conn.fetchrow(
+            _INSERT_REQUEST, *_request_values(event, accepted_at, expected_completion_at)
+        )
+        if row is not None:
+            return Submission(_record(row), created=True)
+        existing = await conn.fetchrow(_SELECT_IN_FLIGHT, *_in_flight_key(event))
+        assert existing is not None
+        return Submission(_record(existing), created=False)
+
+    async def _claim_idempotency_key(
+        self, conn: Connection, event: VerificationRequested, key: tuple[str, bytes]
+    ) -> Submission | None:
+        claimed = await conn.fetchval(
+            "INSERT INTO idempotency_keys (employer_id, key, body_hash, request_id) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+            event.employer_id,
+            key[0],
+            key[1],
+            event.request_id,
+        )
+        if claimed:
+            return None
+        earlier = await conn.fetchrow(
+            "SELECT body_hash, request_id, created FROM idempotency_keys "
+            "WHERE employer_id = $1 AND key = $2",
+            event.employer_id,
+            key[0],
+        )
+        assert earlier is not None
+        if earlier["body_hash"] != key[1]:
+            raise Refusal(
+                RefusalCode.IDEMPOTENCY_KEY_REUSED,
+                "该幂等键已用于另一请求内容",
+                "This Idempotency-Key was already used with a different request body",
+            )
+        original = await self.get(event.employer_id, earlier["request_id"], conn)
+        assert original is not None
+        return Submission(original, created=earlier["created"])
+
+    async def get(
+        self, employer_id: UUID, request_id: UUID, conn: Connection | None = None
+    ) -> RequestRecord | None:
+        row = await (conn or self._pool).fetchrow(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = $1 AND employer_id = $2",
+            request_id,
+            employer_id,
+        )
+        return None if row is None else _record(row)
+
+    async def list_requests(
+        self, employer_id: UUID, status: Status | None, limit: int, before: datetime | None
+    ) -> list[RequestRecord]:
+        rows = await self._pool.fetch(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE employer_id = $1 "
+            "AND ($2::text IS NULL OR status = $2) "
+            "AND ($3::timestamptz IS NULL OR accepted_at < $3) "
+            "ORDER BY accepted_at DESC, id LIMIT $4",
+            employer_id,
+            status,
+            before,
+            limit,
+        )
+        return [_record(row) for row in rows]
+
+    async def apply_verdicts(self, verdicts: list[VerdictReached]) -> None:
+        """Record outcomes; a redelivered event changes nothing."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            for verdict in verdicts:
+                fresh = await conn.fetchval(
+                    "INSERT INTO applied_events (event_id) VALUES ($1) "
+                    "ON CONFLICT DO NOTHING RETURNING true",
+                    verdict.event_id,
+                )
+                if fresh:
+                    await conn.execute(
+                        _APPLY_VERDICT,
+                        verdict.request_id,
+                        status_after_verdict(verdict.verdict).value,
+                        verdict.reason.model_dump_json(),
+                        orjson.dumps([c.model_dump(mode="json") for c in verdict.checks]).decode(),
+                        verdict.verification_code,
+                        verdict.decided_at,
+                        [s.value for s in FINAL],
+                    )
+
+    async def set_webhooks(self, employer_id: UUID, urls: list[str]) -> list[WebhookEndpoint]:
+        """Replace the employer's webhook endpoints; each new endpoint gets a signing secret."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            known = {
+                row["url"]: row["secret"]
+                for row in await conn.fetch(
+                    "SELECT url, secret FROM webhook_endpoints WHERE employer_id = $1", employer_id
+                )
+            }
+            endpoints = [
+                WebhookEndpoint(url=url, secret=known.get(url) or _new_webhook_secret())
+                for url in dict.fromkeys(urls)
+            ]
+            await conn.execute("DELETE FROM webhook_endpoints WHERE employer_id = $1", employer_id)
+            await conn.executemany(
+                "INSERT INTO webhook_endpoints (employer_id, url, secret) VALUES ($1, $2, $3)",
+                [(employer_id, e.url, e.secret) for e in endpoints],
+            )
+            event = EmployerWebhooksConfigured(employer_id=employer_id, endpoints=endpoints)
+            await write_outbox(conn, [event])
+        return endpoints
+
+
+def _new_webhook_secret() -> str:
+    """Standard Webhooks secret: `whsec_` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _request_values(
+    event: VerificationRequested, accepted_at: datetime, expected: datetime
+) -> tuple[object, ...]:
+    return (
+        event.request_id,
+        event.employer_id,
+        event.qualification_id,
+        event.body_ids,
+        event.region,
+        event.holder.name,
+        event.holder.name_zh,
+        event.holder.nationality,
+        event.holder.holder_ref,
+        event.certificate.number,
+        event.certificate.issued_on,
+        event.certificate.expires_on,
+        orjson.dumps(event.certificate.channel_fields).decode(),
+        Status.ACCEPTED.value,
+        accepted_at,
+        expected,
+    )
+
+
+def _in_flight_key(event: VerificationRequested) -> tuple[object, ...]:
+    return (
+        event.employer_id,
+        event.qualification_id,
+        event.certificate.number,
+        event.holder.holder_ref,
+    )
+
+
+_INSERT_REQUEST = f"""
+INSERT INTO requests (
+    id, employer_id, qualification_id, body_ids, region, holder_name, holder_name_zh,
+    nationality, holder_ref, certificate_number, issued_on, expires_on, channel_fields,
+    status, accepted_at, expected_completion_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)
+ON CONFLICT (employer_id, qualification_id, certificate_number, holder_ref)
+    WHERE status IN ('accepted', 'verifying') DO NOTHING
+RETURNING {_REQUEST_COLUMNS}
+"""
+
+_SELECT_IN_FLIGHT = f"""
+SELECT {_REQUEST_COLUMNS} FROM requests
+WHERE employer_id = $1 AND qualification_id = $2 AND certificate_number = $3 AND holder_ref = $4
+  AND status IN ('accepted', 'verifying')
+"""
+
+_APPLY_VERDICT = """
+UPDATE requests
+SET status = $2, reason = $3::jsonb, checks = $4::jsonb, verification_code = $5,
+    decided_at = $6, updated_at = now()
+WHERE id = $1 AND NOT (status = ANY($7::text[]))
+"""

@@ -1,0 +1,1 @@
+"""Adapters every service shares: logging, metrics, PostgreSQL, Kafka, the transactional outbox."""

@@ -1,0 +1,20 @@
+"""Readiness checks of the dependencies a service needs."""
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.observability import HealthCheck
+
+
+def database_check(pool: asyncpg.Pool) -> HealthCheck:
+    async def check() -> bool:
+        return bool(await pool.fetchval("SELECT 1"))
+
+    return check
+
+
+def kafka_check(producer: AIOKafkaProducer) -> HealthCheck:
+    async def check() -> bool:
+        return bool(producer.client.cluster.brokers())
+
+    return check

@@ -1,0 +1,202 @@
+"""Kafka adapters: explicit topic creation, an idempotent producer, and a batch consumer that
+commits only after its handler has durably stored the effect."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.contracts.events import Event, UnknownEvent, decode
+from services.contracts.topics import TopicSpec, dead_letter_of
+from services.runtime.observability import (
+    CONSUMER_LAG,
+    ERRORS,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+)
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[TopicSpec], replication: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(t.name, t.partitions, replication, topic_configs=dict(t.configs))
+            for t in topics
+            if t.name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+    )
+
+
+@dataclass(frozen=True)
+class ConsumedEvent:
+    event: Event
+    traceparent: str | None
+    topic: str
+    partition: int
+    offset: int
+
+
+Record = ConsumerRecord[bytes, bytes]
+BatchHandler = Callable[[list[ConsumedEvent]], Awaitable[None]]
+
+
+class EventConsumer:
+    """Consumes batches; the handler must store each effect idempotently before returning.
+
+    Offsets are committed only after the handler returns, so a crash means redelivery, never
+    loss. Transient failures (database or broker unreachable) are retried without end; an event
+    that keeps failing for any other reason, or cannot be decoded, is parked on its topic's
+    dead-letter topic so it cannot block its partition forever.
+    """
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[TopicSpec],
+        handler: BatchHandler,
+        producer: AIOKafkaProducer,
+        max_batch: int = 500,
+        max_attempts: int = 3,
+    ) -> None:
+        self._topics = {t.name: t for t in topics}
+        self._handler = handler
+        self._producer = producer
+        self._max_attempts = max_attempts
+        self._max_batch = max_batch
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_batch,
+        )
+        self.started = asyncio.Event()
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        self.started.set()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+                records = [record for part in batches.values() for record in part]
+                if records:
+                    await self._process(records)
+                    await self._consumer.commit()
+                    self._record_lag(batches)
+        finally:
+            await self._consumer.stop()
+
+    async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        events: list[ConsumedEvent] = []
+        for record in records:
+            EVENTS_CONSUMED.labels(record.topic).inc()
+            try:
+                events.append(_decode(record))
+            except (UnknownEvent, ValueError) as error:
+                await self._dead_letter(record, f"undecodable: {error}")
+        if events and not await self._attempt(events):
+            for event in events:  # isolate the poison event from its batch
+                if not await self._attempt([event]):
+                    await self._dead_letter_event(event)
+
+    async def _attempt(self, events: list[ConsumedEvent]) -> bool:
+        delay = 0.2
+        attempts = 0
+        while True:
+            try:
+                await self._handler(events)
+                return True
+            except TRANSIENT_ERRORS as error:
+                ERRORS.labels("consumer_transient").inc()
+                log.warning("transient failure, retrying", extra={"error": repr(error)})
+            except Exception as error:
+                attempts += 1
+                ERRORS.labels("consumer_handler").inc()
+                log.exception("handler failed", extra={"attempt": attempts, "error": repr(error)})
+                if attempts >= self._max_attempts:
+                    return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _dead_letter_event(self, consumed: ConsumedEvent) -> None:
+        spec = self._topics[consumed.topic]
+        value = consumed.event.model_dump_json().encode()
+        headers = [
+            ("event-type", type(consumed.event).__name__.encode()),
+            ("schema-version", str(consumed.event.schema_version).encode()),
+            ("dead-letter-reason", b"handler kept failing"),
+            ("source-offset", f"{consumed.partition}:{consumed.offset}".encode()),
+        ]
+        await self._producer.send_and_wait(dead_letter_of(spec).name, value, headers=headers)
+        EVENTS_DEAD_LETTERED.labels(consumed.topic).inc()
+        log.error("event dead-lettered", extra={"topic": consumed.topic, "offset": consumed.offset})
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        spec = self._topics[record.topic]
+        headers = [*list(record.headers), ("dead-letter-reason", reason.encode())]
+        await self._producer.send_and_wait(
+            dead_letter_of(spec).name, record.value, key=record.key, headers=headers
+        )
+        EVENTS_DEAD_LETTERED.labels(record.topic).inc()
+        log.error("record dead-lettered", extra={"topic": record.topic, "reason": reason})
+
+    def _record_lag(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        for tp, records in batches.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None and records:
+                lag = max(highwater - records[-1].offset - 1, 0)
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+
+
+def _decode(record: ConsumerRecord[bytes, bytes]) -> ConsumedEvent:
+    headers = {key: value for key, value in record.headers}
+    if record.value is None:
+        raise ValueError("empty record")
+    traceparent = headers.get("traceparent")
+    return ConsumedEvent(
+        event=decode(record.value, headers),
+        traceparent=traceparent.decode() if traceparent else None,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+    )

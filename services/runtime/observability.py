@@ -1,0 +1,92 @@
+"""JSON-line logs carrying the request id, Prometheus metrics, and the ops HTTP endpoints."""
+
+import contextvars
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.runtime.lifecycle import HttpServer, http_server
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+EVENTS_PRODUCED = Counter("events_produced_total", "Events published to Kafka", ["topic"])
+EVENTS_CONSUMED = Counter("events_consumed_total", "Events consumed from Kafka", ["topic"])
+EVENTS_DEAD_LETTERED = Counter("events_dead_lettered_total", "Poison events parked", ["topic"])
+ERRORS = Counter("errors_total", "Errors by kind", ["kind"])
+CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the log end", ["topic", "partition"])
+OUTBOX_PENDING = Gauge("outbox_pending", "Outbox rows not yet published")
+
+
+class _RequestIdFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        request_id = request_id_var.get()
+        if request_id and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_RequestIdFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiokafka", "uvicorn.access", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def ops_routes(checks: dict[str, HealthCheck]) -> list[Route]:
+    """`/healthz` (liveness and readiness of each dependency) and `/metrics`."""
+
+    async def health(_: Request) -> JSONResponse:
+        results = {name: await _safe(check) for name, check in checks.items()}
+        healthy = all(results.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", "checks": results},
+            status_code=200 if healthy else 503,
+        )
+
+    return [Route("/healthz", health), Route("/metrics", _metrics)]
+
+
+async def _safe(check: HealthCheck) -> bool:
+    try:
+        return await check()
+    except Exception:
+        return False
+
+
+def ops_app(checks: dict[str, HealthCheck]) -> Starlette:
+    """A small app of the ops endpoints, for services that serve no other HTTP."""
+    return Starlette(routes=ops_routes(checks))
+
+
+def ops_server(host: str, port: int, checks: dict[str, HealthCheck]) -> HttpServer:
+    return http_server(ops_app(checks), host, port)

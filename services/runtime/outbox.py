@@ -1,0 +1,98 @@
+"""Transactional outbox: events are written in the same transaction as the state change they
+announce, and a relay publishes them to Kafka afterwards.
+
+A relay that dies after publishing but before deleting republishes on restart; consumers
+de-duplicate by event id, so nothing is lost and nothing takes effect twice.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from services.contracts.events import Event, encode
+from services.runtime.db import Connection
+from services.runtime.observability import EVENTS_PRODUCED, OUTBOX_PENDING
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+
+
+async def write_outbox(
+    conn: Connection, events: Sequence[Event], traceparent: str | None = None
+) -> None:
+    """Add events to the outbox inside the caller's transaction."""
+    rows = []
+    for event in events:
+        value, headers = encode(event, traceparent)
+        encoded_headers = orjson.dumps([[k, v.decode()] for k, v in headers]).decode()
+        rows.append((event.topic.name, event.key(), value, encoded_headers))
+    await conn.executemany(
+        "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4::jsonb)", rows
+    )
+    # Delivered at commit; the payload names the schema so each relay wakes only for its own.
+    await conn.execute("SELECT pg_notify($1, current_schema())", NOTIFY_CHANNEL)
+
+
+class OutboxRelay:
+    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size: int = 500):
+        self._pool = pool
+        self._producer = producer
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+        self._idle_poll_seconds = 1.0
+        self._schema = ""
+
+    async def run(self) -> None:
+        listener = await self._pool.acquire()
+        try:
+            self._schema = await listener.fetchval("SELECT current_schema()")
+            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            while True:
+                published = await self.publish_batch()
+                if published < self._batch_size:
+                    await self._sleep_until_notified()
+        finally:
+            await self._pool.release(listener)
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if payload == self._schema:
+            self._wakeup.set()
+
+    async def _sleep_until_notified(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._idle_poll_seconds):
+                await self._wakeup.wait()
+        self._wakeup.clear()
+
+    async def publish_batch(self) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch_size,
+            )
+            if not rows:
+                OUTBOX_PENDING.set(0)
+                return 0
+            sends = [await self._send(row) for row in rows]
+            await asyncio.gather(*sends)
+            await conn.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+        for row in rows:
+            EVENTS_PRODUCED.labels(row["topic"]).inc()
+        OUTBOX_PENDING.set(len(rows) if len(rows) == self._batch_size else 0)
+        return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> "asyncio.Future[object]":
+        headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
+        future: asyncio.Future[object] = await self._producer.send(
+            row["topic"], row["value"], key=row["key"], headers=headers
+        )
+        return future

@@ -1,0 +1,86 @@
+"""Credential API channel: a JSON API that answers for a credential id (cloud vendors, badges)."""
+
+from datetime import date
+from typing import Literal
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from services.contracts.events import VerificationRequested
+from services.verifier.channels.config import BodyChannel
+from services.verifier.channels.errors import RateLimited, TransientChannelError
+from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
+
+CHANNEL = "credential_api"
+
+_STATUS = {
+    "active": BodyStatus.CONFIRMED,
+    "revoked": BodyStatus.REVOKED,
+    "expired": BodyStatus.EXPIRED,
+}
+
+
+class _Credential(BaseModel):
+    credential_id: str
+    holder_name: str
+    status: Literal["active", "revoked", "expired"]
+    issued_on: date
+    expires_on: date | None
+
+
+def credential_id_of(request: VerificationRequested) -> str:
+    fields = request.certificate.channel_fields
+    return (
+        fields.get("credential_id") or fields.get("validation_number") or request.certificate.number
+    )
+
+
+class CredentialApiChannel:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def query(
+        self, body_id: str, channel: BodyChannel, request: VerificationRequested
+    ) -> BodyAnswer:
+        url = f"{channel.endpoint}/credentials/{quote(credential_id_of(request), safe='')}"
+        try:
+            response = await self._client.get(
+                url,
+                headers={"Authorization": f"Bearer {channel.api_key}"},
+                timeout=channel.timeout_seconds,
+            )
+        except httpx.TransportError as error:
+            raise TransientChannelError(f"{type(error).__name__}") from error
+        return _answer(body_id, response)
+
+
+def _answer(body_id: str, response: httpx.Response) -> BodyAnswer:
+    if response.status_code == 404:
+        return BodyAnswer(body_id, CHANNEL, BodyStatus.NOT_FOUND, detail="no such credential")
+    if response.status_code == 429:
+        raise RateLimited(_retry_after(response))
+    if response.status_code >= 500:
+        raise TransientChannelError(f"HTTP {response.status_code}")
+    if response.status_code != 200:
+        return BodyAnswer(
+            body_id, CHANNEL, BodyStatus.UNREACHABLE, detail=f"HTTP {response.status_code}"
+        )
+    try:
+        credential = _Credential.model_validate_json(response.content)
+    except ValidationError:
+        return BodyAnswer(body_id, CHANNEL, BodyStatus.UNREACHABLE, detail="malformed answer")
+    return BodyAnswer(
+        body_id,
+        CHANNEL,
+        _STATUS[credential.status],
+        registered_name=credential.holder_name,
+        expires_on=credential.expires_on,
+    )
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(float(response.headers.get("Retry-After", "1")), 0.0)
+    except ValueError:
+        return 1.0
