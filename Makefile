@@ -1,6 +1,8 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 SHELL := /bin/bash
-UV ?= uv
+PYTHON ?= python3
+UV ?= $(PYTHON) -m uv
+UV_VERSION := 0.13.9
 PROTOS := $(shell find protos -name '*.proto')
 
 .PHONY: run test check lint typecheck protos bench clean setup
@@ -8,7 +10,7 @@ PROTOS := $(shell find protos -name '*.proto')
 setup: .venv/.synced protos
 
 .venv/.synced: pyproject.toml uv.lock
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --user "uv==0.13.9"
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen
 	@touch $@
 

@@ -1,0 +1,1 @@
+"""gRPC edge of the registry: servicer, status mapping, server and composition."""

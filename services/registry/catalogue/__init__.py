@@ -1,0 +1,1 @@
+"""The qualification catalogue: data, domain model, loader and search (no other I/O)."""

@@ -1,0 +1,1 @@
+"""Pure core of the registry: verification codes, verifications and the errors they raise."""

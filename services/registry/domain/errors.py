@@ -1,0 +1,54 @@
+"""Why the registry refuses a call: stable codes, each with text in Chinese and English.
+
+The gRPC edge maps each code once to a status code (see api/status.py).
+"""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    MALFORMED_CODE = "malformed-code"
+    CHECK_CHARACTER_MISMATCH = "check-character-mismatch"
+    INVALID_FIELD = "invalid-field"
+    NOT_FOUND = "not-found"
+    REQUEST_CONFLICT = "request-conflict"
+
+
+class RegistryError(Exception):
+    """A refusal the caller can act on; never carries personal data in its messages."""
+
+    code: ErrorCode
+
+    def __init__(self, message_en: str, message_zh: str) -> None:
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.message_zh = message_zh
+
+    def __str__(self) -> str:
+        return f"{self.message_en} / {self.message_zh}"
+
+
+class MalformedCode(RegistryError):
+    code = ErrorCode.MALFORMED_CODE
+
+
+class CheckCharacterMismatch(RegistryError):
+    code = ErrorCode.CHECK_CHARACTER_MISMATCH
+
+
+class InvalidField(RegistryError):
+    code = ErrorCode.INVALID_FIELD
+
+    def __init__(self, field: str, message_en: str, message_zh: str) -> None:
+        super().__init__(f"{field}: {message_en}", f"{field}：{message_zh}")
+        self.field = field
+
+
+class NotFound(RegistryError):
+    code = ErrorCode.NOT_FOUND
+
+
+class RequestConflict(RegistryError):
+    """The request id was already used to issue a code for a different verification."""
+
+    code = ErrorCode.REQUEST_CONFLICT

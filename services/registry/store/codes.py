@@ -1,0 +1,123 @@
+"""The repository of verification codes. asyncpg prepares and caches each statement per
+connection, so every query below is planned once per pooled connection."""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.registry.domain.codes import VerificationCode, generate_code, parse_code
+from services.registry.domain.verifications import (
+    Issued,
+    IssueRequest,
+    Region,
+    Verification,
+    ensure_same_verification,
+)
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "request_id, code, qualification_id, body_ids, holder_ref, holder_name, region, "
+    "employer_id, verified_at, revoked_at, revocation_reason, created_at"
+)
+_CODE_UNIQUE = "verification_codes_code_key"
+# Two codes out of 2**80 colliding is astronomically unlikely; repeated collisions mean a bug.
+_CODE_ATTEMPTS = 5
+
+
+class CodeCollisionError(RuntimeError):
+    """Several freshly generated codes in a row were already taken: the generator is broken."""
+
+
+class CodeRepository:
+    INSERT = (
+        "INSERT INTO verification_codes (request_id, code, qualification_id, body_ids, "
+        "holder_ref, holder_name, region, employer_id, verified_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        f"ON CONFLICT (request_id) DO NOTHING RETURNING {_COLUMNS}"
+    )
+    BY_REQUEST_ID = f"SELECT {_COLUMNS} FROM verification_codes WHERE request_id = $1"
+    BY_CODE = f"SELECT {_COLUMNS} FROM verification_codes WHERE code = $1"
+    REVOKE = (
+        "UPDATE verification_codes SET revoked_at = $2, revocation_reason = $3 "
+        f"WHERE code = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}"
+    )
+
+    def __init__(
+        self, pool: asyncpg.Pool, new_code: Callable[[], VerificationCode] = generate_code
+    ) -> None:
+        self._pool = pool
+        self._new_code = new_code
+
+    async def issue(self, request: IssueRequest) -> Issued:
+        """Records the verification once; a retry or a concurrent twin gets the same code."""
+        for _ in range(_CODE_ATTEMPTS):
+            try:
+                row = await self._pool.fetchrow(
+                    self.INSERT, *_insert_args(request, self._new_code())
+                )
+            except asyncpg.UniqueViolationError as error:
+                if error.constraint_name != _CODE_UNIQUE:
+                    raise
+                log.warning("verification code collision; drawing another")
+                continue
+            if row is not None:
+                return Issued(_verification(row), newly_issued=True)
+            existing = await self.by_request_id(request.request_id)
+            if existing is None:
+                raise RuntimeError("verification row vanished between insert and select")
+            ensure_same_verification(existing, request)
+            return Issued(existing, newly_issued=False)
+        raise CodeCollisionError(f"{_CODE_ATTEMPTS} generated codes in a row were already issued")
+
+    async def by_request_id(self, request_id: UUID) -> Verification | None:
+        row = await self._pool.fetchrow(self.BY_REQUEST_ID, request_id)
+        return None if row is None else _verification(row)
+
+    async def by_code(self, code: VerificationCode) -> Verification | None:
+        row = await self._pool.fetchrow(self.BY_CODE, code.compact)
+        return None if row is None else _verification(row)
+
+    async def revoke(
+        self, code: VerificationCode, reason: str, at: datetime
+    ) -> Verification | None:
+        """Revokes a valid code; None when there is no such code or it was already revoked."""
+        row = await self._pool.fetchrow(self.REVOKE, code.compact, at, reason)
+        return None if row is None else _verification(row)
+
+    async def ping(self) -> bool:
+        return bool(await self._pool.fetchval("SELECT true", timeout=2))
+
+
+def _insert_args(request: IssueRequest, code: VerificationCode) -> tuple[object, ...]:
+    return (
+        request.request_id,
+        code.compact,
+        request.qualification_id,
+        list(request.body_ids),
+        request.holder_ref,
+        request.holder_name,
+        request.region.value,
+        request.employer_id,
+        request.verified_at,
+    )
+
+
+def _verification(row: asyncpg.Record) -> Verification:
+    return Verification(
+        request_id=row["request_id"],
+        code=parse_code(row["code"]),
+        qualification_id=row["qualification_id"],
+        body_ids=tuple(row["body_ids"]),
+        holder_ref=row["holder_ref"],
+        holder_name=row["holder_name"],
+        region=Region(row["region"]),
+        employer_id=row["employer_id"],
+        verified_at=row["verified_at"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+        revocation_reason=row["revocation_reason"],
+    )
