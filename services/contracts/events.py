@@ -12,9 +12,11 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.topics import (
+    CATALOGUE_CHANGES,
     EMPLOYER_WEBHOOKS,
     OUTCOME_PUBLISHED,
     VERDICT_REACHED,
+    VERIFICATION_PROGRESSED,
     VERIFICATION_REQUESTED,
     TopicSpec,
 )
@@ -102,6 +104,36 @@ class CheckResult(BaseModel):
     reason: str = ""
 
 
+class BodyContact(BaseModel):
+    """How long one awarding body took to answer: what expected durations are learnt from."""
+
+    model_config = ConfigDict(frozen=True)
+    body_id: str
+    channel: str
+    seconds: float
+
+
+class Stage(StrEnum):
+    VERIFYING = "verifying"  # the bodies are being asked
+    WAITING_FOR_BODY = "waiting_for_body"  # a body is down or slow; its requests wait
+    PARKED = "parked"  # an asynchronous enquiry was sent; the answer comes later
+
+
+class VerificationProgressed(Event):
+    """A request moved on before its verdict, possibly with a new expected completion time."""
+
+    topic: ClassVar[TopicSpec] = VERIFICATION_PROGRESSED
+
+    request_id: UUID
+    employer_id: UUID
+    stage: Stage
+    expected_completion_at: datetime | None = None
+    note: LocalizedText | None = None
+
+    def key(self) -> bytes:
+        return str(self.request_id).encode()
+
+
 class VerdictReached(Event):
     topic: ClassVar[TopicSpec] = VERDICT_REACHED
 
@@ -115,6 +147,7 @@ class VerdictReached(Event):
     checks: list[CheckResult]
     verification_code: str | None = None
     decided_at: datetime
+    contacts: list[BodyContact] = Field(default_factory=list)
 
     def key(self) -> bytes:
         return str(self.request_id).encode()
@@ -155,9 +188,30 @@ class EmployerWebhooksConfigured(Event):
         return str(self.employer_id).encode()
 
 
+class QualificationWithdrawn(Event):
+    """The registry withdrew a qualification from the catalogue (the notice's exit mechanism)."""
+
+    topic: ClassVar[TopicSpec] = CATALOGUE_CHANGES
+
+    qualification_id: str
+    edition_id: str
+    withdrawn_on: date
+    reason: str
+
+    def key(self) -> bytes:
+        return self.qualification_id.encode()
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
-    for cls in (VerificationRequested, VerdictReached, OutcomePublished, EmployerWebhooksConfigured)
+    for cls in (
+        VerificationRequested,
+        VerificationProgressed,
+        VerdictReached,
+        OutcomePublished,
+        EmployerWebhooksConfigured,
+        QualificationWithdrawn,
+    )
 }
 
 
@@ -181,7 +235,7 @@ def decode(value: bytes, headers: dict[str, bytes]) -> Event:
     cls = EVENT_TYPES.get(type_name)
     if cls is None:
         raise UnknownEvent(f"unknown event type {type_name!r}")
-    version = int(headers.get("schema-version", b"0").decode() or 0)
-    if version != cls.schema_version:
+    version = headers.get("schema-version", b"").decode()
+    if version != str(cls.schema_version):
         raise UnknownEvent(f"{type_name} schema version {version} is not supported")
     return cls.model_validate_json(value)

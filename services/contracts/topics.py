@@ -15,9 +15,11 @@ _EVENTS = {"retention.ms": _WEEK_MS, "min.insync.replicas": "1"}
 
 VERIFICATION_REQUESTED = TopicSpec("verification.requested.v1", 6, _EVENTS)
 VERDICT_REACHED = TopicSpec("verification.verdicts.v1", 6, _EVENTS)
+VERIFICATION_PROGRESSED = TopicSpec("verification.progress.v1", 6, _EVENTS)
 OUTCOME_PUBLISHED = TopicSpec(
     "verification.outcomes.v1", 6, {"retention.ms": str(90 * 24 * 3600 * 1000)}
 )
+CATALOGUE_CHANGES = TopicSpec("catalogue.changes.v1", 1, {"retention.ms": "-1"})
 EMPLOYER_WEBHOOKS = TopicSpec("employer.webhooks.v1", 3, {"cleanup.policy": "compact"})
 
 
@@ -26,11 +28,19 @@ def dead_letter_of(topic: TopicSpec) -> TopicSpec:
     return TopicSpec(f"{topic.name}.dlq", 1, {"retention.ms": str(30 * 24 * 3600 * 1000)})
 
 
-CONSUMED = (VERIFICATION_REQUESTED, VERDICT_REACHED, EMPLOYER_WEBHOOKS)
+CONSUMED = (
+    VERIFICATION_REQUESTED,
+    VERDICT_REACHED,
+    VERIFICATION_PROGRESSED,
+    EMPLOYER_WEBHOOKS,
+    CATALOGUE_CHANGES,
+)
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     VERIFICATION_REQUESTED,
     VERDICT_REACHED,
+    VERIFICATION_PROGRESSED,
     OUTCOME_PUBLISHED,
     EMPLOYER_WEBHOOKS,
+    CATALOGUE_CHANGES,
     *(dead_letter_of(topic) for topic in CONSUMED),
 )

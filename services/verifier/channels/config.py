@@ -29,6 +29,9 @@ class BodyChannel(BaseModel):
     max_attempts: int = Field(4, ge=1)
     deadline_seconds: float = Field(30.0, gt=0)
     turnaround_seconds: float = Field(5.0, ge=0, description="Expected time to an answer")
+    required_fields: tuple[str, ...] = Field(
+        (), description="certificate.channel_fields the employer must supply for this channel"
+    )
 
     def bound_to(self, body_id: str, bodies_base_url: str) -> "BodyChannel":
         values = {"body_id": body_id, "bodies_base_url": bodies_base_url.rstrip("/")}

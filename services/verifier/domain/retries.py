@@ -12,5 +12,6 @@ def backoff_delay(
     rng: random.Random | None = None,
 ) -> float:
     """Seconds to wait before attempt `attempt + 1` (attempts count from 1)."""
-    jittered = (rng or random).uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    # The exponent is bounded so that late attempts cannot overflow the float conversion.
+    jittered = (rng or random).uniform(0, min(cap, base * 2 ** min(attempt - 1, 64)))
     return max(jittered, retry_after or 0.0)

@@ -65,6 +65,8 @@ def decide(answers: list[BodyAnswer], claimed_name: str) -> Decision:
     failed = [c for c in checks if c.outcome == CheckOutcome.FAILED]
     unchecked = [c for c in checks if c.outcome == CheckOutcome.COULD_NOT_CHECK]
     statuses = {a.status for a in answers}
+    if not answers:  # no body was asked, so nothing was confirmed
+        return Decision(Verdict.UNABLE_TO_VERIFY, _REASONS[BodyStatus.UNREACHABLE], checks)
     if failed:
         return Decision(Verdict.NOT_AUTHENTIC, _failure_reason(answers, claimed_name), checks)
     if unchecked:
