@@ -1,0 +1,11 @@
+"""`make bench`: every benchmark in turn, each printing its figures."""
+
+import subprocess
+import sys
+
+BENCHMARKS = ("bench.intake", "bench.registry", "bench.end_to_end")
+
+if __name__ == "__main__":
+    for module in BENCHMARKS:
+        print(f"\n=== {module} ===", flush=True)
+        subprocess.run([sys.executable, "-m", module, *sys.argv[1:]], check=False)

@@ -1,0 +1,123 @@
+"""Registry lookups per second compared with a bare grpc.aio server in the same run.
+Target: the registry reaches at least 70% of the bare server's rate.
+
+    uv run python -m bench.registry [--seconds 10] [--concurrency 64] [--codes 2000]
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from bench.stack import platform, resident_megabytes
+from deploy.local.processes import free_port
+from deploy.local.supervisor import ServiceSpec
+from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+
+
+async def issue_codes(target: str, count: int) -> list[str]:
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.now(UTC))
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = registry_pb2_grpc.RegistryStub(channel)
+
+        async def issue(n: int) -> str:
+            response = await stub.IssueCode(
+                registry_pb2.IssueCodeRequest(
+                    request_id=str(uuid.uuid4()),
+                    qualification_id="aws-e94e5145",
+                    body_ids=["aws"],
+                    holder_ref=f"{n:064x}",
+                    holder_name="Kenji Nguyen",
+                    region="beijing",
+                    employer_id=str(uuid.uuid4()),
+                    verified_at=stamp,
+                ),
+                timeout=10,
+            )
+            return str(response.code)
+
+        codes: list[str] = []
+        for start in range(0, count, 200):
+            codes += await asyncio.gather(
+                *(issue(n) for n in range(start, min(count, start + 200)))
+            )
+        return codes
+
+
+async def _lookups(target: str, codes: list[str], seconds: float, concurrency: int) -> int:
+    done = 0
+    deadline = time.perf_counter() + seconds
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = registry_pb2_grpc.RegistryStub(channel)
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                code = random.choice(codes)
+                await stub.LookupCode(registry_pb2.LookupCodeRequest(code=code), timeout=5)
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done
+
+
+def _client_process(
+    target: str,
+    codes: list[str],
+    seconds: float,
+    concurrency: int,
+    out: "multiprocessing.Queue[int]",
+) -> None:
+    out.put(asyncio.run(_lookups(target, codes, seconds, concurrency)))
+
+
+def measure(target: str, codes: list[str], seconds: float, concurrency: int) -> float:
+    """Lookups per second, from a client in its own process so it does not share the loop."""
+    queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+    client = multiprocessing.Process(
+        target=_client_process, args=(target, codes, seconds, concurrency, queue)
+    )
+    client.start()
+    count = queue.get()
+    client.join()
+    return count / seconds
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--codes", type=int, default=2000)
+    args = parser.parse_args()
+    async with platform({"registry"}) as (running, supervisor):
+        bare_port = free_port()
+        await supervisor.start(
+            ServiceSpec("bare-grpc", [sys.executable, "-m", "bench.bare_grpc", str(bare_port)])
+        )
+        await asyncio.sleep(1.0)
+        codes = await issue_codes(running.registry_target, args.codes)
+        bare_target = f"127.0.0.1:{bare_port}"
+        measure(bare_target, codes, 2, args.concurrency)  # warm-up both
+        measure(running.registry_target, codes, 2, args.concurrency)
+        bare = measure(bare_target, codes, args.seconds, args.concurrency)
+        registry = measure(running.registry_target, codes, args.seconds, args.concurrency)
+        memory = resident_megabytes(supervisor)
+    ratio = registry / bare
+    print(f"bare grpc.aio LookupCode: {bare:.0f}/s")
+    print(
+        f"registry LookupCode:      {registry:.0f}/s  ({ratio:.0%} of bare; target >= 70%: "
+        f"{'met' if ratio >= 0.7 else 'NOT met'})"
+    )
+    print(f"registry resident memory: {memory.get('registry', 0):.0f} MB (budget 250 MB)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,181 @@
+"""Event envelopes: encode/decode through Kafka headers, versions and partition keys."""
+
+from datetime import UTC, date, datetime
+from uuid import uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from services.contracts.events import (
+    EVENT_TYPES,
+    CertificateClaim,
+    CheckOutcome,
+    CheckResult,
+    EmployerWebhooksConfigured,
+    Event,
+    HolderClaim,
+    LocalizedText,
+    OutcomePublished,
+    QualificationWithdrawn,
+    Stage,
+    UnknownEvent,
+    Verdict,
+    VerdictReached,
+    VerificationProgressed,
+    VerificationRequested,
+    WebhookEndpoint,
+    decode,
+    encode,
+)
+
+REQUEST_ID = uuid4()
+EMPLOYER_ID = uuid4()
+HOLDER_REF = "hr_5f2b9c"
+DECIDED_AT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+REQUESTED = VerificationRequested(
+    request_id=REQUEST_ID,
+    employer_id=EMPLOYER_ID,
+    region="beijing",
+    qualification_id="Q-ELEC",
+    body_ids=["body-a", "body-b"],
+    holder=HolderClaim(name="Zhang Wei", name_zh="张伟", nationality="CN", holder_ref=HOLDER_REF),
+    certificate=CertificateClaim(
+        number="C-1",
+        issued_on=date(2020, 1, 1),
+        expires_on=date(2030, 1, 1),
+        channel_fields={"register_no": "R-9"},
+    ),
+)
+VERDICT = VerdictReached(
+    request_id=REQUEST_ID,
+    employer_id=EMPLOYER_ID,
+    region="tianjin",
+    qualification_id="Q-ELEC",
+    holder_ref=HOLDER_REF,
+    verdict=Verdict.AUTHENTIC,
+    reason=LocalizedText(zh="真实", en="authentic"),
+    checks=[CheckResult(body_id="body-a", check="record", outcome=CheckOutcome.PASSED)],
+    verification_code="QV-1234",
+    decided_at=DECIDED_AT,
+)
+OUTCOME = OutcomePublished(
+    request_id=REQUEST_ID,
+    region="hebei",
+    qualification_id="Q-ELEC",
+    holder_ref=HOLDER_REF,
+    verdict=Verdict.NOT_AUTHENTIC,
+    verification_code=None,
+    decided_at=DECIDED_AT,
+)
+WEBHOOKS = EmployerWebhooksConfigured(
+    employer_id=EMPLOYER_ID,
+    endpoints=[WebhookEndpoint(url="https://example.test/hook", secret="whsec_c2VjcmV0")],
+)
+PROGRESSED = VerificationProgressed(
+    request_id=REQUEST_ID,
+    employer_id=EMPLOYER_ID,
+    stage=Stage.WAITING_FOR_BODY,
+    expected_completion_at=DECIDED_AT,
+    note=LocalizedText(zh="颁发机构暂时无法联系", en="An awarding body is temporarily unreachable"),
+)
+WITHDRAWN = QualificationWithdrawn(
+    qualification_id="Q-OLD",
+    edition_id="2025",
+    withdrawn_on=date(2025, 3, 1),
+    reason="merged into Q-ELEC",
+)
+EVENTS: list[Event] = [REQUESTED, PROGRESSED, VERDICT, OUTCOME, WEBHOOKS, WITHDRAWN]
+
+
+def as_dict(headers: list[tuple[str, bytes]]) -> dict[str, bytes]:
+    assert len({name for name, _ in headers}) == len(headers), "duplicate header"
+    return dict(headers)
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
+def test_round_trip_with_headers(event: Event) -> None:
+    value, headers = encode(event, traceparent=TRACEPARENT)
+    by_name = as_dict(headers)
+    assert by_name["event-type"] == type(event).__name__.encode()
+    assert by_name["schema-version"] == b"1"
+    assert by_name["event-id"] == str(event.event_id).encode()
+    assert by_name["traceparent"] == TRACEPARENT.encode()
+    decoded = decode(value, by_name)
+    assert type(decoded) is type(event)
+    assert decoded == event
+
+
+def test_every_registered_event_type_is_covered() -> None:
+    # Event types added later must be given a round-trip case here.
+    assert {type(e).__name__ for e in EVENTS} == set(EVENT_TYPES)
+    for name, cls in EVENT_TYPES.items():
+        assert cls.__name__ == name
+        assert cls.topic.name
+
+
+def test_no_traceparent_header_without_trace_context() -> None:
+    _, headers = encode(VERDICT)
+    assert "traceparent" not in as_dict(headers)
+
+
+def test_event_ids_and_times_are_filled_in() -> None:
+    other = OUTCOME.model_copy(update={"event_id": uuid4()})
+    assert OUTCOME.event_id != other.event_id
+    assert OUTCOME.occurred_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("type_name", [b"VerificationCancelled", b"", b"Event", b"verdictreached"])
+def test_an_unknown_event_type_is_refused(type_name: bytes) -> None:
+    value, headers = encode(VERDICT)
+    by_name = as_dict(headers) | {"event-type": type_name}
+    with pytest.raises(UnknownEvent):
+        decode(value, by_name)
+
+
+def test_a_missing_event_type_is_refused() -> None:
+    value, headers = encode(VERDICT)
+    by_name = {k: v for k, v in headers if k != "event-type"}
+    with pytest.raises(UnknownEvent):
+        decode(value, by_name)
+
+
+@pytest.mark.parametrize("version", [b"2", b"0", b"", b"v1", b"1.0"])
+def test_an_unsupported_schema_version_is_refused(version: bytes) -> None:
+    value, headers = encode(VERDICT)
+    with pytest.raises(UnknownEvent):
+        decode(value, as_dict(headers) | {"schema-version": version})
+
+
+def test_a_missing_schema_version_is_refused() -> None:
+    value, headers = encode(VERDICT)
+    with pytest.raises(UnknownEvent):
+        decode(value, {k: v for k, v in headers if k != "schema-version"})
+
+
+def test_a_payload_that_does_not_fit_its_type_is_refused() -> None:
+    value, _ = encode(OUTCOME)
+    _, verdict_headers = encode(VERDICT)
+    with pytest.raises(ValidationError):
+        decode(value, as_dict(verdict_headers))
+
+
+def test_partition_keys() -> None:
+    assert REQUESTED.key() == str(REQUEST_ID).encode()
+    assert PROGRESSED.key() == str(REQUEST_ID).encode()
+    assert VERDICT.key() == str(REQUEST_ID).encode()
+    # Outcomes are keyed by holder so one holder's outcomes stay in order.
+    assert OUTCOME.key() == HOLDER_REF.encode()
+    assert WEBHOOKS.key() == str(EMPLOYER_ID).encode()
+    assert WITHDRAWN.key() == b"Q-OLD"
+
+
+def test_events_are_immutable() -> None:
+    with pytest.raises(ValidationError):
+        VERDICT.verdict = Verdict.NOT_AUTHENTIC  # type: ignore[misc]
+
+
+def test_the_region_is_restricted_to_the_three_regions() -> None:
+    with pytest.raises(ValidationError):
+        OutcomePublished.model_validate(OUTCOME.model_dump() | {"region": "shanghai"})

@@ -1,0 +1,401 @@
+"""docker-compose.yml and deploy/k8s stay in step with the local runner.
+
+deploy/local/platform.py is the single source of truth for the processes, their modules, env
+vars and ports; the container variants must run the same things, bound to 0.0.0.0.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
+from deploy.local.supervisor import ServiceSpec
+from services.intake.settings import IntakeSettings
+from services.notifier.settings import NotifierSettings
+from services.registry.settings import RegistrySettings
+from services.verifier.settings import VerifierSettings
+from simulator.settings import SimulatorSettings
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+K8S_DIR = REPO_ROOT / "deploy" / "k8s"
+INFRASTRUCTURE = {"kafka", "postgres"}
+LOCAL_ONLY_ENV = {"PYTHONPATH"}  # the image sets it itself
+ANY_ADDRESS = "0.0.0.0"
+
+# Which settings each process reads, and which of their fields are listen addresses.
+SETTINGS: dict[str, tuple[type[BaseSettings], tuple[str, ...]]] = {
+    "simulator": (SimulatorSettings, ("http_host", "smtp_host")),
+    "registry": (RegistrySettings, ("host",)),
+    "verifier": (VerifierSettings, ("host",)),
+    "notifier": (NotifierSettings, ("host",)),
+    "intake": (IntakeSettings, ("host",)),
+}
+# The local runner hands these to every process; a container gets only those it reads.
+COMMON_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
+
+Yaml = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def local_specs() -> dict[str, ServiceSpec]:
+    platform = Platform("kafka:9092", "postgresql://qualverify@postgres:5432/qualverify", Ports())
+    return {spec.name: spec for spec in service_specs(platform, logs=None)}
+
+
+def module_of(spec: ServiceSpec) -> str:
+    dash_m = spec.argv.index("-m")
+    return spec.argv[dash_m + 1]
+
+
+def health_port_of(spec: ServiceSpec) -> int:
+    port = urlsplit(spec.health_url).port
+    assert port is not None, spec.health_url
+    return port
+
+
+def platform_env(spec: ServiceSpec) -> dict[str, str]:
+    return {k: v for k, v in spec.env.items() if k not in LOCAL_ONLY_ENV}
+
+
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
+
+
+def interpolate(value: object) -> str:
+    """Compose's `${NAME:-default}` with the defaults: the file must work without a .env."""
+
+    def default_of(match: re.Match[str]) -> str:
+        default = match.group("default")
+        if default is None:
+            raise ValueError(f"${{{match.group('name')}}} has no default in {value!r}")
+        return default
+
+    return _VARIABLE.sub(default_of, str(value))
+
+
+def accepted_env_names(settings: type[BaseSettings]) -> set[str]:
+    """The env var names a settings class reads: prefix + field, or its validation aliases."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    names: set[str] = set()
+    for field_name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {str(choice).upper() for choice in alias.choices}
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.add(f"{prefix}{field_name}".upper())
+    return names
+
+
+def settings_mismatches(name: str, env: Mapping[str, str]) -> list[str]:
+    """Env names the process would not read, and listen addresses other than 0.0.0.0."""
+    settings_class, host_fields = SETTINGS[name]
+    unknown = set(env) - accepted_env_names(settings_class) - COMMON_ENV
+    problems = [f"{name}: {var} is read by no setting" for var in sorted(unknown)]
+    with pytest.MonkeyPatch.context() as patch:
+        for var, value in env.items():
+            patch.setenv(var, value)
+        settings = settings_class()
+    for host_field in host_fields:
+        if (bound := getattr(settings, host_field)) != ANY_ADDRESS:
+            problems.append(f"{name}: {host_field} is {bound!r}, not {ANY_ADDRESS}")
+    return problems
+
+
+def env_mismatches(name: str, spec: ServiceSpec, env: Mapping[str, str]) -> list[str]:
+    """Same env var names as the local runner, the same ports, and no loopback addresses."""
+    expected = platform_env(spec)
+    read = accepted_env_names(SETTINGS[name][0])
+    required = {var for var in expected if var not in COMMON_ENV or var in read}
+    problems = [f"{name}: {var} missing" for var in sorted(required - set(env))]
+    for var, value in expected.items():
+        if var.endswith("_PORT") and env.get(var) != value:
+            problems.append(f"{name}: {var}={env.get(var)!r}, local runner has {value!r}")
+    for var, value in env.items():
+        if var in expected and ("127.0.0.1" in value or "localhost" in value):
+            problems.append(f"{name}: {var}={value!r} points at the container itself")
+    return problems + settings_mismatches(name, env)
+
+
+# --------------------------------------------------------------------------- compose
+
+
+def load_compose(path: Path = COMPOSE_FILE) -> Yaml:
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def compose_env(service: Yaml) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {str(k): interpolate(v) for k, v in environment.items()}
+
+
+def compose_mismatches(compose: Yaml, specs: Mapping[str, ServiceSpec]) -> list[str]:
+    services: Yaml = compose.get("services") or {}
+    problems: list[str] = []
+    if set(services) != set(specs) | INFRASTRUCTURE:
+        problems.append(f"services {sorted(services)} != {sorted(set(specs) | INFRASTRUCTURE)}")
+    for name, spec in specs.items():
+        if name in services:
+            problems += compose_service_mismatches(name, spec, services[name], services)
+    return problems
+
+
+def compose_service_mismatches(
+    name: str, spec: ServiceSpec, service: Yaml, services: Yaml
+) -> list[str]:
+    problems: list[str] = []
+    if service.get("command") != [module_of(spec)]:
+        problems.append(f"{name}: command {service.get('command')} != [{module_of(spec)!r}]")
+    if "deploy/container/Dockerfile" not in str(service.get("build")):
+        problems.append(f"{name}: not built from deploy/container/Dockerfile")
+    health = " ".join(map(str, (service.get("healthcheck") or {}).get("test", [])))
+    if f":{health_port_of(spec)}/healthz" not in health:
+        problems.append(f"{name}: healthcheck {health!r} is not /healthz on its port")
+    for dependency, condition in (service.get("depends_on") or {}).items():
+        if dependency not in services:
+            problems.append(f"{name}: depends on unknown {dependency}")
+        if (condition or {}).get("condition") != "service_healthy":
+            problems.append(f"{name}: depends on {dependency} without service_healthy")
+    return problems + env_mismatches(name, spec, compose_env(service))
+
+
+def test_compose_runs_the_processes_of_the_local_runner() -> None:
+    assert compose_mismatches(load_compose(), local_specs()) == []
+
+
+def test_compose_publishes_intake_and_registry_and_pins_images() -> None:
+    services = load_compose()["services"]
+    assert any(str(p).endswith(":8080:8080") for p in services["intake"]["ports"])
+    assert any(str(p).endswith(":50051:50051") for p in services["registry"]["ports"])
+    assert services["kafka"]["image"] == "apache/kafka:4.1.1"
+    assert re.fullmatch(r"postgres:18(\.\d+)?", services["postgres"]["image"])
+    kafka_env = services["kafka"]["environment"]
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert kafka_env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+
+
+def test_compose_check_reports_drift_from_the_local_runner() -> None:
+    specs = local_specs()
+    drifted = copy.deepcopy(load_compose())
+    services = drifted["services"]
+    services["intake"]["environment"]["INTAKE_PORT"] = "9999"
+    services["verifier"]["command"] = ["services.verifer"]
+    del services["notifier"]["environment"]["NOTIFIER_HOST"]
+    services["registry"]["environment"]["REGISTRY_OPS_PROT"] = "8083"
+    services["simulator"]["environment"]["SIMULATOR_HTTP_HOST"] = "127.0.0.1"
+    services["intake"]["depends_on"]["kafka"] = {"condition": "service_started"}
+    del services["postgres"]
+
+    problems = "\n".join(compose_mismatches(drifted, specs))
+
+    for expected in (
+        "services [",
+        "intake: INTAKE_PORT='9999'",
+        "verifier: command",
+        "notifier: host is '127.0.0.1'",
+        "registry: REGISTRY_OPS_PROT is read by no setting",
+        "simulator: http_host is '127.0.0.1'",
+        "intake: depends on kafka without service_healthy",
+        "registry: depends on unknown postgres",
+    ):
+        assert expected in problems
+
+
+def test_interpolation_requires_a_default() -> None:
+    assert interpolate("a:${X:-b}@c") == "a:b@c"
+    with pytest.raises(ValueError, match="no default"):
+        interpolate("${SECRET}")
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the CLI plugin) or a standalone `docker-compose` v2, if installed."""
+    docker = shutil.which("docker")
+    if docker and _succeeds([docker, "compose", "version"]):
+        return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    if standalone and _succeeds([standalone, "version"]):
+        return [standalone]
+    return None
+
+
+def _succeeds(argv: list[str]) -> bool:
+    return subprocess.run(argv, capture_output=True, check=False, timeout=30).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def compose_cli() -> list[str]:
+    command = compose_command()
+    if command is None:
+        pytest.skip(
+            "neither the docker compose CLI plugin nor a standalone docker-compose is installed"
+        )
+    return command
+
+
+def run_compose_config(cli: list[str], compose_file: Path) -> subprocess.CompletedProcess[str]:
+    # `config` only reads and validates the file: no Docker engine is needed.
+    return subprocess.run(
+        [*cli, "-f", str(compose_file), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=compose_file.parent,
+    )
+
+
+def test_docker_compose_accepts_the_file(compose_cli: list[str]) -> None:
+    result = run_compose_config(compose_cli, COMPOSE_FILE)
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_rejects_a_broken_file(compose_cli: list[str], tmp_path: Path) -> None:
+    broken = load_compose()
+    broken["services"]["intake"]["depends_on"]["nowhere"] = {"condition": "service_healthy"}
+    broken_file = tmp_path / "docker-compose.yml"
+    broken_file.write_text(yaml.safe_dump(broken))
+
+    result = run_compose_config(compose_cli, broken_file)
+
+    assert result.returncode != 0
+    assert "nowhere" in result.stderr
+
+
+# --------------------------------------------------------------------------- kubernetes
+
+
+def load_k8s(directory: Path = K8S_DIR) -> list[Yaml]:
+    kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+    documents: list[Yaml] = []
+    for resource in kustomization["resources"]:
+        documents += [d for d in yaml.safe_load_all((directory / resource).read_text()) if d]
+    return documents
+
+
+def of_kind(documents: list[Yaml], kind: str) -> Iterator[Yaml]:
+    return (d for d in documents if d.get("kind") == kind)
+
+
+def k8s_env(container: Yaml, documents: list[Yaml]) -> dict[str, str]:
+    """The container's env: its ConfigMaps, then its own entries (Secret refs as placeholders)."""
+    config_maps = {
+        d["metadata"]["name"]: d.get("data", {}) for d in of_kind(documents, "ConfigMap")
+    }
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env |= {str(k): str(v) for k, v in config_maps[source["configMapRef"]["name"]].items()}
+    for item in container.get("env", []):
+        env[item["name"]] = str(item.get("value", f"<from {item.get('valueFrom')}>"))
+    return env
+
+
+def k8s_mismatches(documents: list[Yaml], specs: Mapping[str, ServiceSpec]) -> list[str]:
+    deployments = {d["metadata"]["name"]: d for d in of_kind(documents, "Deployment")}
+    service_names = {d["metadata"]["name"] for d in of_kind(documents, "Service")}
+    problems: list[str] = []
+    if set(deployments) != set(specs):
+        problems.append(f"deployments {sorted(deployments)} != {sorted(specs)}")
+    problems += [f"{name}: no Service" for name in sorted(set(specs) - service_names)]
+    for name, spec in specs.items():
+        if name in deployments:
+            problems += deployment_mismatches(name, spec, deployments[name], documents)
+    return problems
+
+
+def deployment_mismatches(
+    name: str, spec: ServiceSpec, deployment: Yaml, documents: list[Yaml]
+) -> list[str]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    problems: list[str] = []
+    if container.get("args") != [module_of(spec)]:
+        problems.append(f"{name}: args {container.get('args')} != [{module_of(spec)!r}]")
+    if not container.get("resources", {}).get("limits", {}).get("memory"):
+        problems.append(f"{name}: no memory limit")
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    for probe_kind in ("readinessProbe", "livenessProbe"):
+        get = (container.get(probe_kind) or {}).get("httpGet") or {}
+        port = ports.get(get.get("port"), get.get("port"))
+        if get.get("path") != "/healthz" or port != health_port_of(spec):
+            problems.append(f"{name}: {probe_kind} is not /healthz on {health_port_of(spec)}")
+    env = {
+        var: value
+        for var, value in k8s_env(container, documents).items()
+        if var in COMMON_ENV or var.startswith(name.upper() + "_")
+    }
+    return problems + env_mismatches(name, spec, env)
+
+
+def test_k8s_runs_the_processes_of_the_local_runner() -> None:
+    assert k8s_mismatches(load_k8s(), local_specs()) == []
+
+
+def test_k8s_memory_limits_fit_the_budget_and_the_key_is_a_secret() -> None:
+    documents = load_k8s()
+    for deployment in of_kind(documents, "Deployment"):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["resources"]["limits"]["memory"] == "256Mi"
+    config = "\n".join(yaml.safe_dump(d) for d in of_kind(documents, "ConfigMap"))
+    assert "HOLDER_REF_KEY" not in config
+    assert "DATABASE_URL" not in config  # it carries the password
+    (intake,) = (d for d in of_kind(documents, "Deployment") if d["metadata"]["name"] == "intake")
+    (container,) = intake["spec"]["template"]["spec"]["containers"]
+    key = next(e for e in container["env"] if e["name"] == "INTAKE_HOLDER_REF_KEY")
+    assert key["valueFrom"]["secretKeyRef"]["name"] in {
+        d["metadata"]["name"] for d in of_kind(documents, "Secret")
+    }
+
+
+def test_k8s_check_reports_drift_from_the_local_runner() -> None:
+    documents = copy.deepcopy(load_k8s())
+    deployments = {d["metadata"]["name"]: d for d in of_kind(documents, "Deployment")}
+    verifier = deployments["verifier"]["spec"]["template"]["spec"]["containers"][0]
+    verifier["readinessProbe"]["httpGet"]["path"] = "/ready"
+    del verifier["resources"]["limits"]
+    (config_map,) = of_kind(documents, "ConfigMap")
+    config_map["data"]["INTAKE_PORT"] = "18080"
+    config_map["data"]["REGISTRY_HOST"] = "127.0.0.1"
+    documents.remove(deployments["notifier"])
+
+    problems = "\n".join(k8s_mismatches(documents, local_specs()))
+
+    for expected in (
+        "deployments [",
+        "verifier: readinessProbe is not /healthz",
+        "verifier: no memory limit",
+        "intake: INTAKE_PORT='18080'",
+        "registry: host is '127.0.0.1'",
+    ):
+        assert expected in problems
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomize_builds_the_manifests() -> None:
+    kubectl = shutil.which("kubectl")
+    assert kubectl is not None
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    built = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert {d["metadata"].get("namespace") for d in built if d["kind"] != "Namespace"} == {
+        "qualverify"
+    }
+    assert k8s_mismatches(built, local_specs()) == []
