@@ -1,0 +1,1 @@
+"""Deployment tooling: how the platform's processes and infrastructure are run."""

@@ -1,0 +1,8 @@
+"""Shared fixtures for every test: the infrastructure (Kafka, PostgreSQL) and fresh databases.
+
+See tests/infra.py for how the infrastructure is chosen (external, testcontainers, local).
+"""
+
+from tests.infra import fresh_database, infra, module_database
+
+__all__ = ["fresh_database", "infra", "module_database"]

@@ -1,0 +1,1 @@
+"""Tests of deploy/local and of the shared infrastructure fixtures."""
