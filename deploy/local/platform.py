@@ -20,6 +20,7 @@ class Ports:
     notifier_ops: int = 8082
     registry_ops: int = 8083
     registry_grpc: int = 50051
+    registry_public: int = 8084
     simulator_http: int = 8090
     simulator_smtp: int = 8025
 
@@ -87,6 +88,8 @@ def service_specs(
             {
                 "REGISTRY_GRPC_PORT": str(ports.registry_grpc),
                 "REGISTRY_OPS_PORT": str(ports.registry_ops),
+                "REGISTRY_PUBLIC_PORT": str(ports.registry_public),
+                "REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.registry_public}",
             },
         ),
         spec(
@@ -97,6 +100,8 @@ def service_specs(
                 "VERIFIER_OPS_PORT": str(ports.verifier_ops),
                 "VERIFIER_REGISTRY_TARGET": platform.registry_target,
                 "VERIFIER_BODIES_BASE_URL": platform.simulator_url,
+                "VERIFIER_SMTP_PORT": str(ports.simulator_smtp),
+                "VERIFIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{ports.verifier_ops}",
             },
         ),
         spec(

@@ -58,6 +58,7 @@ class OutboxRelay:
                 if published < self._batch_size:
                     await self._sleep_until_notified()
         finally:
+            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
             await self._pool.release(listener)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:

@@ -1,6 +1,7 @@
 """gRPC client of the registry: issues the verification code of an authentic verdict."""
 
 from datetime import datetime
+from pathlib import Path
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -13,9 +14,29 @@ class RegistryUnavailable(ConnectionError):
     """The registry did not answer; the verdict is retried later, never dropped."""
 
 
+def mutual_tls_credentials(tls_dir: Path, identity: str = "verifier") -> grpc.ChannelCredentials:
+    """Client credentials from a directory made by deploy/pki/make_dev_pki.py (ca.pem,
+    <identity>.pem, <identity>-key.pem); the registry authorises calls by that identity."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=(tls_dir / "ca.pem").read_bytes(),
+        private_key=(tls_dir / f"{identity}-key.pem").read_bytes(),
+        certificate_chain=(tls_dir / f"{identity}.pem").read_bytes(),
+    )
+
+
 class RegistryClient:
-    def __init__(self, target: str, timeout_seconds: float = 5.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target)
+    def __init__(
+        self,
+        target: str,
+        timeout_seconds: float = 5.0,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        """Plaintext by default (local development); mutual TLS when given `credentials`."""
+        self._channel = (
+            grpc.aio.secure_channel(target, credentials)
+            if credentials is not None
+            else grpc.aio.insecure_channel(target)
+        )
         self._stub = registry_pb2_grpc.RegistryStub(self._channel)
         self._timeout = timeout_seconds
 

@@ -32,11 +32,12 @@ from services.registry.domain.codes import (
     parse_code,
 )
 from services.registry.domain.verifications import new_issue_request
-from services.registry.settings import RegistrySettings
 from services.registry.store import SCHEMA
 from services.registry.store.codes import CodeCollisionError, CodeRepository
 from services.runtime.db import create_pool
 from services.runtime.observability import request_id_var
+from tests.infra import Infra
+from tests.registry.support import registry_settings
 
 pytestmark = pytest.mark.integration
 
@@ -46,11 +47,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-async def registry(module_database: str) -> AsyncIterator[RunningRegistry]:
-    settings = RegistrySettings(
-        database_url=module_database, grpc_port=0, ops_port=0, grace_seconds=1
-    )
-    async with running_registry(settings) as running:
+async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningRegistry]:
+    async with running_registry(registry_settings(infra, module_database)) as running:
         yield running
 
 
@@ -256,7 +254,7 @@ async def test_ops_endpoints(stub: Any, registry: RunningRegistry) -> None:
         health = await http.get("/healthz")
         metrics = await http.get("/metrics")
     assert health.status_code == 200
-    assert health.json()["checks"] == {"database": True}
+    assert health.json()["checks"] == {"database": True, "kafka": True}
     assert 'registry_rpcs_total{method="IssueCode",outcome="ok"}' in metrics.text
 
 
@@ -339,8 +337,10 @@ async def test_a_code_collision_draws_another_code(module_database: str, stub: A
         await pool.close()
 
 
-async def test_database_failures_are_internal_errors_without_details(fresh_database: str) -> None:
-    settings = RegistrySettings(database_url=fresh_database, grpc_port=0, ops_port=0)
+async def test_database_failures_are_internal_errors_without_details(
+    infra: Infra, fresh_database: str
+) -> None:
+    settings = registry_settings(infra, fresh_database)
     async with (
         running_registry(settings) as running,
         grpc.aio.insecure_channel(running.grpc_address) as channel,
@@ -357,20 +357,23 @@ async def test_database_failures_are_internal_errors_without_details(fresh_datab
         assert error.details() == "internal error / 内部错误"
 
 
-async def test_the_registry_does_not_start_without_its_database() -> None:
-    settings = RegistrySettings(
-        database_url="postgresql://postgres@127.0.0.1:1/postgres", grpc_port=0, ops_port=0
-    )
+async def test_the_registry_does_not_start_without_its_database(infra: Infra) -> None:
+    settings = registry_settings(infra, "postgresql://postgres@127.0.0.1:1/postgres")
     with pytest.raises((OSError, asyncpg.PostgresError)):
         async with running_registry(settings):
             pass
 
 
-async def test_the_entry_point_serves_and_stops_on_sigterm(module_database: str) -> None:
+async def test_the_entry_point_serves_and_stops_on_sigterm(
+    infra: Infra, module_database: str
+) -> None:
     env = os.environ | {
         "REGISTRY_DATABASE_URL": module_database,
+        "REGISTRY_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "REGISTRY_CONSUMER_GROUP": "registry-entry-point-test",
         "REGISTRY_GRPC_PORT": "0",
         "REGISTRY_OPS_PORT": "0",
+        "REGISTRY_PUBLIC_PORT": "0",
         "REGISTRY_GRACE_SECONDS": "1",
     }
     process = await asyncio.create_subprocess_exec(

@@ -7,14 +7,28 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
+import asyncpg
 import uvicorn
 
+from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED
+from services.registry.api.public import PublicApi
 from services.registry.api.server import GrpcServer, start_grpc_server
+from services.registry.api.servicer import ServiceParts
+from services.registry.catalogue.loader import load_edition
+from services.registry.domain.statements import Issuer
 from services.registry.settings import RegistrySettings
 from services.registry.store import MIGRATIONS, SCHEMA
+from services.registry.store.audit import AuditLog
+from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
+from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.health import kafka_check
+from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
+from services.runtime.lifecycle import http_server
 from services.runtime.observability import ops_server
+from services.runtime.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +38,16 @@ class RunningRegistry:
     grpc: GrpcServer
     ops_port: int
     codes: CodeRepository
+    public_port: int = 0
+    parts: ServiceParts | None = None
 
     @property
     def grpc_address(self) -> str:
         return self.grpc.address
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.grpc.host}:{self.public_port}"
 
 
 class _OpsServer(uvicorn.Server):
@@ -52,24 +72,89 @@ async def serve(
         )
         cleanup.push_async_callback(pool.close)
         await apply_migrations(pool, read_migrations(MIGRATIONS))
-        codes = CodeRepository(pool)
+        parts, codes = await _prepare(pool, settings)
+        await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
+        producer = create_producer(settings.kafka_bootstrap_servers, "registry")
+        await producer.start()
+        cleanup.push_async_callback(producer.stop)
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
-        grpc_server = await start_grpc_server(codes, settings.host, settings.grpc_port)
-        cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
-        ops = _OpsServer(
-            ops_server(settings.host, settings.ops_port, {"database": codes.ping}).config
+        public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
+        grpc_server = await start_grpc_server(
+            codes, settings.host, settings.grpc_port, parts, settings.tls_files()
         )
-        running = RunningRegistry(grpc_server, ops_socket.getsockname()[1], codes)
+        cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
+        checks = {"database": codes.ping, "kafka": kafka_check(producer)}
+        ops = _OpsServer(ops_server(settings.host, settings.ops_port, checks).config)
+        public = _OpsServer(_public_config(pool, codes, parts, settings))
+        running = RunningRegistry(
+            grpc_server,
+            ops_socket.getsockname()[1],
+            codes,
+            public_socket.getsockname()[1],
+            parts,
+        )
+        consumer = EventConsumer(
+            bootstrap=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            topics=[VERDICT_REACHED],
+            handler=parts.outcomes.record,
+            producer=producer,
+        )
+        background = [consumer.run(), OutboxRelay(pool, producer).run(), parts.signal.run()]
         log.info(
             "registry serving",
-            extra={"grpc_address": running.grpc_address, "ops_port": running.ops_port},
+            extra={
+                "grpc_address": running.grpc_address,
+                "ops_port": running.ops_port,
+                "public_port": running.public_port,
+                "mutual_tls": settings.tls_files() is not None,
+            },
         )
         async with asyncio.TaskGroup() as tasks:
+            workers = [tasks.create_task(work) for work in background]
             tasks.create_task(ops.serve(sockets=[ops_socket]))
-            tasks.create_task(_stop_on(stop, grpc_server, ops, settings.grace_seconds))
+            tasks.create_task(public.serve(sockets=[public_socket]))
+            tasks.create_task(
+                _stop_on(stop, grpc_server, [ops, public], workers, settings.grace_seconds)
+            )
             if on_ready is not None:
                 on_ready(running)
     log.info("registry stopped")
+
+
+async def _prepare(
+    pool: asyncpg.Pool, settings: RegistrySettings
+) -> tuple[ServiceParts, CodeRepository]:
+    """Loads the catalogue edition and makes sure a signing key exists."""
+    keys = SigningKeys(pool, settings.signing_key_passphrase.get_secret_value())
+    await keys.ensure_current()
+    catalogue = CatalogueStore(pool)
+    await catalogue.load(load_edition(settings.catalogue_file))
+    parts = ServiceParts(
+        catalogue=catalogue,
+        outcomes=OutcomeStore(pool),
+        signal=OutcomeSignal(pool),
+        audit=AuditLog(pool),
+        keys=keys,
+        poll_seconds=settings.stream_poll_seconds,
+    )
+    codes = CodeRepository(pool, signer=keys, issuer=Issuer(settings.public_base_url))
+    return parts, codes
+
+
+def _public_config(
+    pool: asyncpg.Pool, codes: CodeRepository, parts: ServiceParts, settings: RegistrySettings
+) -> uvicorn.Config:
+    api = PublicApi(
+        codes=codes,
+        catalogue=parts.catalogue,
+        audit=parts.audit,
+        keys=parts.keys,
+        pool=pool,
+        issuer=Issuer(settings.public_base_url),
+        rate_limit=settings.public_rate_limit,
+    )
+    return http_server(api.app(), settings.host, settings.public_port).config
 
 
 @contextlib.asynccontextmanager
@@ -94,14 +179,21 @@ async def running_registry(settings: RegistrySettings) -> AsyncIterator[RunningR
 
 
 async def _stop_on(
-    stop: asyncio.Event, grpc_server: GrpcServer, ops: uvicorn.Server, grace: float
+    stop: asyncio.Event,
+    grpc_server: GrpcServer,
+    http_servers: list[uvicorn.Server],
+    workers: list[asyncio.Task[None]],
+    grace: float,
 ) -> None:
     try:
         await stop.wait()
         log.info("registry stopping", extra={"grace_seconds": grace})
         await grpc_server.stop(grace)
     finally:
-        ops.should_exit = True
+        for server in http_servers:
+            server.should_exit = True
+        for worker in workers:
+            worker.cancel()
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -1,6 +1,7 @@
 """The grpc.aio server of the registry, with health checking and reflection."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -9,7 +10,8 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.registry.api.servicer import RegistryService
+from services.registry.api.auth import AuthorisationInterceptor, server_credentials
+from services.registry.api.servicer import RegistryService, ServiceParts
 from services.registry.store.codes import CodeRepository
 
 SERVICE_NAME: str = registry_pb2.DESCRIPTOR.services_by_name["Registry"].full_name
@@ -33,10 +35,22 @@ class GrpcServer:
         await self.server.stop(grace)
 
 
-async def start_grpc_server(codes: CodeRepository, host: str, port: int) -> GrpcServer:
-    """Binds (port 0 picks a free port), starts and reports SERVING; returns the bound port."""
-    server = grpc.aio.server()
-    registry_pb2_grpc.add_RegistryServicer_to_server(RegistryService(codes), server)
+async def start_grpc_server(
+    codes: CodeRepository,
+    host: str,
+    port: int,
+    parts: ServiceParts | None = None,
+    tls: tuple[Path, Path, Path] | None = None,
+) -> GrpcServer:
+    """Binds (port 0 picks a free port), starts and reports SERVING; returns the bound port.
+
+    With `tls` (CA, certificate, key) every caller must present a client certificate of that
+    CA, and each RPC is authorised from the certificate's identity; without, plaintext.
+    """
+    interceptors = [AuthorisationInterceptor()] if tls else []
+    server = grpc.aio.server(interceptors=interceptors)
+    servicer = RegistryService(codes, parts, secure=tls is not None)
+    registry_pb2_grpc.add_RegistryServicer_to_server(servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -47,7 +61,11 @@ async def start_grpc_server(codes: CodeRepository, host: str, port: int) -> Grpc
         ),
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls:
+        bound = server.add_secure_port(address, server_credentials(*tls))
+    else:
+        bound = server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"cannot bind the registry gRPC server to {host}:{port}")
     await server.start()

@@ -1,19 +1,47 @@
 """The Registry gRPC service: validates, calls the repository, maps refusals to statuses."""
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
+import grpc
 from prometheus_client import Counter, Histogram
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.registry.api import messages
+from services.registry.api.auth import caller_of
 from services.registry.api.status import abort_internal, abort_with
-from services.registry.domain.codes import parse_code
-from services.registry.domain.errors import InvalidField, NotFound, RegistryError
-from services.registry.domain.verifications import Verification, parse_request_id
+from services.registry.catalogue.model import UnknownQualificationError
+from services.registry.catalogue.search import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InvalidCursorError,
+    search,
+)
+from services.registry.domain.access import Caller
+from services.registry.domain.codes import VerificationCode, parse_code
+from services.registry.domain.errors import (
+    InvalidField,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+)
+from services.registry.domain.verifications import (
+    MAX_TEXT,
+    Verification,
+    parse_region,
+    parse_request_id,
+    revocation_reason,
+)
+from services.registry.store.audit import AuditLog
+from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
+from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
 from services.runtime.observability import ERRORS, request_id_var
 
 log = logging.getLogger(__name__)
@@ -26,9 +54,34 @@ REQUEST_ID_METADATA = "x-request-id"
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class ServiceParts:
+    """What the RPCs beyond issuing and looking up codes need."""
+
+    catalogue: CatalogueStore
+    outcomes: OutcomeStore
+    signal: OutcomeSignal
+    audit: AuditLog
+    keys: SigningKeys
+    poll_seconds: float = 1.0
+
+
 class RegistryService(registry_pb2_grpc.RegistryServicer):
-    def __init__(self, codes: CodeRepository) -> None:
+    def __init__(
+        self,
+        codes: CodeRepository,
+        parts: ServiceParts | None = None,
+        secure: bool = False,
+    ) -> None:
         self._codes = codes
+        self._parts = parts
+        self._secure = secure
+
+    @property
+    def _p(self) -> ServiceParts:
+        if self._parts is None:
+            raise RuntimeError("this registry was built without catalogue, outcomes and audit")
+        return self._parts
 
     async def IssueCode(
         self, request: registry_pb2.IssueCodeRequest, context: Any
@@ -42,6 +95,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                 code=str(issued.verification.code),
                 newly_issued=issued.newly_issued,
                 verification=messages.verification_message(issued.verification),
+                statement=issued.verification.statement or "",
             )
 
         return await _handled("IssueCode", context, issue)
@@ -54,7 +108,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         async def lookup() -> registry_pb2.LookupCodeResponse:
             if not request.code.strip():
                 raise InvalidField("code", "is required", "不能为空")
-            verification = await self._by_code(request.code)
+            verification = await self._audited_by_code(context, "LookupCode", request.code)
             return messages.lookup_message(verification)
 
         return await _handled("LookupCode", context, lookup)
@@ -68,15 +122,181 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
             key = request.WhichOneof("key")
             if key == "request_id":
                 verification = await self._by_request_id(request.request_id)
+                await self._audit(context, "GetVerification", "found", verification.code)
             elif key == "code":
-                verification = await self._by_code(request.code)
+                verification = await self._audited_by_code(context, "GetVerification", request.code)
             else:
                 raise InvalidField(
                     "key", "give a request_id or a code", "请提供 request_id 或 code"
                 )
-            return messages.verification_message(verification)
+            return messages.verification_message(verification, self._caller(context).personal)
 
         return await _handled("GetVerification", context, get)
+
+    async def ListHolderVerifications(
+        self, request: registry_pb2.ListHolderVerificationsRequest, context: Any
+    ) -> registry_pb2.ListHolderVerificationsResponse:
+        request_id_var.set(_request_id(context))
+
+        async def list_all() -> registry_pb2.ListHolderVerificationsResponse:
+            holder_ref = request.holder_ref.strip()
+            if not holder_ref or len(holder_ref) > MAX_TEXT:
+                raise InvalidField("holder_ref", "is required", "不能为空")
+            found = await self._codes.by_holder(holder_ref)
+            caller = self._caller(context)
+            await self._p.audit.record(
+                actor=caller.identity,
+                peer=caller.peer,
+                action="ListHolderVerifications",
+                outcome=f"{len(found)} found",
+                holder_ref=holder_ref,
+            )
+            return registry_pb2.ListHolderVerificationsResponse(
+                verifications=[messages.verification_message(v, caller.personal) for v in found]
+            )
+
+        return await _handled("ListHolderVerifications", context, list_all)
+
+    async def RevokeCode(
+        self, request: registry_pb2.RevokeCodeRequest, context: Any
+    ) -> registry_pb2.Verification:
+        request_id_var.set(_request_id(context))
+
+        async def revoke() -> registry_pb2.Verification:
+            code = parse_code(request.code)
+            reason = revocation_reason(request.reason)
+            caller = self._caller(context)
+            revoked = await self._codes.revoke(code, reason, datetime.now(UTC), caller.identity)
+            if revoked is None:  # unknown, or revoked before: revoking is idempotent
+                revoked = await self._by_code(request.code)
+            else:
+                log.info("code revoked", extra={"revoked_by": caller.identity})
+            return messages.verification_message(revoked, caller.personal)
+
+        return await _handled("RevokeCode", context, revoke)
+
+    async def StreamOutcomes(
+        self, request: registry_pb2.StreamOutcomesRequest, context: Any
+    ) -> AsyncIterator[registry_pb2.Outcome]:
+        request_id_var.set(_request_id(context))
+        caller = self._caller(context)
+        try:
+            region = parse_region(request.region)
+            if request.after_cursor < 0:
+                raise InvalidField("after_cursor", "must not be negative", "不能为负数")
+            if not caller.may_stream(region):
+                raise PermissionDenied(
+                    f"'{caller.identity}' may stream only its own region's outcomes",
+                    f"“{caller.identity}”只能订阅本地区的核验结果",
+                )
+        except RegistryError as error:
+            RPCS.labels("StreamOutcomes", error.code.value).inc()
+            await abort_with(context, error)
+        RPCS.labels("StreamOutcomes", "opened").inc()
+        async for outcome in self._outcomes_after(region.value, request.after_cursor):
+            yield messages.outcome_message(outcome, caller.personal)
+
+    async def _outcomes_after(self, region: str, cursor: int) -> AsyncIterator[StoredOutcome]:
+        """The backlog after `cursor`, then each new outcome as it is committed; never ends."""
+        batch = 500
+        while True:
+            change = self._p.signal.next_change()
+            rows = await self._p.outcomes.after(region, cursor, batch)
+            for row in rows:
+                yield row
+                cursor = row.cursor
+            if len(rows) < batch:
+                await self._p.signal.wait(change, self._p.poll_seconds)
+
+    async def SearchCatalogue(
+        self, request: registry_pb2.SearchCatalogueRequest, context: Any
+    ) -> registry_pb2.SearchCatalogueResponse:
+        request_id_var.set(_request_id(context))
+
+        async def find() -> registry_pb2.SearchCatalogueResponse:
+            catalogue = await self._p.catalogue.current()
+            query = messages.search_query(request, datetime.now(UTC).date())
+            limit = request.limit or DEFAULT_LIMIT
+            if not 1 <= limit <= MAX_LIMIT:
+                raise InvalidField(
+                    "limit", f"must be between 1 and {MAX_LIMIT}", f"必须在 1 到 {MAX_LIMIT} 之间"
+                )
+            try:
+                page = search(catalogue, query, limit=limit, cursor=request.cursor or None)
+            except InvalidCursorError:
+                raise InvalidField(
+                    "cursor", "was not issued for this search", "不是本次查询签发的游标"
+                ) from None
+            return registry_pb2.SearchCatalogueResponse(
+                qualifications=[messages.qualification_message(catalogue, q) for q in page.items],
+                total=page.total,
+                next_cursor=page.next_cursor or "",
+                edition_id=catalogue.edition.id,
+            )
+
+        return await _handled("SearchCatalogue", context, find)
+
+    async def GetQualification(
+        self, request: registry_pb2.GetQualificationRequest, context: Any
+    ) -> registry_pb2.Qualification:
+        request_id_var.set(_request_id(context))
+
+        async def get() -> registry_pb2.Qualification:
+            catalogue = await self._p.catalogue.current()
+            try:
+                qualification = catalogue.qualification(request.qualification_id.strip())
+            except UnknownQualificationError:
+                raise NotFound(
+                    "no such qualification in the catalogue", "目录中没有该职业资格"
+                ) from None
+            return messages.qualification_message(catalogue, qualification)
+
+        return await _handled("GetQualification", context, get)
+
+    async def WithdrawQualification(
+        self, request: registry_pb2.WithdrawQualificationRequest, context: Any
+    ) -> registry_pb2.Qualification:
+        request_id_var.set(_request_id(context))
+
+        async def withdraw() -> registry_pb2.Qualification:
+            on = messages.iso_date("withdrawn_on", request.withdrawn_on, datetime.now(UTC).date())
+            reason = revocation_reason(request.reason)
+            qualification = await self._p.catalogue.withdraw(
+                request.qualification_id.strip(), on, reason, self._caller(context).identity
+            )
+            catalogue = await self._p.catalogue.current()
+            return messages.qualification_message(catalogue, qualification)
+
+        return await _handled("WithdrawQualification", context, withdraw)
+
+    async def RotateSigningKey(
+        self, request: registry_pb2.RotateSigningKeyRequest, context: Any
+    ) -> registry_pb2.RotateSigningKeyResponse:
+        request_id_var.set(_request_id(context))
+
+        async def rotate() -> registry_pb2.RotateSigningKeyResponse:
+            return registry_pb2.RotateSigningKeyResponse(kid=await self._p.keys.rotate())
+
+        return await _handled("RotateSigningKey", context, rotate)
+
+    def _caller(self, context: Any) -> Caller:
+        return caller_of(context, self._secure)
+
+    async def _audited_by_code(self, context: Any, action: str, text: str) -> Verification:
+        code = parse_code(text)
+        verification = await self._codes.by_code(code)
+        await self._audit(context, action, "found" if verification else "unknown", code)
+        if verification is None:
+            raise NotFound("no verification code like this was issued", "未签发过该核验码")
+        return verification
+
+    async def _audit(self, context: Any, action: str, outcome: str, code: VerificationCode) -> None:
+        if self._parts is None:
+            return
+        caller = self._caller(context)
+        await self._parts.audit.record(
+            actor=caller.identity, peer=caller.peer, action=action, outcome=outcome, code=str(code)
+        )
 
     async def _by_code(self, text: str) -> Verification:
         verification = await self._codes.by_code(parse_code(text))
@@ -92,10 +312,20 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
 
 
 async def _handled(method: str, context: Any, call: Callable[[], Awaitable[T]]) -> T:
-    """Runs one RPC: refusals become their status, anything else INTERNAL without details."""
+    """Runs one RPC: refusals become their status, anything else INTERNAL without details.
+
+    The caller's deadline bounds the work too, so nothing runs on for an answer nobody awaits.
+    """
     with RPC_SECONDS.labels(method).time():
         try:
-            result = await call()
+            async with asyncio.timeout(context.time_remaining()):
+                result = await call()
+        except TimeoutError:
+            RPCS.labels(method, "deadline").inc()
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded / 已超过截止时间"
+            )
+            raise AssertionError("grpc.aio context.abort returned") from None
         except RegistryError as error:
             RPCS.labels(method, error.code.value).inc()
             log.info("rpc refused", extra={"method": method, "error_code": error.code.value})

@@ -12,6 +12,8 @@ STATUS_BY_ERROR: dict[ErrorCode, grpc.StatusCode] = {
     ErrorCode.INVALID_FIELD: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorCode.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     ErrorCode.REQUEST_CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
+    ErrorCode.ALREADY_WITHDRAWN: grpc.StatusCode.FAILED_PRECONDITION,
+    ErrorCode.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 # Trailing metadata key carrying the stable domain error code, for clients that branch on it.

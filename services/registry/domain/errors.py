@@ -12,6 +12,8 @@ class ErrorCode(StrEnum):
     INVALID_FIELD = "invalid-field"
     NOT_FOUND = "not-found"
     REQUEST_CONFLICT = "request-conflict"
+    ALREADY_WITHDRAWN = "already-withdrawn"
+    PERMISSION_DENIED = "permission-denied"
 
 
 class RegistryError(Exception):
@@ -52,3 +54,15 @@ class RequestConflict(RegistryError):
     """The request id was already used to issue a code for a different verification."""
 
     code = ErrorCode.REQUEST_CONFLICT
+
+
+class AlreadyWithdrawn(RegistryError):
+    """The qualification was withdrawn before; a withdrawal is never overwritten."""
+
+    code = ErrorCode.ALREADY_WITHDRAWN
+
+
+class PermissionDenied(RegistryError):
+    """The caller is known but may not do this (e.g. stream another region's outcomes)."""
+
+    code = ErrorCode.PERMISSION_DENIED

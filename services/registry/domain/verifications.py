@@ -51,6 +51,8 @@ class Verification:
     created_at: datetime
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    status_list_index: int | None = None
+    statement: str | None = None  # compact JWS of the signed verification statement
 
     @property
     def status(self) -> CodeStatus:
@@ -104,7 +106,7 @@ def new_issue_request(
         body_ids=tuple(_required_text("body_ids", body_id) for body_id in body_ids),
         holder_ref=_required_text("holder_ref", holder_ref),
         holder_name=_required_text("holder_name", holder_name),
-        region=_region(region),
+        region=parse_region(region),
         employer_id=_required_text("employer_id", employer_id),
         verified_at=verified_at,
     )
@@ -122,6 +124,11 @@ def ensure_same_verification(existing: Verification, request: IssueRequest) -> N
         )
 
 
+def revocation_reason(text: str) -> str:
+    """The reason an operator gives for revoking a code: required, short, printable."""
+    return _required_text("reason", text)
+
+
 def _required_text(field: str, value: str) -> str:
     value = value.strip()
     if not value:
@@ -135,7 +142,7 @@ def _required_text(field: str, value: str) -> str:
     return value
 
 
-def _region(value: str) -> Region:
+def parse_region(value: str) -> Region:
     try:
         return Region(value.strip().lower())
     except ValueError:

@@ -2,13 +2,15 @@
 connection, so every query below is planned once per pooled connection."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.registry.domain.codes import VerificationCode, generate_code, parse_code
+from services.registry.domain.statements import Issuer, verification_claims
 from services.registry.domain.verifications import (
     Issued,
     IssueRequest,
@@ -16,12 +18,14 @@ from services.registry.domain.verifications import (
     Verification,
     ensure_same_verification,
 )
+from services.registry.store.keys import SigningKeys
 
 log = logging.getLogger(__name__)
 
 _COLUMNS = (
     "request_id, code, qualification_id, body_ids, holder_ref, holder_name, region, "
-    "employer_id, verified_at, revoked_at, revocation_reason, created_at"
+    "employer_id, verified_at, revoked_at, revocation_reason, created_at, status_list_index, "
+    "statement"
 )
 _CODE_UNIQUE = "verification_codes_code_key"
 # Two codes out of 2**80 colliding is astronomically unlikely; repeated collisions mean a bug.
@@ -42,23 +46,36 @@ class CodeRepository:
     BY_REQUEST_ID = f"SELECT {_COLUMNS} FROM verification_codes WHERE request_id = $1"
     BY_CODE = f"SELECT {_COLUMNS} FROM verification_codes WHERE code = $1"
     REVOKE = (
-        "UPDATE verification_codes SET revoked_at = $2, revocation_reason = $3 "
+        "UPDATE verification_codes SET revoked_at = $2, revocation_reason = $3, revoked_by = $4 "
         f"WHERE code = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}"
+    )
+    SET_STATEMENT = "UPDATE verification_codes SET statement = $2 WHERE request_id = $1"
+    BY_HOLDER = (
+        f"SELECT {_COLUMNS} FROM verification_codes WHERE holder_ref = $1 "
+        "ORDER BY verified_at, created_at LIMIT $2"
+    )
+    REVOKED_INDEXES = (
+        "SELECT status_list_index FROM verification_codes "
+        "WHERE revoked_at IS NOT NULL AND status_list_index IS NOT NULL"
     )
 
     def __init__(
-        self, pool: asyncpg.Pool, new_code: Callable[[], VerificationCode] = generate_code
+        self,
+        pool: asyncpg.Pool,
+        new_code: Callable[[], VerificationCode] = generate_code,
+        signer: SigningKeys | None = None,
+        issuer: Issuer | None = None,
     ) -> None:
         self._pool = pool
         self._new_code = new_code
+        self._signer = signer
+        self._issuer = issuer or Issuer("http://127.0.0.1:8084")
 
     async def issue(self, request: IssueRequest) -> Issued:
         """Records the verification once; a retry or a concurrent twin gets the same code."""
         for _ in range(_CODE_ATTEMPTS):
             try:
-                row = await self._pool.fetchrow(
-                    self.INSERT, *_insert_args(request, self._new_code())
-                )
+                row = await self._insert(request)
             except asyncpg.UniqueViolationError as error:
                 if error.constraint_name != _CODE_UNIQUE:
                     raise
@@ -73,6 +90,25 @@ class CodeRepository:
             return Issued(existing, newly_issued=False)
         raise CodeCollisionError(f"{_CODE_ATTEMPTS} generated codes in a row were already issued")
 
+    async def _insert(self, request: IssueRequest) -> asyncpg.Record | Mapping[str, Any] | None:
+        """Inserts and signs in one transaction, so no issued code lacks its statement."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(self.INSERT, *_insert_args(request, self._new_code()))
+            if row is None or self._signer is None:
+                return row
+            verification = _verification(row)
+            claims = verification_claims(verification, row["status_list_index"], self._issuer)
+            statement = await self._signer.sign(conn, claims)
+            await conn.execute(self.SET_STATEMENT, request.request_id, statement)
+            return {**dict(row), "statement": statement}
+
+    async def by_holder(self, holder_ref: str, limit: int = 500) -> list[Verification]:
+        rows = await self._pool.fetch(self.BY_HOLDER, holder_ref, limit)
+        return [_verification(row) for row in rows]
+
+    async def revoked_indexes(self) -> list[int]:
+        return [int(row[0]) for row in await self._pool.fetch(self.REVOKED_INDEXES)]
+
     async def by_request_id(self, request_id: UUID) -> Verification | None:
         row = await self._pool.fetchrow(self.BY_REQUEST_ID, request_id)
         return None if row is None else _verification(row)
@@ -82,10 +118,14 @@ class CodeRepository:
         return None if row is None else _verification(row)
 
     async def revoke(
-        self, code: VerificationCode, reason: str, at: datetime
+        self, code: VerificationCode, reason: str, at: datetime, by: str = "operator"
     ) -> Verification | None:
-        """Revokes a valid code; None when there is no such code or it was already revoked."""
-        row = await self._pool.fetchrow(self.REVOKE, code.compact, at, reason)
+        """Revokes a valid code; None when there is no such code or it was already revoked.
+
+        The status list is derived from the revoked rows, so this one update also flips the
+        code's bit in the published list.
+        """
+        row = await self._pool.fetchrow(self.REVOKE, code.compact, at, reason, by)
         return None if row is None else _verification(row)
 
     async def ping(self) -> bool:
@@ -106,7 +146,7 @@ def _insert_args(request: IssueRequest, code: VerificationCode) -> tuple[object,
     )
 
 
-def _verification(row: asyncpg.Record) -> Verification:
+def _verification(row: asyncpg.Record | Mapping[str, Any]) -> Verification:
     return Verification(
         request_id=row["request_id"],
         code=parse_code(row["code"]),
@@ -120,4 +160,6 @@ def _verification(row: asyncpg.Record) -> Verification:
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
         revocation_reason=row["revocation_reason"],
+        status_list_index=row["status_list_index"],
+        statement=row["statement"],
     )

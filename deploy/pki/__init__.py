@@ -1,0 +1,1 @@
+"""Development public-key infrastructure for the registry's mutual TLS."""

@@ -1,0 +1,134 @@
+"""Makes a development CA and the certificates of the registry and of its callers.
+
+    uv run python -m deploy.pki.make_dev_pki [OUT_DIR]      # default .local/pki
+
+Writes `ca.pem` (+ `ca-key.pem`), the registry's server certificate `registry.pem` /
+`registry-key.pem` (SAN localhost and 127.0.0.1), and one client certificate per identity:
+`beijing`, `tianjin`, `hebei`, `operator`, `verifier` (`<name>.pem`, `<name>-key.pem`). The
+certificate's common name is the identity the registry authorises. Development only: keys are
+written unencrypted (mode 0600).
+"""
+
+import ipaddress
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CLIENT_IDENTITIES = ("beijing", "tianjin", "hebei", "operator", "verifier")
+SERVER_NAME = "registry"
+VALIDITY = timedelta(days=825)
+DEFAULT_DIR = Path(".local/pki")
+
+
+def make_dev_pki(
+    out_dir: Path,
+    clients: Sequence[str] = CLIENT_IDENTITIES,
+    ca_name: str = "qualverify development CA",
+) -> Path:
+    """Creates the CA, the server certificate and the client certificates; returns out_dir."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = _ca_certificate(ca_key, ca_name)
+    _write(out_dir, "ca", ca_cert, ca_key)
+    server_names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    _issue(out_dir, SERVER_NAME, ca_cert, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, server_names)
+    for identity in clients:
+        _issue(out_dir, identity, ca_cert, ca_key, ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    return out_dir
+
+
+def _ca_certificate(key: ec.EllipticCurvePrivateKey, name: str) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    return (
+        _builder(subject, subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _issue(
+    out_dir: Path,
+    common_name: str,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    usage: x509.ObjectIdentifier,
+    alt_names: list[x509.GeneralName],
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        _builder(subject, ca_cert.subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+    )
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    _write(out_dir, common_name, builder.sign(ca_key, hashes.SHA256()), key)
+
+
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
+    )
+
+
+def _write(
+    out_dir: Path, name: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> None:
+    (out_dir / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path = out_dir / f"{name}-key.pem"
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    out_dir = make_dev_pki(Path(argv[0]) if argv else DEFAULT_DIR)
+    print(f"development CA and certificates written to {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

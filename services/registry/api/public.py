@@ -1,0 +1,193 @@
+"""The public HTTP face of the registry: anyone may check a code; statements' keys and the
+revocation status list are published for offline verifiers.
+
+`GET /v1/codes/{code}` answers valid / revoked / unknown with the qualification, the awarding
+bodies, the date verified and the holder's name masked, nothing more. It is rate-limited per
+client address so codes cannot be enumerated, and every lookup is written to the audit log.
+"""
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from prometheus_client import Counter
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.registry.catalogue.model import Catalogue, UnknownQualificationError
+from services.registry.domain.codes import mask_name, parse_code
+from services.registry.domain.errors import RegistryError
+from services.registry.domain.statements import (
+    JOSE_TYPE,
+    STATUS_LIST_ID,
+    Issuer,
+    status_list_claims,
+)
+from services.registry.domain.verifications import Verification
+from services.registry.store.audit import AuditLog
+from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PUBLIC_CHECKS = Counter("registry_public_checks_total", "Public code checks", ["outcome"])
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class PublicApi:
+    def __init__(
+        self,
+        *,
+        codes: CodeRepository,
+        catalogue: CatalogueStore,
+        audit: AuditLog,
+        keys: SigningKeys,
+        pool: asyncpg.Pool,
+        issuer: Issuer,
+        rate_limit: str,
+    ) -> None:
+        self._codes = codes
+        self._catalogue = catalogue
+        self._audit = audit
+        self._keys = keys
+        self._pool = pool
+        self._issuer = issuer
+        self._limit: RateLimitItem = parse(rate_limit)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/codes/{code}", self._rate_limited(self.check_code)),
+                Route("/.well-known/jwks.json", self.jwks),
+                Route(f"/v1/status-lists/{STATUS_LIST_ID}", self.status_list),
+            ]
+        )
+
+    def _rate_limited(self, endpoint: Endpoint) -> Endpoint:
+        async def limited(request: Request) -> Response:
+            client = _client_address(request)
+            if await self._limiter.hit(self._limit, "check", client):
+                return await endpoint(request)
+            PUBLIC_CHECKS.labels("rate_limited").inc()
+            stats = await self._limiter.get_window_stats(self._limit, "check", client)
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            return _problem(
+                429,
+                "rate-limited",
+                "Too many checks from this address; try again later",
+                "查询过于频繁，请稍后再试",
+                request,
+                headers={"Retry-After": str(retry_after)},
+            )
+
+        return limited
+
+    async def check_code(self, request: Request) -> Response:
+        typed = request.path_params["code"]
+        try:
+            code = parse_code(typed)
+        except RegistryError as error:
+            PUBLIC_CHECKS.labels(error.code.value).inc()
+            return _problem(400, error.code.value, error.message_en, error.message_zh, request)
+        verification = await self._codes.by_code(code)
+        await self._audit.record(
+            actor="public",
+            peer=_client_address(request),
+            action="PublicCheck",
+            outcome="found" if verification else "unknown",
+            code=str(code),
+        )
+        if verification is None:
+            PUBLIC_CHECKS.labels("unknown").inc()
+            return _problem(
+                404,
+                "unknown-code",
+                "No verification code like this was issued",
+                "未签发过该核验码",
+                request,
+                extra={"code": str(code), "status": "unknown"},
+            )
+        PUBLIC_CHECKS.labels(verification.status.value).inc()
+        answer = _public_answer(verification, await self._catalogue.current())
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+    async def jwks(self, _: Request) -> Response:
+        return JSONResponse(
+            await self._keys.jwks(),
+            media_type="application/jwk-set+json",
+            headers={"Cache-Control": "max-age=300"},
+        )
+
+    async def status_list(self, _: Request) -> Response:
+        claims = status_list_claims(
+            await self._codes.revoked_indexes(), self._issuer, datetime.now(UTC)
+        )
+        async with self._pool.acquire() as conn:
+            token = await self._keys.sign(conn, claims)
+        return Response(
+            token, media_type=f"application/{JOSE_TYPE}", headers={"Cache-Control": "max-age=60"}
+        )
+
+
+def _public_answer(verification: Verification, catalogue: Catalogue) -> dict[str, Any]:
+    try:
+        name = catalogue.qualification(verification.qualification_id).name
+    except UnknownQualificationError:
+        name = None
+    bodies: list[dict[str, str | None]] = []
+    for body_id in verification.body_ids:
+        try:
+            bodies.append({"id": body_id, "name": catalogue.body(body_id).name})
+        except KeyError:
+            bodies.append({"id": body_id, "name": None})
+    answer: dict[str, Any] = {
+        "code": str(verification.code),
+        "status": verification.status.value,
+        "qualification": {"id": verification.qualification_id, "name": name},
+        "awarding_bodies": bodies,
+        "verified_on": verification.verified_at.date().isoformat(),
+        "holder_name_masked": mask_name(verification.holder_name),
+    }
+    if verification.revocation_reason is not None:
+        answer["revocation_reason"] = verification.revocation_reason
+    return answer
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _problem(
+    status: int,
+    code: str,
+    title_en: str,
+    title_zh: str,
+    request: Request,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body = {
+        "type": f"/problems/{code}",
+        "title": title_en,
+        "status": status,
+        "detail": f"{title_en} / {title_zh}",
+        "instance": request.url.path,
+        "code": code,
+        "message": {"zh": title_zh, "en": title_en},
+        **(extra or {}),
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
