@@ -100,7 +100,12 @@ async def serve(
             handler=parts.outcomes.record,
             producer=producer,
         )
-        background = [consumer.run(), OutboxRelay(pool, producer).run(), parts.signal.run()]
+        background = [
+            consumer.run(),
+            OutboxRelay(pool, producer).run(),
+            parts.signal.run(),
+            codes.follow_revocations(),
+        ]
         log.info(
             "registry serving",
             extra={

@@ -2,6 +2,10 @@
 
 import asyncpg
 
+from services.runtime.batching import GroupCommit
+
+AuditRow = tuple[str, str, str, str | None, str | None, str]
+
 
 class AuditLog:
     INSERT = (
@@ -11,6 +15,10 @@ class AuditLog:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._writes = GroupCommit[AuditRow](self._write)
+
+    async def _write(self, rows: list[AuditRow]) -> None:
+        await self._pool.executemany(self.INSERT, rows)
 
     async def record(
         self,
@@ -22,4 +30,5 @@ class AuditLog:
         code: str | None = None,
         holder_ref: str | None = None,
     ) -> None:
-        await self._pool.execute(self.INSERT, actor, peer, action, code, holder_ref, outcome)
+        """Returns once the entry is stored: concurrent lookups share one round trip."""
+        await self._writes.submit((actor, peer, action, code, holder_ref, outcome))

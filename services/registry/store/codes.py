@@ -1,7 +1,9 @@
 """The repository of verification codes. asyncpg prepares and caches each statement per
 connection, so every query below is planned once per pooled connection."""
 
+import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -32,6 +34,10 @@ _CODE_UNIQUE = "verification_codes_code_key"
 _CODE_ATTEMPTS = 5
 
 
+REVOCATIONS_CHANNEL = "registry_code_revoked"
+_CACHED_CODES = 20_000  # a statement is ~2 KB: about 40 MB at most
+
+
 class CodeCollisionError(RuntimeError):
     """Several freshly generated codes in a row were already taken: the generator is broken."""
 
@@ -46,8 +52,10 @@ class CodeRepository:
     BY_REQUEST_ID = f"SELECT {_COLUMNS} FROM verification_codes WHERE request_id = $1"
     BY_CODE = f"SELECT {_COLUMNS} FROM verification_codes WHERE code = $1"
     REVOKE = (
-        "UPDATE verification_codes SET revoked_at = $2, revocation_reason = $3, revoked_by = $4 "
-        f"WHERE code = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}"
+        "WITH revoked AS (UPDATE verification_codes "
+        "SET revoked_at = $2, revocation_reason = $3, revoked_by = $4 "
+        f"WHERE code = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}) "
+        f"SELECT revoked.*, pg_notify('{REVOCATIONS_CHANNEL}', revoked.code) FROM revoked"
     )
     SET_STATEMENT = "UPDATE verification_codes SET statement = $2 WHERE request_id = $1"
     BY_HOLDER = (
@@ -70,6 +78,9 @@ class CodeRepository:
         self._new_code = new_code
         self._signer = signer
         self._issuer = issuer or Issuer("http://127.0.0.1:8084")
+        # Lookups by code dominate and a code changes only when revoked, so known codes are
+        # answered from memory; every replica evicts a revoked code (see follow_revocations).
+        self._by_code: OrderedDict[str, Verification] = OrderedDict()
 
     async def issue(self, request: IssueRequest) -> Issued:
         """Records the verification once; a retry or a concurrent twin gets the same code."""
@@ -114,8 +125,32 @@ class CodeRepository:
         return None if row is None else _verification(row)
 
     async def by_code(self, code: VerificationCode) -> Verification | None:
+        cached = self._by_code.get(code.compact)
+        if cached is not None:
+            return cached
         row = await self._pool.fetchrow(self.BY_CODE, code.compact)
-        return None if row is None else _verification(row)
+        if row is None:
+            return None
+        verification = _verification(row)
+        self._remember(code.compact, verification)
+        return verification
+
+    def _remember(self, compact: str, verification: Verification) -> None:
+        self._by_code[compact] = verification
+        if len(self._by_code) > _CACHED_CODES:
+            self._by_code.popitem(last=False)
+
+    def _forget(self, *args: object) -> None:
+        self._by_code.pop(str(args[-1]), None)
+
+    async def follow_revocations(self) -> None:
+        """Evicts codes revoked by any replica, for as long as the service runs."""
+        async with self._pool.acquire() as conn:
+            await conn.add_listener(REVOCATIONS_CHANNEL, self._forget)
+            try:
+                await asyncio.Future()  # until cancelled at shutdown
+            finally:
+                await conn.remove_listener(REVOCATIONS_CHANNEL, self._forget)
 
     async def revoke(
         self, code: VerificationCode, reason: str, at: datetime, by: str = "operator"
@@ -126,6 +161,7 @@ class CodeRepository:
         code's bit in the published list.
         """
         row = await self._pool.fetchrow(self.REVOKE, code.compact, at, reason, by)
+        self._by_code.pop(code.compact, None)
         return None if row is None else _verification(row)
 
     async def ping(self) -> bool:

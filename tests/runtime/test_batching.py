@@ -1,0 +1,62 @@
+"""Group commit: concurrent items share writes, errors reach every waiter, and a caller that
+gives up does not stop the writes of the others."""
+
+import asyncio
+
+import pytest
+
+from services.runtime.batching import GroupCommit
+
+
+async def test_concurrent_items_share_writes() -> None:
+    writes: list[list[int]] = []
+
+    async def write(items: list[int]) -> None:
+        writes.append(items)
+        await asyncio.sleep(0.01)
+
+    commit = GroupCommit[int](write)
+    await asyncio.gather(*(commit.submit(n) for n in range(100)))
+    assert sorted(n for batch in writes for n in batch) == list(range(100))
+    assert len(writes) < 10
+
+
+async def test_batches_respect_the_maximum() -> None:
+    writes: list[list[int]] = []
+
+    async def write(items: list[int]) -> None:
+        writes.append(items)
+        await asyncio.sleep(0)
+
+    commit = GroupCommit[int](write, max_batch=7)
+    await asyncio.gather(*(commit.submit(n) for n in range(50)))
+    assert max(len(batch) for batch in writes) <= 7
+
+
+async def test_a_failed_write_fails_each_of_its_items() -> None:
+    async def write(items: list[int]) -> None:
+        raise ConnectionError("database down")
+
+    commit = GroupCommit[int](write)
+    results = await asyncio.gather(*(commit.submit(n) for n in range(5)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+
+async def test_a_caller_giving_up_does_not_stop_the_write() -> None:
+    written: list[int] = []
+    release = asyncio.Event()
+
+    async def write(items: list[int]) -> None:
+        await release.wait()
+        written.extend(items)
+
+    commit = GroupCommit[int](write)
+    impatient = asyncio.create_task(commit.submit(1))
+    patient = asyncio.create_task(commit.submit(2))
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    release.set()
+    await patient
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+    assert written == [1, 2]
