@@ -183,6 +183,8 @@ class EmployerWebhooksConfigured(Event):
 
     employer_id: UUID
     endpoints: list[WebhookEndpoint]
+    # E-mail addresses for notifications; None leaves the ones already configured unchanged.
+    emails: list[str] | None = None
 
     def key(self) -> bytes:
         return str(self.employer_id).encode()

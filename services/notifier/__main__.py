@@ -1,19 +1,29 @@
 """Composition root of the notifier: settings -> adapters -> consumer and sender."""
 
 import asyncio
+from datetime import timedelta
 
 import httpx
+from starlette.applications import Starlette
 
-from services.contracts.topics import ALL_TOPICS, EMPLOYER_WEBHOOKS, VERDICT_REACHED
-from services.notifier.delivery.webhooks import WebhookSender
+from services.contracts.topics import (
+    ALL_TOPICS,
+    EMPLOYER_WEBHOOKS,
+    VERDICT_REACHED,
+    VERIFICATION_PROGRESSED,
+)
+from services.notifier.api.internal import internal_routes
+from services.notifier.delivery.email import EmailTransport
+from services.notifier.delivery.sender import DeliverySender
+from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
-from services.notifier.store.repository import MIGRATIONS, NotifierStore
+from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import run_until_stopped
-from services.runtime.observability import configure_logging, ops_server
+from services.runtime.lifecycle import http_server, run_until_stopped
+from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
 
 
@@ -27,21 +37,40 @@ async def main() -> None:
     await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
     producer = create_producer(settings.kafka_bootstrap_servers, "notifier")
     await producer.start()
-    async with httpx.AsyncClient(follow_redirects=False) as http:
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
         try:
-            store = NotifierStore(pool)
+            store = NotifierStore(
+                pool, secret_grace=timedelta(seconds=settings.secret_grace_seconds)
+            )
             consumer = EventConsumer(
                 bootstrap=settings.kafka_bootstrap_servers,
                 group_id="notifier",
-                topics=[EMPLOYER_WEBHOOKS, VERDICT_REACHED],
+                topics=[EMPLOYER_WEBHOOKS, VERDICT_REACHED, VERIFICATION_PROGRESSED],
                 handler=notifier_handler(store),
                 producer=producer,
             )
-            sender = WebhookSender(store, http, time_scale=settings.retry_time_scale)
+            sender = DeliverySender(
+                store,
+                pool,
+                {
+                    WEBHOOK: WebhookTransport(http, settings.delivery_timeout_seconds),
+                    EMAIL: EmailTransport(
+                        settings.smtp_host,
+                        settings.smtp_port,
+                        settings.smtp_sender,
+                        settings.smtp_timeout_seconds,
+                    ),
+                },
+                time_scale=settings.retry_time_scale,
+                lease_seconds=max(settings.lease_seconds, settings.delivery_timeout_seconds + 1),
+                max_in_flight=settings.max_in_flight,
+            )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
+            token = settings.internal_token.get_secret_value()
+            ops = Starlette(routes=ops_routes(health) + internal_routes(store, token))
             await run_until_stopped(
                 [OutboxRelay(pool, producer).run(), consumer.run(), sender.run()],
-                [ops_server(settings.host, settings.ops_port, health)],
+                [http_server(ops, settings.host, settings.ops_port)],
             )
         finally:
             await producer.stop()

@@ -1,6 +1,6 @@
 """Notifier configuration, from environment variables (prefix NOTIFIER_)."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,5 +22,17 @@ class NotifierSettings(BaseSettings):
     ops_port: int = 8082
     # Compresses the retry schedule (1.0 = about 27 hours); tests use a small factor.
     retry_time_scale: float = 1.0
+    delivery_timeout_seconds: float = 10.0
+    # A claimed delivery whose sender died is taken up again after this long.
+    lease_seconds: float = 30.0
+    max_in_flight: int = 200
+    # After a secret rotation the previous secret keeps signing for this long.
+    secret_grace_seconds: float = 24 * 3600.0
+    # Shared with intake, which calls the internal API (deliveries, replay) on the ops port.
+    internal_token: SecretStr = SecretStr("local-development-internal-token")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_sender: str = "notifications@qualverify.local"
+    smtp_timeout_seconds: float = 10.0
     pool_size: int = 10
     log_level: str = "INFO"

@@ -31,3 +31,9 @@ def next_attempt_delay(attempts_made: int, time_scale: float = 1.0) -> timedelta
     if attempts_made >= len(RETRY_SCHEDULE):
         return None
     return RETRY_SCHEDULE[attempts_made] * time_scale
+
+
+def signature_header(secrets: list[str], webhook_id: str, timestamp: int, payload: bytes) -> str:
+    """One signature per valid secret, space-separated, so a receiver that still holds the
+    previous secret during a rotation can verify as well as one that already has the new."""
+    return " ".join(sign(secret, webhook_id, timestamp, payload) for secret in secrets)

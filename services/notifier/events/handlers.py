@@ -1,6 +1,11 @@
-"""Consumes verdicts and webhook configurations; each effect is stored once per event."""
+"""Consumes verdicts, progress and employer configurations; each effect is stored once per
+event (the store de-duplicates by event id)."""
 
-from services.contracts.events import EmployerWebhooksConfigured, VerdictReached
+from services.contracts.events import (
+    EmployerWebhooksConfigured,
+    VerdictReached,
+    VerificationProgressed,
+)
 from services.notifier.store.repository import NotifierStore
 from services.runtime.kafka import BatchHandler, ConsumedEvent
 
@@ -11,6 +16,8 @@ def notifier_handler(store: NotifierStore) -> BatchHandler:
             event = consumed.event
             if isinstance(event, VerdictReached):
                 await store.accept_verdict(event, consumed.traceparent)
+            elif isinstance(event, VerificationProgressed):
+                await store.accept_progress(event)
             elif isinstance(event, EmployerWebhooksConfigured):
                 await store.configure_endpoints(event)
 

@@ -1,36 +1,81 @@
-"""PostgreSQL repository of the notifier: endpoints, deliveries, processed events, outbox."""
+"""PostgreSQL repository of the notifier: endpoints, e-mail recipients, request progress,
+deliveries (webhooks and e-mails), processed events and the outbox."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid5
 
 import asyncpg
-import orjson
 
 from services.contracts.events import (
     EmployerWebhooksConfigured,
     OutcomePublished,
+    Stage,
     VerdictReached,
+    VerificationProgressed,
+)
+from services.notifier.domain.messages import (
+    COMPLETED,
+    PROGRESSED,
+    completed_payload,
+    progressed_payload,
+)
+from services.notifier.domain.progress import (
+    ACCEPTED,
+    NotifiedProgress,
+    after_notice,
+    worth_notifying,
 )
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# Wakes the sender when a delivery becomes due; the payload names the schema.
+DELIVERIES_CHANNEL = "deliveries"
+WEBHOOK = "webhook"
+EMAIL = "email"
+
 
 @dataclass(frozen=True)
 class DueDelivery:
     webhook_id: str
+    channel: str
     url: str
-    secret: str
+    secret: str | None  # None: the endpoint was removed since the delivery was queued
+    previous_secret: str | None
     payload: bytes
     attempts: int
 
+    def secrets(self) -> list[str]:
+        return [s for s in (self.secret, self.previous_secret) if s]
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A delivery as its employer sees it."""
+
+    webhook_id: str
+    request_id: UUID
+    channel: str
+    destination: str
+    event_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    replayed_at: datetime | None
+    seq: int
+
 
 class NotifierStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, secret_grace: timedelta = timedelta(hours=24)):
         self._pool = pool
+        self._secret_grace = secret_grace
 
     async def _first_time(self, conn: Connection, event_id: UUID) -> bool:
         return bool(
@@ -42,33 +87,69 @@ class NotifierStore:
         )
 
     async def accept_verdict(self, verdict: VerdictReached, traceparent: str | None) -> None:
-        """Queue a webhook per endpoint and the regional outcome, once per event."""
+        """Queue the notifications and the regional outcome, once per event."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await self._first_time(conn, verdict.event_id):
                 return
-            endpoints = await conn.fetch(
-                "SELECT url FROM webhook_endpoints WHERE employer_id = $1", verdict.employer_id
+            await conn.execute(
+                "INSERT INTO request_progress (request_id, stage, finished, updated_at) "
+                "VALUES ($1, $2, true, $3) ON CONFLICT (request_id) DO UPDATE "
+                "SET finished = true, updated_at = EXCLUDED.updated_at",
+                verdict.request_id,
+                ACCEPTED.stage.value,
+                verdict.decided_at,
             )
-            payload = webhook_payload(verdict)
-            await conn.executemany(
-                "INSERT INTO deliveries (webhook_id, employer_id, request_id, url, payload) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [
-                    (
-                        "msg_" + uuid5(verdict.event_id, row["url"]).hex,
-                        verdict.employer_id,
-                        verdict.request_id,
-                        row["url"],
-                        payload,
-                    )
-                    for row in endpoints
-                ],
+            await _queue(
+                conn,
+                verdict.event_id,
+                verdict.employer_id,
+                verdict.request_id,
+                COMPLETED,
+                completed_payload(verdict),
             )
             await write_outbox(conn, [outcome_of(verdict)], traceparent)
 
-    async def configure_endpoints(self, event: EmployerWebhooksConfigured) -> None:
-        """Replace an employer's endpoints, unless a newer configuration is already stored."""
+    async def accept_progress(self, event: VerificationProgressed) -> bool:
+        """Record a request's progress; queue notifications when it is worth telling.
+        Returns whether notifications were queued. Progress after the verdict is ignored."""
         async with self._pool.acquire() as conn, conn.transaction():
+            if not await self._first_time(conn, event.event_id):
+                return False
+            row = await conn.fetchrow(
+                "SELECT stage, expected_completion_at, finished FROM request_progress "
+                "WHERE request_id = $1 FOR UPDATE",
+                event.request_id,
+            )
+            if row is not None and row["finished"]:
+                return False
+            last = ACCEPTED
+            if row is not None:
+                last = NotifiedProgress(Stage(row["stage"]), row["expected_completion_at"])
+            expected = event.expected_completion_at
+            notify = worth_notifying(last, event.stage, expected, event.occurred_at)
+            baseline = after_notice(last, event.stage, expected, notify)
+            await conn.execute(
+                "INSERT INTO request_progress (request_id, stage, expected_completion_at, "
+                "updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id) DO UPDATE SET "
+                "stage = $2, expected_completion_at = $3, updated_at = $4",
+                event.request_id,
+                baseline.stage.value,
+                baseline.expected_completion_at,
+                event.occurred_at,
+            )
+            if notify:
+                payload = progressed_payload(event, last.expected_completion_at)
+                await _queue(
+                    conn, event.event_id, event.employer_id, event.request_id, PROGRESSED, payload
+                )
+            return notify
+
+    async def configure_endpoints(self, event: EmployerWebhooksConfigured) -> None:
+        """Apply an employer's configuration unless a newer one is already stored. A changed
+        secret is a rotation: the previous one keeps signing for the grace period."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if event.emails is not None:
+                await _configure_emails(conn, event)
             newest = await conn.fetchval(
                 "SELECT max(configured_at) FROM webhook_endpoints WHERE employer_id = $1",
                 event.employer_id,
@@ -76,18 +157,27 @@ class NotifierStore:
             if newest is not None and newest > event.occurred_at:
                 return
             await conn.execute(
-                "DELETE FROM webhook_endpoints WHERE employer_id = $1", event.employer_id
+                "DELETE FROM webhook_endpoints WHERE employer_id = $1 AND url <> ALL($2::text[])",
+                event.employer_id,
+                [e.url for e in event.endpoints],
             )
+            grace_until = event.occurred_at + self._secret_grace
             await conn.executemany(
-                "INSERT INTO webhook_endpoints (employer_id, url, secret, configured_at) "
-                "VALUES ($1, $2, $3, $4)",
-                [(event.employer_id, e.url, e.secret, event.occurred_at) for e in event.endpoints],
+                _UPSERT_ENDPOINT,
+                [
+                    (event.employer_id, e.url, e.secret, event.occurred_at, grace_until)
+                    for e in event.endpoints
+                ],
             )
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[DueDelivery]:
-        """Due deliveries, oldest first per request and endpoint, leased to this worker."""
+        """Due deliveries, oldest first per request and destination, leased to this worker."""
         rows = await self._pool.fetch(_CLAIM_DUE, limit, lease_seconds)
         return [DueDelivery(**dict(row)) for row in rows]
+
+    async def seconds_until_next_due(self) -> float | None:
+        value = await self._pool.fetchval(_NEXT_DUE)
+        return None if value is None else max(float(value), 0.0)
 
     async def mark_delivered(self, webhook_id: str) -> None:
         await self._pool.execute(
@@ -108,22 +198,99 @@ class NotifierStore:
             next_attempt_at,
         )
 
+    async def list_deliveries(
+        self,
+        employer_id: UUID,
+        *,
+        status: str | None = None,
+        request_id: UUID | None = None,
+        limit: int = 50,
+        before_seq: int | None = None,
+    ) -> list[DeliveryView]:
+        rows = await self._pool.fetch(
+            _LIST_DELIVERIES, employer_id, status, request_id, before_seq, limit
+        )
+        return [_view(row) for row in rows]
+
+    async def replay(self, employer_id: UUID, webhook_id: str) -> DeliveryView | None:
+        """Send a finished (failed or delivered) delivery again, with the same id; a pending
+        one is left as it is. None when the employer has no such delivery."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            replayed = await conn.fetchval(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), "
+                "replayed_at = now() WHERE webhook_id = $1 AND employer_id = $2 "
+                "AND status <> 'pending' RETURNING true",
+                webhook_id,
+                employer_id,
+            )
+            if replayed:
+                await _wake_sender(conn)
+            row = await conn.fetchrow(
+                f"SELECT {_VIEW_COLUMNS} FROM deliveries WHERE webhook_id = $1 "
+                "AND employer_id = $2",
+                webhook_id,
+                employer_id,
+            )
+        return None if row is None else _view(row)
+
+
+async def _configure_emails(conn: Connection, event: EmployerWebhooksConfigured) -> None:
+    await conn.execute(
+        "INSERT INTO email_recipients (employer_id, addresses, configured_at) "
+        "VALUES ($1, $2, $3) ON CONFLICT (employer_id) DO UPDATE "
+        "SET addresses = EXCLUDED.addresses, configured_at = EXCLUDED.configured_at "
+        "WHERE email_recipients.configured_at <= EXCLUDED.configured_at",
+        event.employer_id,
+        list(dict.fromkeys(event.emails or [])),
+        event.occurred_at,
+    )
+
+
+async def _queue(
+    conn: Connection,
+    event_id: UUID,
+    employer_id: UUID,
+    request_id: UUID,
+    event_type: str,
+    payload: bytes,
+) -> None:
+    """One delivery per webhook endpoint and e-mail address; ids derive from the event, so a
+    redelivered event cannot queue a second, different notification."""
+    destinations = [
+        (WEBHOOK, row["url"])
+        for row in await conn.fetch(
+            "SELECT url FROM webhook_endpoints WHERE employer_id = $1 ORDER BY url", employer_id
+        )
+    ]
+    addresses = await conn.fetchval(
+        "SELECT addresses FROM email_recipients WHERE employer_id = $1", employer_id
+    )
+    destinations += [(EMAIL, "mailto:" + address) for address in addresses or []]
+    if not destinations:
+        return
+    await conn.executemany(
+        "INSERT INTO deliveries (webhook_id, employer_id, request_id, url, payload, channel, "
+        "event_type) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        [
+            (delivery_id(event_id, url), employer_id, request_id, url, payload, channel, event_type)
+            for channel, url in destinations
+        ],
+    )
+    await _wake_sender(conn)
+
+
+async def _wake_sender(conn: Connection) -> None:
+    # Delivered at commit, so the sender never wakes before the rows are visible.
+    await conn.execute("SELECT pg_notify($1, current_schema())", DELIVERIES_CHANNEL)
+
+
+def delivery_id(event_id: UUID, destination: str) -> str:
+    """The `webhook-id`: stable for one event and destination, across retries and restarts."""
+    return "msg_" + uuid5(event_id, destination).hex
+
 
 def webhook_payload(verdict: VerdictReached) -> bytes:
-    return orjson.dumps(
-        {
-            "type": "verification.completed",
-            "timestamp": verdict.decided_at.isoformat(),
-            "data": {
-                "request_id": str(verdict.request_id),
-                "status": verdict.verdict.value,
-                "verification_code": verdict.verification_code,
-                "reason": verdict.reason.model_dump(),
-                "checks": [c.model_dump(mode="json") for c in verdict.checks],
-                "decided_at": verdict.decided_at.isoformat(),
-            },
-        }
-    )
+    return completed_payload(verdict)
 
 
 def outcome_of(verdict: VerdictReached) -> OutcomePublished:
@@ -138,22 +305,70 @@ def outcome_of(verdict: VerdictReached) -> OutcomePublished:
     )
 
 
-_CLAIM_DUE = """
+def _view(row: asyncpg.Record) -> DeliveryView:
+    values: dict[str, Any] = dict(row)
+    if values["status"] != "pending":
+        values["next_attempt_at"] = None
+    return DeliveryView(**values)
+
+
+_UPSERT_ENDPOINT = """
+INSERT INTO webhook_endpoints (employer_id, url, secret, configured_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (employer_id, url) DO UPDATE SET
+    previous_secret = CASE WHEN webhook_endpoints.secret <> EXCLUDED.secret
+        THEN webhook_endpoints.secret ELSE webhook_endpoints.previous_secret END,
+    previous_secret_expires_at = CASE WHEN webhook_endpoints.secret <> EXCLUDED.secret
+        THEN $5::timestamptz ELSE webhook_endpoints.previous_secret_expires_at END,
+    secret = EXCLUDED.secret,
+    configured_at = EXCLUDED.configured_at
+"""
+
+# A delivery waits while an earlier one for the same request and destination is pending
+# (including one leased to a sender right now), so each destination sees a request in order.
+_NOT_BLOCKED = """
+NOT EXISTS (
+    SELECT 1 FROM deliveries earlier
+    WHERE earlier.request_id = d.request_id AND earlier.url = d.url
+      AND earlier.seq < d.seq AND earlier.status = 'pending'
+)"""
+
+_NEXT_DUE = f"""
+SELECT extract(epoch FROM min(d.next_attempt_at) - now()) FROM deliveries d
+WHERE d.status = 'pending' AND {_NOT_BLOCKED}
+"""
+
+_CLAIM_DUE = f"""
 WITH due AS (
     SELECT d.webhook_id FROM deliveries d
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-      AND NOT EXISTS (
-          SELECT 1 FROM deliveries earlier
-          WHERE earlier.request_id = d.request_id AND earlier.url = d.url
-            AND earlier.seq < d.seq AND earlier.status = 'pending'
-      )
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND {_NOT_BLOCKED}
     ORDER BY d.next_attempt_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
 UPDATE deliveries d
 SET next_attempt_at = now() + make_interval(secs => $2)
-FROM due, webhook_endpoints e
-WHERE d.webhook_id = due.webhook_id AND e.employer_id = d.employer_id AND e.url = d.url
-RETURNING d.webhook_id, d.url, e.secret, d.payload, d.attempts
+FROM due
+WHERE d.webhook_id = due.webhook_id
+RETURNING d.webhook_id, d.channel, d.url, d.payload, d.attempts,
+    (SELECT e.secret FROM webhook_endpoints e
+     WHERE e.employer_id = d.employer_id AND e.url = d.url) AS secret,
+    (SELECT e.previous_secret FROM webhook_endpoints e
+     WHERE e.employer_id = d.employer_id AND e.url = d.url
+       AND e.previous_secret_expires_at > now()) AS previous_secret
+"""
+
+_VIEW_COLUMNS = (
+    "webhook_id, request_id, channel, url AS destination, event_type, status, attempts, "
+    "last_error, next_attempt_at, delivered_at, created_at, replayed_at, seq"
+)
+
+_LIST_DELIVERIES = f"""
+SELECT {_VIEW_COLUMNS} FROM deliveries
+WHERE employer_id = $1
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::uuid IS NULL OR request_id = $3)
+  AND ($4::bigint IS NULL OR seq < $4)
+ORDER BY seq DESC
+LIMIT $5
 """

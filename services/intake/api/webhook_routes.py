@@ -1,0 +1,189 @@
+"""Employer routes for notifications: secret rotation, e-mail recipients, and the deliveries
+(webhooks and e-mails) with their replay.
+
+Delivery state belongs to the notifier; these routes ask its internal API on behalf of the
+employer intake authenticated, so employers never reach the notifier directly.
+"""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.intake.api.auth import employer_dependency
+from services.intake.api.problems import PROBLEM_JSON
+from services.intake.domain.errors import Refusal, RefusalCode
+from services.intake.store.webhook_settings import WebhookSettingsStore
+
+if TYPE_CHECKING:  # routes imports this module
+    from services.intake.api.routes import IntakeContext
+
+
+class NotifierLink(BaseSettings):
+    """Where intake finds the notifier's internal API (env prefix INTAKE_)."""
+
+    model_config = SettingsConfigDict(env_prefix="INTAKE_")
+
+    notifier_internal_url: str = "http://127.0.0.1:8082"
+    notifier_internal_token: SecretStr = SecretStr("local-development-internal-token")
+    notifier_timeout_seconds: float = 5.0
+
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class RotationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: HttpUrl
+
+
+class RotationOut(BaseModel):
+    url: str
+    secret: str
+    note: dict[str, str] = Field(
+        default_factory=lambda: {
+            "zh": "旧密钥在宽限期（默认 24 小时）内仍同时签名，请尽快换用新密钥。",
+            "en": "The previous secret keeps signing alongside the new one for a grace period "
+            "(24 hours by default); switch to the new secret.",
+        }
+    )
+
+
+class EmailsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    addresses: list[Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]] = Field(
+        max_length=5
+    )
+
+
+class EmailsOut(BaseModel):
+    addresses: list[str]
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="The `webhook-id` (and e-mail Message-ID) of every attempt")
+    request_id: UUID
+    channel: Literal["webhook", "email"]
+    destination: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+    replayed_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_before: int | None = Field(description="Pass as `before` for the next page")
+
+
+_NO_ENDPOINT = Refusal(RefusalCode.NOT_FOUND, "未找到该 Webhook 端点", "No such webhook endpoint")
+_NO_DELIVERY = Refusal(RefusalCode.NOT_FOUND, "未找到该投递记录", "No such delivery")
+
+
+def webhook_router(context: "IntakeContext", link: NotifierLink | None = None) -> APIRouter:
+    link = link or NotifierLink()
+    router = APIRouter(prefix="/v1/webhooks", tags=["notifications"])
+    # Intake's own pool: settings changes are stored with their event in intake's schema.
+    settings_store = WebhookSettingsStore(context.store._pool)
+    notifier = _NotifierClient(link)
+    employer = employer_dependency(context.store)
+
+    Employer = Annotated[UUID, Depends(employer)]
+    problem = {"content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
+
+    @router.post("/secrets/rotate", response_model=RotationOut, responses={404: problem})
+    async def rotate_secret(body: RotationIn, employer_id: Employer) -> RotationOut:
+        rotated = await settings_store.rotate_secret(employer_id, str(body.url))
+        if rotated is None:
+            raise _NO_ENDPOINT
+        return RotationOut(url=rotated.url, secret=rotated.secret)
+
+    @router.put("/emails", response_model=EmailsOut)
+    async def set_emails(body: EmailsIn, employer_id: Employer) -> EmailsOut:
+        return EmailsOut(addresses=await settings_store.set_emails(employer_id, body.addresses))
+
+    @router.get("/deliveries", response_model=DeliveryPage, responses={503: problem})
+    async def deliveries(
+        employer_id: Employer,
+        status: Literal["pending", "delivered", "failed"] | None = None,
+        request_id: UUID | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        before: Annotated[int | None, Query(ge=1)] = None,
+    ) -> Any:
+        params: dict[str, str] = {"limit": str(limit)}
+        for name, value in (("status", status), ("request_id", request_id), ("before", before)):
+            if value is not None:
+                params[name] = str(value)
+        response = await notifier.call("GET", f"/{employer_id}/deliveries", params)
+        if response is None:
+            return _notifier_unavailable("/v1/webhooks/deliveries")
+        return response.json()
+
+    @router.post(
+        "/deliveries/{delivery_id}/replay",
+        status_code=202,
+        response_model=DeliveryOut,
+        responses={404: problem, 503: problem},
+    )
+    async def replay(delivery_id: str, employer_id: Employer) -> Any:
+        path = f"/{employer_id}/deliveries/{delivery_id}/replay"
+        response = await notifier.call("POST", path, {})
+        if response is None:
+            return _notifier_unavailable(f"/v1/webhooks/deliveries/{delivery_id}/replay")
+        if response.status_code == 404:
+            raise _NO_DELIVERY
+        return response.json()
+
+    return router
+
+
+class _NotifierClient:
+    def __init__(self, link: NotifierLink) -> None:
+        self._base = link.notifier_internal_url.rstrip("/") + "/internal/v1/employers"
+        self._headers = {
+            "Authorization": f"Bearer {link.notifier_internal_token.get_secret_value()}"
+        }
+        self._timeout = link.notifier_timeout_seconds
+        self._client: httpx.AsyncClient | None = None
+
+    async def call(self, method: str, path: str, params: dict[str, str]) -> httpx.Response | None:
+        """The notifier's answer (2xx or 404), or None when it cannot answer now."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+        try:
+            response = await self._client.request(
+                method, self._base + path, params=params, headers=self._headers
+            )
+        except httpx.HTTPError:
+            return None
+        if response.is_success or response.status_code == 404:
+            return response
+        return None
+
+
+def _notifier_unavailable(instance: str) -> JSONResponse:
+    body = {
+        "type": "/problems/notifications-unavailable",
+        "title": "Delivery records are temporarily unavailable",
+        "status": 503,
+        "detail": "The notification service did not answer; try again shortly.",
+        "instance": instance,
+        "code": "notifications-unavailable",
+        "message": {
+            "zh": "投递记录暂时无法查询，请稍后重试",
+            "en": "Delivery records are temporarily unavailable; try again shortly",
+        },
+        "errors": [],
+    }
+    return JSONResponse(
+        body, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": "5"}
+    )

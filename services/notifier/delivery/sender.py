@@ -1,0 +1,117 @@
+"""Delivers queued notifications on their retry schedule, woken by PostgreSQL NOTIFY.
+
+A delivery is recorded as delivered only after its channel accepted it, so a sender killed at
+any instant sends it again later with the same id (receivers drop the duplicate), never
+loses it and never sends a different message under that id.
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import asyncpg
+
+from services.notifier.delivery.transport import Failure, Transport
+from services.notifier.domain.webhooks import next_attempt_delay
+from services.notifier.store.repository import (
+    DELIVERIES_CHANNEL,
+    DueDelivery,
+    NotifierStore,
+)
+from services.runtime.observability import ERRORS
+
+log = logging.getLogger(__name__)
+
+
+class DeliverySender:
+    def __init__(
+        self,
+        store: NotifierStore,
+        pool: asyncpg.Pool,
+        transports: dict[str, Transport],
+        *,
+        time_scale: float = 1.0,
+        lease_seconds: float = 30.0,
+        max_in_flight: int = 200,
+        idle_poll_seconds: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._pool = pool
+        self._transports = transports
+        self._time_scale = time_scale
+        self._lease = lease_seconds
+        self._max_in_flight = max_in_flight
+        self._idle_poll = idle_poll_seconds
+        self._wakeup = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._schema = ""
+
+    async def run(self) -> None:
+        listener = await self._pool.acquire()
+        try:
+            self._schema = await listener.fetchval("SELECT current_schema()")
+            await listener.add_listener(DELIVERIES_CHANNEL, self._on_notify)
+            await self._loop()
+        finally:
+            for task in self._in_flight:
+                task.cancel()
+            await listener.remove_listener(DELIVERIES_CHANNEL, self._on_notify)
+            await self._pool.release(listener)
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if payload == self._schema:
+            self._wakeup.set()
+
+    async def _loop(self) -> None:
+        while True:
+            self._wakeup.clear()
+            room = self._max_in_flight - len(self._in_flight)
+            claimed = await self._store.claim_due(room, self._lease) if room > 0 else []
+            for delivery in claimed:
+                task = asyncio.create_task(self._deliver(delivery))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            if not claimed:
+                await self._sleep()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wakeup.set()  # its successor for the same request may now be due
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task failed", exc_info=task.exception())
+
+    async def _sleep(self) -> None:
+        timeout = self._idle_poll
+        if len(self._in_flight) < self._max_in_flight:
+            until_due = await self._store.seconds_until_next_due()
+            if until_due is not None:
+                timeout = min(timeout, until_due)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wakeup.wait()
+
+    async def _deliver(self, delivery: DueDelivery) -> None:
+        transport = self._transports[delivery.channel]
+        failure = await transport.send(delivery)
+        if failure is None:
+            await self._store.mark_delivered(delivery.webhook_id)
+            return
+        await self._record_failure(delivery, failure)
+
+    async def _record_failure(self, delivery: DueDelivery, failure: Failure) -> None:
+        ERRORS.labels(f"{delivery.channel}_delivery").inc()
+        delay = (
+            None if failure.final else next_attempt_delay(delivery.attempts + 1, self._time_scale)
+        )
+        next_at = None if delay is None else datetime.now(UTC) + delay
+        log.warning(
+            "delivery failed",
+            extra={
+                "webhook_id": delivery.webhook_id,
+                "channel": delivery.channel,
+                "error": failure.error,
+                "final": next_at is None,
+            },
+        )
+        await self._store.mark_failed_attempt(delivery.webhook_id, failure.error, next_at)

@@ -1,0 +1,157 @@
+"""The notifier's delivery state on a real PostgreSQL: queued once per event, in order per
+request, rotated secrets, e-mail recipients, and replay."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from services.contracts.events import Stage
+from services.notifier.store.repository import NotifierStore, delivery_id
+from tests.notifier.events import configured, new_secret, progressed, verdict
+
+pytestmark = pytest.mark.integration
+HOOK = "http://127.0.0.1:9/hooks"
+OTHER_HOOK = "http://127.0.0.1:9/other"
+
+
+async def test_a_verdict_queues_each_destination_once_however_often_it_arrives(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer = uuid4()
+    await store.configure_endpoints(
+        configured(employer, {HOOK: new_secret(), OTHER_HOOK: new_secret()}, ["hr@example.cn"])
+    )
+    event = verdict(employer)
+    for _ in range(3):  # Kafka may redeliver after a crash
+        await store.accept_verdict(event, None)
+
+    views = await store.list_deliveries(employer)
+    assert sorted(v.destination for v in views) == sorted(
+        [HOOK, OTHER_HOOK, "mailto:hr@example.cn"]
+    )
+    assert {v.webhook_id for v in views} == {
+        delivery_id(event.event_id, d) for d in (HOOK, OTHER_HOOK, "mailto:hr@example.cn")
+    }
+    assert {v.channel for v in views} == {"webhook", "email"}
+    assert await notifier_pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_an_employer_without_destinations_still_gets_the_regional_outcome(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer = uuid4()
+    await store.accept_verdict(verdict(employer), None)
+    assert await store.list_deliveries(employer) == []
+    assert await notifier_pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_progress_is_told_when_it_matters_and_never_after_the_verdict(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer, request = uuid4(), uuid4()
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}))
+    start = datetime.now(UTC)
+    told = [
+        await store.accept_progress(progressed(employer, request, stage, expected, start + lag))
+        for stage, expected, lag in (
+            (Stage.VERIFYING, timedelta(minutes=30), timedelta(0)),  # first estimate: baseline
+            (Stage.VERIFYING, timedelta(minutes=29), timedelta(minutes=3)),  # +2 min: small
+            (Stage.WAITING_FOR_BODY, timedelta(minutes=29), timedelta(minutes=4)),  # new stage
+            (Stage.WAITING_FOR_BODY, timedelta(hours=3), timedelta(minutes=5)),  # body is down
+        )
+    ]
+    assert told == [False, False, True, True]
+    await store.accept_verdict(verdict(employer, request), None)
+    late = progressed(employer, request, Stage.PARKED, timedelta(days=2))
+    assert not await store.accept_progress(late)
+
+    kinds = [v.event_type for v in reversed(await store.list_deliveries(employer))]
+    assert kinds == ["verification.progressed"] * 2 + ["verification.completed"]
+
+
+async def test_one_request_is_delivered_in_order_to_each_destination(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer, request = uuid4(), uuid4()
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}))
+    await store.accept_progress(progressed(employer, request, Stage.PARKED, timedelta(hours=5)))
+    await store.accept_verdict(verdict(employer, request), None)
+
+    first = await store.claim_due(10, lease_seconds=30)
+    assert len(first) == 1 and b"verification.progressed" in first[0].payload
+    assert await store.claim_due(10, lease_seconds=30) == [], "leased, and blocks the verdict"
+    await store.mark_delivered(first[0].webhook_id)
+    second = await store.claim_due(10, lease_seconds=30)
+    assert len(second) == 1 and b"verification.completed" in second[0].payload
+
+
+async def test_a_rotated_secret_keeps_signing_during_the_grace_period(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool, secret_grace=timedelta(hours=1))
+    employer = uuid4()
+    old, new = new_secret(), new_secret()
+    start = datetime.now(UTC)
+    await store.configure_endpoints(configured(employer, {HOOK: old}, at=start))
+    await store.configure_endpoints(
+        configured(employer, {HOOK: new}, at=start + timedelta(milliseconds=1))
+    )
+    stale = configured(employer, {HOOK: new_secret()}, at=start - timedelta(seconds=1))
+    await store.configure_endpoints(stale)  # arrived late: ignored
+    await store.accept_verdict(verdict(employer), None)
+
+    (due,) = await store.claim_due(10, lease_seconds=30)
+    assert due.secrets() == [new, old]
+
+    expired = NotifierStore(notifier_pool, secret_grace=timedelta(0))
+    await expired.configure_endpoints(configured(employer, {HOOK: new_secret()}))
+    await expired.accept_verdict(verdict(employer), None)
+    (later,) = await store.claim_due(10, lease_seconds=30)
+    assert later.previous_secret is None, "the grace period is over"
+
+
+async def test_email_recipients_change_only_when_the_event_names_them(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer = uuid4()
+    await store.configure_endpoints(configured(employer, {}, ["a@example.cn"]))
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}))  # None: keep
+    await store.accept_verdict(verdict(employer), None)
+    assert len(await store.list_deliveries(employer)) == 2
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}, []))  # clear
+    await store.accept_verdict(verdict(employer), None)
+    assert len(await store.list_deliveries(employer)) == 3
+
+
+async def test_a_failed_delivery_is_listed_and_replayed_with_the_same_id(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer = uuid4()
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}))
+    await store.accept_verdict(verdict(employer), None)
+    (due,) = await store.claim_due(10, lease_seconds=30)
+    await store.mark_failed_attempt(due.webhook_id, "HTTP 503", None)
+
+    (failed,) = await store.list_deliveries(employer, status="failed")
+    assert (failed.webhook_id, failed.attempts, failed.last_error) == (
+        due.webhook_id,
+        1,
+        "HTTP 503",
+    )
+    assert await store.replay(uuid4(), due.webhook_id) is None, "another employer's delivery"
+    assert await store.replay(employer, "msg_unknown") is None
+
+    replayed = await store.replay(employer, due.webhook_id)
+    assert replayed is not None and replayed.status == "pending"
+    assert replayed.replayed_at is not None
+    (again,) = await store.claim_due(10, lease_seconds=30)
+    assert (again.webhook_id, again.payload) == (due.webhook_id, due.payload)
+    assert await store.list_deliveries(employer, status="failed") == []

@@ -1,0 +1,192 @@
+"""The sender against real sockets: a webhook endpoint the test runs, a real SMTP server and
+PostgreSQL. Signatures verify, failures are retried with the same id until the endpoint
+recovers, exhausted deliveries fail and can be replayed, e-mails arrive."""
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
+from uuid import UUID, uuid4
+
+import asyncpg
+import httpx
+import pytest
+
+from deploy.local.processes import free_port
+from services.notifier.delivery.email import EmailTransport
+from services.notifier.delivery.sender import DeliverySender
+from services.notifier.delivery.webhooks import WebhookTransport
+from services.notifier.domain.webhooks import RETRY_SCHEDULE
+from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
+from tests.e2e.conftest import verify_standard_webhook
+from tests.notifier.events import configured, new_secret, verdict
+from tests.notifier.receiver import RecordingEndpoint
+from tests.notifier.smtp import Mailbox
+
+pytestmark = pytest.mark.integration
+FAST = 1e-5  # the ~27-hour schedule in about a second
+SLOWER = 1e-4  # its first retries then wait 0.5, 30 and 180 ms
+
+
+@asynccontextmanager
+async def running_sender(
+    pool: asyncpg.Pool, smtp_port: int = 9, time_scale: float = FAST
+) -> AsyncIterator[NotifierStore]:
+    store = NotifierStore(pool)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        sender = DeliverySender(
+            store,
+            pool,
+            {
+                WEBHOOK: WebhookTransport(http, timeout_seconds=2),
+                EMAIL: EmailTransport("127.0.0.1", smtp_port, "notify@qualverify.test", 2),
+            },
+            time_scale=time_scale,
+            lease_seconds=5,
+        )
+        task = asyncio.create_task(sender.run())
+        try:
+            yield store
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+
+async def eventually(check: Callable[[], object], timeout: float = 15) -> None:
+    async with asyncio.timeout(timeout):
+        while not await check():  # type: ignore[misc]
+            await asyncio.sleep(0.02)
+
+
+async def statuses(store: NotifierStore, employer: UUID) -> list[str]:
+    return [v.status for v in await store.list_deliveries(employer)]
+
+
+async def test_signed_webhooks_arrive_within_milliseconds_of_the_verdict(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    employer, secret = uuid4(), new_secret()
+    async with running_sender(notifier_pool) as store:
+        await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
+        latencies = []
+        for count in range(1, 41):
+            event = verdict(employer)
+            queued = time.monotonic()
+            await store.accept_verdict(event, None)
+            (webhook,) = (await endpoint.wait_for(count))[-1:]
+            latencies.append(endpoint.attempts[-1].at - queued)
+            assert webhook.headers["webhook-id"] == delivery_id(event.event_id, endpoint.url)
+            assert verify_standard_webhook(secret, webhook)
+            assert not verify_standard_webhook(new_secret(), webhook)
+    p90, p99 = (statistics.quantiles(latencies, n=100)[q] for q in (89, 98))
+    print(
+        f"verdict stored -> webhook received: median {statistics.median(latencies) * 1000:.1f}"
+        f" ms, p90 {p90 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
+    # p90 rather than p99: other test processes share these two cores.
+    assert p90 < 0.1, "woken by NOTIFY, not by polling"
+
+
+async def test_a_failing_endpoint_gets_the_same_webhook_until_it_recovers(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    employer, secret = uuid4(), new_secret()
+    endpoint.status_codes = [500, 503, 502]
+    async with running_sender(notifier_pool, time_scale=SLOWER) as store:
+        await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
+        await store.accept_verdict(verdict(employer), None)
+        await endpoint.wait_for(1)
+        await eventually(lambda: _all(store, employer, "delivered"))
+    ids = {a.webhook.headers["webhook-id"] for a in endpoint.attempts}
+    assert [a.status for a in endpoint.attempts] == [500, 503, 502, 204]
+    assert len(ids) == 1, "every retry carries the same webhook-id"
+    assert all(verify_standard_webhook(secret, a.webhook) for a in endpoint.attempts)
+    gaps = [b.at - a.at for a, b in zip(endpoint.attempts, endpoint.attempts[1:], strict=False)]
+    scheduled = [d.total_seconds() * SLOWER for d in RETRY_SCHEDULE[1:4]]
+    assert all(gap >= delay for gap, delay in zip(gaps, scheduled, strict=True)), "backing off"
+    (view,) = await store.list_deliveries(employer)
+    assert (view.attempts, view.last_error) == (4, None)
+
+
+async def test_an_exhausted_delivery_fails_visibly_and_replays_with_the_same_id(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    employer, secret = uuid4(), new_secret()
+    endpoint.status_codes = [500] * 8  # the whole schedule
+    async with running_sender(notifier_pool) as store:
+        await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
+        await store.accept_verdict(verdict(employer), None)
+        await eventually(lambda: _all(store, employer, "failed"))
+        (failed,) = await store.list_deliveries(employer)
+        assert (failed.attempts, failed.last_error) == (8, "HTTP 500")
+        assert endpoint.delivered() == []
+
+        await store.replay(employer, failed.webhook_id)
+        (webhook,) = await endpoint.wait_for(1)
+        await eventually(lambda: _all(store, employer, "delivered"))
+    assert webhook.headers["webhook-id"] == failed.webhook_id
+    assert verify_standard_webhook(secret, webhook)
+
+
+async def test_a_removed_endpoint_fails_at_once(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    employer = uuid4()
+    async with running_sender(notifier_pool, time_scale=1.0) as store:
+        await store.configure_endpoints(configured(employer, {endpoint.url: new_secret()}))
+        endpoint.status_codes = [500]
+        await store.accept_verdict(verdict(employer), None)
+        await endpoint.wait_for(0)
+        await eventually(lambda: _attempted(store, employer))
+        await store.configure_endpoints(configured(employer, {}))
+        (view,) = await store.list_deliveries(employer)
+        await store.replay(employer, view.webhook_id)  # still pending: no effect
+        await notifier_pool.execute("UPDATE deliveries SET next_attempt_at = now()")
+        await eventually(lambda: _all(store, employer, "failed"))
+        (view,) = await store.list_deliveries(employer)
+    assert view.last_error == "endpoint removed"
+
+
+async def test_an_email_arrives_bilingual_with_a_stable_message_id(
+    notifier_pool: asyncpg.Pool, mailbox: Mailbox
+) -> None:
+    employer = uuid4()
+    event = verdict(employer)
+    async with running_sender(notifier_pool, smtp_port=mailbox.port) as store:
+        await store.configure_endpoints(configured(employer, {}, ["hr@employer.example.cn"]))
+        await store.accept_verdict(event, None)
+        message: EmailMessage = await mailbox.next()
+        await eventually(lambda: _all(store, employer, "delivered"))
+    assert message["To"] == "hr@employer.example.cn"
+    assert message["Message-ID"] == (
+        f"<{delivery_id(event.event_id, 'mailto:hr@employer.example.cn')}@qualverify.test>"
+    )
+    body = message.get_content()
+    assert "核验申请" in body and "is complete: authentic" in body
+    assert event.verification_code is not None and event.verification_code in body
+    assert event.holder_ref not in body
+
+
+async def test_an_unreachable_mail_server_is_retried_with_the_error_recorded(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    employer = uuid4()
+    async with running_sender(notifier_pool, smtp_port=free_port(), time_scale=1.0) as store:
+        await store.configure_endpoints(configured(employer, {}, ["hr@employer.example.cn"]))
+        await store.accept_verdict(verdict(employer), None)
+        await eventually(lambda: _attempted(store, employer))
+        (view,) = await store.list_deliveries(employer)
+    assert view.status == "pending" and view.last_error
+    assert view.next_attempt_at is not None
+
+
+async def _all(store: NotifierStore, employer: UUID, status: str) -> bool:
+    found = await statuses(store, employer)
+    return bool(found) and set(found) == {status}
+
+
+async def _attempted(store: NotifierStore, employer: UUID) -> bool:
+    return any(v.attempts for v in await store.list_deliveries(employer))
