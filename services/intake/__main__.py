@@ -1,12 +1,13 @@
 """Composition root of intake: settings -> adapters -> app; nothing else."""
 
 import asyncio
-from datetime import timedelta
 
-from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED
+from services.contracts.topics import ALL_TOPICS
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.catalogue import EditionCatalogue
-from services.intake.events.verdicts import verdict_handler
+from services.intake.channels import ChannelDirectory
+from services.intake.domain.turnaround import TurnaroundPolicy
+from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
 from services.intake.settings import IntakeSettings
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
@@ -21,6 +22,8 @@ async def main() -> None:
     settings = IntakeSettings()
     configure_logging("intake", settings.log_level)
     catalogue = EditionCatalogue.load()
+    channels = ChannelDirectory.load(settings.channels_file)
+    policy = TurnaroundPolicy(settings.turnaround_min_samples, settings.turnaround_smoothing)
     pool = await create_pool(
         settings.database_url, settings.schema_name, max_size=settings.pool_size
     )
@@ -29,23 +32,30 @@ async def main() -> None:
     producer = create_producer(settings.kafka_bootstrap_servers, "intake")
     await producer.start()
     try:
-        store = IntakeStore(pool)
+        store = IntakeStore(pool, policy)
+        catalogue.replace_withdrawals(await store.withdrawals())
         context = IntakeContext(
             store=store,
             catalogue=catalogue,
+            channels=channels,
             holder_ref_key=settings.holder_ref_key.get_secret_value().encode(),
-            turnaround=timedelta(seconds=settings.default_turnaround_seconds),
+            turnaround_policy=policy,
+            max_batch_rows=settings.max_batch_rows,
         )
         health = {"database": database_check(pool), "kafka": kafka_check(producer)}
         consumer = EventConsumer(
             bootstrap=settings.kafka_bootstrap_servers,
             group_id="intake",
-            topics=[VERDICT_REACHED],
-            handler=verdict_handler(store),
+            topics=CONSUMED_TOPICS,
+            handler=intake_handler(store, catalogue),
             producer=producer,
         )
         await run_until_stopped(
-            [OutboxRelay(pool, producer).run(), consumer.run()],
+            [
+                OutboxRelay(pool, producer).run(),
+                consumer.run(),
+                refresh_withdrawals(store, catalogue, settings.catalogue_refresh_seconds),
+            ],
             [http_server(create_app(context, health), settings.host, settings.port)],
         )
     finally:

@@ -1,7 +1,11 @@
 """Intake configuration, from environment variables (prefix INTAKE_)."""
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
 
 
 class IntakeSettings(BaseSettings):
@@ -21,5 +25,13 @@ class IntakeSettings(BaseSettings):
     pool_size: int = 20
     # Key of the pseudonymous holder reference; the same in every deployment of one platform.
     holder_ref_key: SecretStr = SecretStr("local-development-holder-ref-key")
-    default_turnaround_seconds: float = 10.0
+    # The verifier's channel book: required fields and configured turnaround per body.
+    channels_file: Path = DEFAULT_CHANNELS_FILE
+    # Observed turnaround replaces the configured one after this many answers of a body.
+    turnaround_min_samples: int = Field(3, ge=1)
+    # Weight of the newest answer time in a body's exponentially weighted mean.
+    turnaround_smoothing: float = Field(0.3, gt=0, le=1)
+    max_batch_rows: int = Field(500, ge=1)
+    # How often a replica re-reads the withdrawals another replica may have consumed.
+    catalogue_refresh_seconds: float = Field(5.0, gt=0)
     log_level: str = "INFO"

@@ -3,26 +3,45 @@ idempotency, duplicates in flight, and tenant isolation."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 
-from services.intake.api.routes import IntakeContext, create_app
+from services.contracts.events import (
+    BodyContact,
+    LocalizedText,
+    Stage,
+    Verdict,
+    VerdictReached,
+    VerificationProgressed,
+)
 from services.intake.catalogue import EditionCatalogue
-from services.intake.store.repository import MIGRATIONS, IntakeStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
-
-QUALIFICATION = "aws-e94e5145"
-JOINT_QUALIFICATION = "baft-a281b26c"  # CDCS: LIBF, ICC and BAFT award it jointly
+from services.intake.store.observations import WithdrawalRecord
+from services.intake.store.repository import IntakeStore
+from tests.intake.support import (
+    CREDIT_CODE_A,
+    CREDIT_CODE_B,
+    JOINT_QUALIFICATION,
+    PMI_QUALIFICATION,
+    QUALIFICATION,
+    anonymous_client,
+    application,
+    client_for,
+    credit_code,
+    intake_app,
+    intake_pool,
+    write_channels,
+)
 
 
 @pytest_asyncio.fixture(scope="module")
 async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(module_database, "intake")
-    await apply_migrations(pool, read_migrations(MIGRATIONS))
+    pool = await intake_pool(module_database)
     yield pool
     await pool.close()
 
@@ -32,53 +51,30 @@ async def store(pool: asyncpg.Pool) -> IntakeStore:
     return IntakeStore(pool)
 
 
+@pytest.fixture(scope="module")
+def channels_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_channels(tmp_path_factory.mktemp("channels"))
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> EditionCatalogue:
+    return EditionCatalogue.load()
+
+
 @pytest_asyncio.fixture(scope="module")
-async def app(store: IntakeStore) -> Any:
-    context = IntakeContext(
-        store=store,
-        catalogue=EditionCatalogue.load(),
-        holder_ref_key=b"test-key",
-        turnaround=timedelta(seconds=5),
-    )
-    return create_app(context, health={})
-
-
-async def client_for(app: Any, store: IntakeStore, credit_code: str) -> httpx.AsyncClient:
-    _, api_key = await store.create_employer(credit_code, "Employer " + credit_code[-4:])
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://intake",
-        headers={"Authorization": f"Bearer {api_key}"},
-    )
-
-
-def application(number: str = "AWS-1", **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "qualification_id": QUALIFICATION,
-        "region": "beijing",
-        "holder": {
-            "name": "ZHANG Wei",
-            "name_zh": "张伟",
-            "nationality": "CHN",
-            "document_type": "resident_id",
-            "document_number": "11010519491231002X",
-        },
-        "certificate": {"number": number, "issued_on": "2024-03-01"},
-        "consent": True,
-    }
-    body.update(changes)
-    return body
+async def app(store: IntakeStore, channels_file: Path, catalogue: EditionCatalogue) -> Any:
+    return intake_app(store, channels_file, catalogue)
 
 
 @pytest_asyncio.fixture
 async def employer_a(app: Any, store: IntakeStore) -> AsyncIterator[httpx.AsyncClient]:
-    async with await client_for(app, store, "91110108MA01ABCD2H") as client:
+    async with await client_for(app, store, CREDIT_CODE_A) as client:
         yield client
 
 
 @pytest_asyncio.fixture
 async def employer_b(app: Any, store: IntakeStore) -> AsyncIterator[httpx.AsyncClient]:
-    async with await client_for(app, store, "911100007109288314") as client:
+    async with await client_for(app, store, CREDIT_CODE_B) as client:
         yield client
 
 
@@ -152,8 +148,7 @@ async def test_bad_resident_id_check_digit_is_refused(employer_a: httpx.AsyncCli
 
 
 async def test_missing_or_wrong_api_key_is_401(app: Any) -> None:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as anonymous:
+    async with anonymous_client(app) as anonymous:
         response = await anonymous.post("/v1/verifications", json=application())
         assert response.status_code == 401
         assert response.json()["type"] == "/problems/unauthenticated"
@@ -201,3 +196,230 @@ async def test_an_employer_cannot_see_another_employers_request(
     assert response.json()["type"] == "/problems/not-found"
     listed = (await employer_b.get("/v1/verifications")).json()["items"]
     assert request_id not in [item["id"] for item in listed]
+
+
+# ------------------------------------------------------------------ channel-specific fields
+
+
+async def test_missing_channel_fields_are_refused_with_a_pointer_each(
+    employer_a: httpx.AsyncClient,
+) -> None:
+    body = application("PMI-1", qualification_id=PMI_QUALIFICATION)
+    body["certificate"]["channel_fields"] = {"badge_url": "https://badges.test/1"}
+    response = await employer_a.post("/v1/verifications", json=body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "/problems/missing-channel-field"
+    assert problem["message"]["zh"] and problem["message"]["en"]
+    assert [e["pointer"] for e in problem["errors"]] == [
+        "/certificate/channel_fields/credential_jwt"
+    ]
+
+
+async def test_channel_fields_present_are_accepted(employer_a: httpx.AsyncClient) -> None:
+    body = application("PMI-2", qualification_id=PMI_QUALIFICATION)
+    body["certificate"]["channel_fields"] = {
+        "credential_jwt": "eyJhbGciOiJFZERTQSJ9.e30.sig",
+        "badge_url": "https://badges.test/2",
+    }
+    response = await employer_a.post("/v1/verifications", json=body)
+    assert response.status_code == 202, response.text
+
+
+# ------------------------------------------------------------------ withdrawn qualifications
+
+
+async def test_withdrawn_from_the_withdrawal_date_on(
+    catalogue: EditionCatalogue, employer_a: httpx.AsyncClient
+) -> None:
+    today = datetime.now(UTC).date()
+    try:
+        tomorrow = [WithdrawalRecord(QUALIFICATION, today + timedelta(days=1), "notice")]
+        catalogue.replace_withdrawals(tomorrow)
+        accepted = await employer_a.post("/v1/verifications", json=application("AWS-WD-1"))
+        assert accepted.status_code == 202, accepted.text
+        catalogue.replace_withdrawals([WithdrawalRecord(QUALIFICATION, today, "notice")])
+        refused = await employer_a.post("/v1/verifications", json=application("AWS-WD-2"))
+        assert refused.status_code == 422
+        assert refused.json()["type"] == "/problems/withdrawn-qualification"
+        assert refused.json()["errors"][0]["pointer"] == "/qualification_id"
+    finally:
+        catalogue.replace_withdrawals([])
+
+
+# ------------------------------------------------------------------ dry run
+
+
+async def test_dry_run_answers_ok_and_stores_nothing(
+    employer_a: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    before = await pool.fetchval("SELECT count(*) FROM intake.requests")
+    outbox = await pool.fetchval("SELECT count(*) FROM intake.outbox")
+    response = await employer_a.post("/v1/verifications/check", json=application("AWS-DRY"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and body["body_ids"] == ["aws"]
+    assert body["in_flight_request_id"] is None
+    assert datetime.fromisoformat(body["expected_completion_at"]) > datetime.now(UTC)
+    refused = await employer_a.post(
+        "/v1/verifications/check", json=application("AWS-DRY", consent=False)
+    )
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/problems/consent-required"
+    assert await pool.fetchval("SELECT count(*) FROM intake.requests") == before
+    assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == outbox
+
+
+async def test_dry_run_names_the_request_already_in_flight(
+    employer_a: httpx.AsyncClient,
+) -> None:
+    created = await employer_a.post("/v1/verifications", json=application("AWS-DRY-2"))
+    checked = await employer_a.post("/v1/verifications/check", json=application("AWS-DRY-2"))
+    assert checked.json()["in_flight_request_id"] == created.json()["id"]
+
+
+# ------------------------------------------------------------------ lifecycle and pages
+
+
+async def test_status_history_through_progress_and_verdict(
+    employer_a: httpx.AsyncClient, store: IntakeStore
+) -> None:
+    created = (await employer_a.post("/v1/verifications", json=application("AWS-LIFE"))).json()
+    request_id, employer_id = UUID(created["id"]), await _employer_of(store, created["id"])
+    assert [h["status"] for h in created["history"]] == ["accepted"]
+    started = datetime.now(UTC)
+    verifier_estimate = started + timedelta(hours=3)
+    progress = VerificationProgressed(
+        request_id=request_id,
+        employer_id=employer_id,
+        stage=Stage.WAITING_FOR_BODY,
+        expected_completion_at=verifier_estimate,
+        occurred_at=started,
+    )
+    await store.apply_progress([progress, progress])  # redelivered: applied once
+    verifying = (await employer_a.get(f"/v1/verifications/{request_id}")).json()
+    assert verifying["status"] == "verifying"
+    assert verifying["stage"] == "waiting_for_body"
+    assert datetime.fromisoformat(verifying["verifying_at"]) == started
+    assert datetime.fromisoformat(verifying["expected_completion_at"]) == verifier_estimate
+    assert [h["status"] for h in verifying["history"]] == ["accepted", "verifying"]
+    await store.apply_verdicts([_verdict(request_id, employer_id, Verdict.NOT_AUTHENTIC)])
+    late = VerificationProgressed(
+        request_id=request_id, employer_id=employer_id, stage=Stage.VERIFYING
+    )
+    await store.apply_progress([late])  # after the verdict: changes nothing
+    decided = (await employer_a.get(f"/v1/verifications/{request_id}")).json()
+    assert decided["status"] == "not_authentic"
+    assert decided["reason"] == {"zh": "不符", "en": "does not match"}
+    assert [h["status"] for h in decided["history"]] == ["accepted", "verifying", "not_authentic"]
+    assert decided["decided_at"] is not None
+
+
+async def test_pages_are_complete_and_stable_when_timestamps_are_equal(
+    app: Any, store: IntakeStore, pool: asyncpg.Pool
+) -> None:
+    async with await client_for(app, store, credit_code(7001)) as employer:
+        ids = set()
+        for n in range(7):
+            response = await employer.post("/v1/verifications", json=application(f"PAGE-{n}"))
+            ids.add(response.json()["id"])
+        await pool.execute(
+            "UPDATE intake.requests SET accepted_at = '2025-06-01T09:30:00Z' WHERE id = ANY($1)",
+            [UUID(i) for i in ids],
+        )
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+            page = (await employer.get("/v1/verifications", params=params)).json()
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)) == 7 and set(seen) == ids
+        bad = await employer.get("/v1/verifications", params={"cursor": "not-a-cursor"})
+        assert bad.status_code == 400 and bad.json()["type"] == "/problems/invalid-cursor"
+
+
+async def test_list_filters_by_status_and_qualification(app: Any, store: IntakeStore) -> None:
+    async with await client_for(app, store, credit_code(7002)) as employer:
+        aws = (await employer.post("/v1/verifications", json=application("F-1"))).json()
+        joint = application("F-2", qualification_id=JOINT_QUALIFICATION)
+        await employer.post("/v1/verifications", json=joint)
+        employer_id = await _employer_of(store, aws["id"])
+        await store.apply_verdicts([_verdict(UUID(aws["id"]), employer_id, Verdict.AUTHENTIC)])
+        authentic = (await employer.get("/v1/verifications?status=authentic")).json()["items"]
+        assert [item["id"] for item in authentic] == [aws["id"]]
+        by_qualification = (
+            await employer.get(f"/v1/verifications?qualification_id={JOINT_QUALIFICATION}")
+        ).json()["items"]
+        assert [item["qualification_id"] for item in by_qualification] == [JOINT_QUALIFICATION]
+
+
+# ------------------------------------------------------------------ expected completion
+
+
+async def test_expected_completion_follows_observed_turnaround(
+    app: Any, store: IntakeStore
+) -> None:
+    """CDCS asks aws-less bodies libf, icc (60 s configured) and baft: the slowest decides;
+    once icc has answered fast often enough, the observed figure replaces the configured one,
+    and reads of undecided requests follow it."""
+    async with await client_for(app, store, credit_code(7003)) as employer:
+        joint = application("ET-1", qualification_id=JOINT_QUALIFICATION)
+        first = (await employer.post("/v1/verifications", json=joint)).json()
+        accepted_at = datetime.fromisoformat(first["accepted_at"])
+        expected = datetime.fromisoformat(first["expected_completion_at"])
+        assert expected - accepted_at == timedelta(seconds=60)  # icc, configured
+        employer_id = await _employer_of(store, first["id"])
+        for seconds in (2.0, 2.0, 2.0):  # three answers of every body, 2 s each
+            contacts = [
+                BodyContact(body_id=b, channel="credential_api", seconds=seconds)
+                for b in ("libf", "icc", "baft")
+            ]
+            await store.apply_verdicts(
+                [_verdict(uuid4(), employer_id, Verdict.AUTHENTIC, contacts)]
+            )
+        reread = (await employer.get(f"/v1/verifications/{first['id']}")).json()
+        assert datetime.fromisoformat(reread["expected_completion_at"]) - accepted_at == timedelta(
+            seconds=2
+        )
+        slower = [BodyContact(body_id="icc", channel="credential_api", seconds=12.0)]
+        slow_verdict = _verdict(uuid4(), employer_id, Verdict.AUTHENTIC, slower)
+        await store.apply_verdicts([slow_verdict, slow_verdict])  # a redelivery counts once
+        again = (await employer.get(f"/v1/verifications/{first['id']}")).json()
+        # 2 + 0.3 * (12 - 2) = 5 s
+        assert datetime.fromisoformat(again["expected_completion_at"]) - accepted_at == timedelta(
+            seconds=5
+        )
+        second = (await employer.post("/v1/verifications", json=application("ET-2"))).json()
+        assert datetime.fromisoformat(second["expected_completion_at"]) - datetime.fromisoformat(
+            second["accepted_at"]
+        ) == timedelta(seconds=5)  # aws: still configured (no samples)
+
+
+async def _employer_of(store: IntakeStore, request_id: str) -> UUID:
+    employer_id: UUID = await store._pool.fetchval(
+        "SELECT employer_id FROM requests WHERE id = $1", UUID(request_id)
+    )
+    return employer_id
+
+
+def _verdict(
+    request_id: UUID,
+    employer_id: UUID,
+    verdict: Verdict,
+    contacts: list[BodyContact] | None = None,
+) -> VerdictReached:
+    return VerdictReached(
+        request_id=request_id,
+        employer_id=employer_id,
+        region="beijing",
+        qualification_id=QUALIFICATION,
+        holder_ref="ref",
+        verdict=verdict,
+        reason=LocalizedText(zh="不符", en="does not match"),
+        checks=[],
+        decided_at=datetime.now(UTC),
+        contacts=contacts or [],
+    )

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: every refusal code mapped once to a status and a problem type."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -22,6 +23,10 @@ STATUS_OF = {
     RefusalCode.NOT_FOUND: 404,
     RefusalCode.UNAUTHENTICATED: 401,
     RefusalCode.IDEMPOTENCY_KEY_REUSED: 409,
+    RefusalCode.MALFORMED_BATCH: 400,
+    RefusalCode.BATCH_TOO_LARGE: 413,
+    RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    RefusalCode.INVALID_CURSOR: 400,
 }
 
 
@@ -30,8 +35,15 @@ def problem_type(code: RefusalCode) -> str:
 
 
 def problem_response(refusal: Refusal, instance: str) -> JSONResponse:
+    body = problem_body(refusal, instance)
+    status = body["status"]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_body(refusal: Refusal, instance: str) -> dict[str, Any]:
     status = STATUS_OF[refusal.code]
-    body: dict[str, Any] = {
+    return {
         "type": problem_type(refusal.code),
         "title": refusal.title_en,
         "status": status,
@@ -41,8 +53,6 @@ def problem_response(refusal: Refusal, instance: str) -> JSONResponse:
         "message": {"zh": refusal.title_zh, "en": refusal.title_en},
         "errors": [_field(p) for p in refusal.problems],
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _detail(refusal: Refusal) -> str:
@@ -66,14 +76,17 @@ async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:
 
 async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [_from_pydantic(error) for error in exc.errors()]
-    refusal = Refusal(
+    return problem_response(invalid_fields(exc.errors()), request.url.path)
+
+
+def invalid_fields(errors: Sequence[Any]) -> Refusal:
+    """A refusal naming each field pydantic rejected."""
+    return Refusal(
         RefusalCode.INVALID_FIELD,
         "请求数据不完整或格式错误",
         "The request is incomplete or malformed",
-        problems,
+        [_from_pydantic(error) for error in errors],
     )
-    return problem_response(refusal, request.url.path)
 
 
 def _from_pydantic(error: Any) -> FieldProblem:

@@ -1,5 +1,6 @@
 """The rules that decide whether a verification request is eligible. Pure: no I/O."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -51,14 +52,48 @@ class Application:
 
 
 def check_eligibility(
-    application: Application, catalogue: CatalogueView, today: date
+    application: Application,
+    catalogue: CatalogueView,
+    today: date,
+    required_channel_fields: Mapping[str, Sequence[str]] | None = None,
 ) -> QualificationFacts:
-    """Return the catalogue facts of an eligible application, or raise the first Refusal."""
+    """Return the catalogue facts of an eligible application, or raise the first Refusal.
+
+    `required_channel_fields` maps an awarding body to the certificate fields its channel
+    needs (a body not in the map needs none).
+    """
     _check_consent(application)
     _check_identity_document(application.holder)
     facts = _check_qualification(application, catalogue)
     _check_dates(application.certificate, today)
+    bodies = application.body_ids or facts.body_ids
+    _check_channel_fields(application.certificate, bodies, required_channel_fields or {})
     return facts
+
+
+def _check_channel_fields(
+    certificate: Certificate, bodies: Sequence[str], required: Mapping[str, Sequence[str]]
+) -> None:
+    needed = dict.fromkeys(name for body in bodies for name in required.get(body, ()))
+    missing = [name for name in needed if not certificate.channel_fields.get(name, "").strip()]
+    if missing:
+        raise Refusal(
+            RefusalCode.MISSING_CHANNEL_FIELD,
+            "缺少颁发机构核验所需的字段",
+            "A field the awarding body needs to verify the certificate is missing",
+            [
+                FieldProblem(
+                    f"/certificate/channel_fields/{_pointer_token(name)}",
+                    f"颁发机构核验需要此字段：{name}",
+                    f"the awarding body's channel needs this field: {name}",
+                )
+                for name in missing
+            ],
+        )
+
+
+def _pointer_token(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _check_consent(application: Application) -> None:

@@ -19,6 +19,10 @@ class RefusalCode(StrEnum):
     NOT_FOUND = "not-found"
     UNAUTHENTICATED = "unauthenticated"
     IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"
+    MALFORMED_BATCH = "malformed-batch"
+    BATCH_TOO_LARGE = "batch-too-large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
+    INVALID_CURSOR = "invalid-cursor"
 
 
 @dataclass(frozen=True)
@@ -39,5 +43,20 @@ class Refusal(Exception):
         return f"{self.code}: {self.title_en}"
 
 
-def not_found() -> Refusal:
-    return Refusal(RefusalCode.NOT_FOUND, "未找到该核验申请", "No such verification request")
+def not_found(
+    title_zh: str = "未找到该核验申请", title_en: str = "No such verification request"
+) -> Refusal:
+    return Refusal(RefusalCode.NOT_FOUND, title_zh, title_en)
+
+
+def invalid_cursor() -> Refusal:
+    return Refusal(
+        RefusalCode.INVALID_CURSOR,
+        "分页游标无效",
+        "The page cursor is invalid",
+        [
+            FieldProblem(
+                "/cursor", "请使用上一页返回的游标", "use the cursor the previous page returned"
+            )
+        ],
+    )

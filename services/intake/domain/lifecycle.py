@@ -17,6 +17,8 @@ class Status(StrEnum):
 
 
 FINAL = frozenset({Status.AUTHENTIC, Status.NOT_AUTHENTIC, Status.UNABLE_TO_VERIFY, Status.REFUSED})
+IN_FLIGHT = frozenset({Status.ACCEPTED, Status.VERIFYING})
+"""Not yet decided: a second application for the same certificate returns this one."""
 
 _STATUS_OF_VERDICT = {
     Verdict.AUTHENTIC: Status.AUTHENTIC,

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -15,12 +16,17 @@ import orjson
 
 from services.contracts.events import (
     EmployerWebhooksConfigured,
+    QualificationWithdrawn,
     VerdictReached,
+    VerificationProgressed,
     VerificationRequested,
     WebhookEndpoint,
 )
 from services.intake.domain.errors import Refusal, RefusalCode
-from services.intake.domain.lifecycle import FINAL, Status, status_after_verdict
+from services.intake.domain.lifecycle import FINAL, IN_FLIGHT, Status, status_after_verdict
+from services.intake.domain.turnaround import Observed, TurnaroundPolicy
+from services.intake.store import observations
+from services.intake.store.observations import WithdrawalRecord
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox
 
@@ -44,6 +50,10 @@ class RequestRecord:
     updated_at: datetime
     certificate_number: str
     issued_on: date
+    verifying_at: datetime | None = None
+    stage: str | None = None
+    verifier_expected_at: datetime | None = None
+    history: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,20 +62,58 @@ class Submission:
     created: bool  # False: an identical request was already in flight
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """An eligible request, ready to be stored with its event."""
+
+    event: VerificationRequested
+    accepted_at: datetime
+    expected_completion_at: datetime
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Position after the last item of a page: pages are ordered by (accepted_at, id) desc."""
+
+    accepted_at: datetime
+    id: UUID
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: Status | None = None
+    qualification_id: str | None = None
+    region: str | None = None
+    certificate_number: str | None = None
+    accepted_from: datetime | None = None
+    accepted_to: datetime | None = None
+
+
+BatchRenderer = Callable[[list[Submission | Refusal]], dict[str, Any]]
+
 _REQUEST_COLUMNS = (
     "id, employer_id, qualification_id, body_ids, region, status, reason, checks, "
     "verification_code, accepted_at, expected_completion_at, decided_at, updated_at, "
-    "certificate_number, issued_on"
+    "certificate_number, issued_on, verifying_at, stage, verifier_expected_at, history"
 )
 
 
 def _record(row: asyncpg.Record) -> RequestRecord:
     values = dict(row)
     values["status"] = Status(values["status"])
-    for column in ("reason", "checks"):
+    for column in ("reason", "checks", "history"):
         if values[column] is not None:
             values[column] = orjson.loads(values[column])
     return RequestRecord(**values)
+
+
+class IdempotencyKeyReused(Refusal):
+    def __init__(self) -> None:
+        super().__init__(
+            RefusalCode.IDEMPOTENCY_KEY_REUSED,
+            "该幂等键已用于另一请求内容",
+            "This Idempotency-Key was already used with a different request body",
+        )
 
 
 def hash_secret(secret: str) -> bytes:
@@ -73,8 +121,11 @@ def hash_secret(secret: str) -> bytes:
 
 
 class IntakeStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, turnaround_policy: TurnaroundPolicy | None = None
+    ) -> None:
         self._pool = pool
+        self._policy = turnaround_policy or TurnaroundPolicy()
 
     async def create_employer(self, credit_code: str, name: str) -> tuple[UUID, str]:
         """Register an employer and return its id and a new API key (shown once)."""
@@ -186,11 +237,7 @@ class IntakeStore:
         )
         assert earlier is not None
         if earlier["body_hash"] != key[1]:
-            raise Refusal(
-                RefusalCode.IDEMPOTENCY_KEY_REUSED,
-                "该幂等键已用于另一请求内容",
-                "This Idempotency-Key was already used with a different request body",
-            )
+            raise IdempotencyKeyReused()
         original = await self.get(event.employer_id, earlier["request_id"], conn)
         assert original is not None
         return Submission(original, created=earlier["created"])
@@ -205,41 +252,151 @@ class IntakeStore:
         )
         return None if row is None else _record(row)
 
+    async def find_in_flight(self, event: VerificationRequested) -> UUID | None:
+        """The request a submission of `event` would return instead of creating one."""
+        found: UUID | None = await self._pool.fetchval(
+            "SELECT id FROM requests WHERE employer_id = $1 AND qualification_id = $2 "
+            "AND certificate_number = $3 AND holder_ref = $4 "
+            "AND status IN ('accepted', 'verifying')",
+            *_in_flight_key(event),
+        )
+        return found
+
     async def list_requests(
-        self, employer_id: UUID, status: Status | None, limit: int, before: datetime | None
+        self, employer_id: UUID, where: RequestFilter, limit: int, after: PageCursor | None
     ) -> list[RequestRecord]:
         rows = await self._pool.fetch(
             f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE employer_id = $1 "
             "AND ($2::text IS NULL OR status = $2) "
-            "AND ($3::timestamptz IS NULL OR accepted_at < $3) "
-            "ORDER BY accepted_at DESC, id LIMIT $4",
+            "AND ($3::text IS NULL OR qualification_id = $3) "
+            "AND ($4::text IS NULL OR region = $4) "
+            "AND ($5::text IS NULL OR certificate_number = $5) "
+            "AND ($6::timestamptz IS NULL OR accepted_at >= $6) "
+            "AND ($7::timestamptz IS NULL OR accepted_at < $7) "
+            "AND ($8::timestamptz IS NULL OR (accepted_at, id) < ($8, $9::uuid)) "
+            "ORDER BY accepted_at DESC, id DESC LIMIT $10",
             employer_id,
-            status,
-            before,
+            where.status,
+            where.qualification_id,
+            where.region,
+            where.certificate_number,
+            where.accepted_from,
+            where.accepted_to,
+            after.accepted_at if after else None,
+            after.id if after else None,
             limit,
         )
         return [_record(row) for row in rows]
 
-    async def apply_verdicts(self, verdicts: list[VerdictReached]) -> None:
-        """Record outcomes; a redelivered event changes nothing."""
+    async def submit_batch(
+        self,
+        employer_id: UUID,
+        rows: Sequence[Prepared | Refusal],
+        idempotency: tuple[str, bytes] | None,
+        render: BatchRenderer,
+        traceparent: str | None,
+    ) -> dict[str, Any]:
+        """Store every eligible row with its event in one transaction; return the rendered
+        answer, or the stored answer of an earlier batch sent with the same key and body."""
         async with self._pool.acquire() as conn, conn.transaction():
-            for verdict in verdicts:
-                fresh = await conn.fetchval(
-                    "INSERT INTO applied_events (event_id) VALUES ($1) "
-                    "ON CONFLICT DO NOTHING RETURNING true",
-                    verdict.event_id,
+            if idempotency is not None:
+                earlier = await self._claim_batch_key(conn, employer_id, idempotency)
+                if earlier is not None:
+                    return earlier
+            results: list[Submission | Refusal] = []
+            created: list[VerificationRequested] = []
+            for row in rows:
+                if isinstance(row, Refusal):
+                    results.append(row)
+                    continue
+                submission = await self._insert_or_find_in_flight(
+                    conn, row.event, row.accepted_at, row.expected_completion_at
                 )
-                if fresh:
+                if submission.created:
+                    created.append(row.event)
+                results.append(submission)
+            if created:
+                await write_outbox(conn, created, traceparent)
+            answer = render(results)
+            if idempotency is not None:
+                await conn.execute(
+                    "UPDATE idempotency_keys SET response = $3::jsonb "
+                    "WHERE employer_id = $1 AND key = $2",
+                    employer_id,
+                    idempotency[0],
+                    orjson.dumps(answer).decode(),
+                )
+            return answer
+
+    async def _claim_batch_key(
+        self, conn: Connection, employer_id: UUID, key: tuple[str, bytes]
+    ) -> dict[str, Any] | None:
+        claimed = await conn.fetchval(
+            "INSERT INTO idempotency_keys (employer_id, key, body_hash, request_id, kind) "
+            "VALUES ($1, $2, $3, $4, 'batch') ON CONFLICT DO NOTHING RETURNING true",
+            employer_id,
+            key[0],
+            key[1],
+            uuid4(),
+        )
+        if claimed:
+            return None
+        earlier = await conn.fetchrow(
+            "SELECT body_hash, kind, response FROM idempotency_keys "
+            "WHERE employer_id = $1 AND key = $2",
+            employer_id,
+            key[0],
+        )
+        assert earlier is not None
+        if earlier["kind"] != "batch" or earlier["body_hash"] != key[1]:
+            raise IdempotencyKeyReused()
+        answer: dict[str, Any] = orjson.loads(earlier["response"])
+        return answer
+
+    async def observed_turnarounds(self, body_ids: Sequence[str]) -> dict[str, Observed]:
+        return await observations.observed_turnarounds(self._pool, body_ids)
+
+    async def withdrawals(self) -> list[WithdrawalRecord]:
+        return await observations.withdrawals(self._pool)
+
+    async def apply_withdrawals(self, events: Sequence[QualificationWithdrawn]) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            for event in events:
+                if await _first_time(conn, event.event_id):
+                    await observations.record_withdrawal(conn, event)
+
+    async def apply_progress(self, events: Sequence[VerificationProgressed]) -> None:
+        """A request the verifier has started on is `verifying`; late or repeated events
+        change nothing (a decided request stays decided)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            for event in events:
+                if await _first_time(conn, event.event_id):
                     await conn.execute(
-                        _APPLY_VERDICT,
-                        verdict.request_id,
-                        status_after_verdict(verdict.verdict).value,
-                        verdict.reason.model_dump_json(),
-                        orjson.dumps([c.model_dump(mode="json") for c in verdict.checks]).decode(),
-                        verdict.verification_code,
-                        verdict.decided_at,
-                        [s.value for s in FINAL],
+                        _APPLY_PROGRESS,
+                        event.request_id,
+                        event.stage.value,
+                        event.occurred_at,
+                        event.expected_completion_at,
+                        [s.value for s in IN_FLIGHT],
                     )
+
+    async def apply_verdicts(self, verdicts: list[VerdictReached]) -> None:
+        """Record outcomes and the bodies' answer times; a redelivered event changes nothing."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = [v for v in verdicts if await _first_time(conn, v.event_id)]
+            for verdict in fresh:
+                await conn.execute(
+                    _APPLY_VERDICT,
+                    verdict.request_id,
+                    status_after_verdict(verdict.verdict).value,
+                    verdict.reason.model_dump_json(),
+                    orjson.dumps([c.model_dump(mode="json") for c in verdict.checks]).decode(),
+                    verdict.verification_code,
+                    verdict.decided_at,
+                    [s.value for s in FINAL],
+                )
+            contacts = [contact for verdict in fresh for contact in verdict.contacts]
+            await observations.record_contacts(conn, contacts, self._policy)
 
     async def set_webhooks(self, employer_id: UUID, urls: list[str]) -> list[WebhookEndpoint]:
         """Replace the employer's webhook endpoints; each new endpoint gets a signing secret."""
@@ -262,6 +419,17 @@ class IntakeStore:
             event = EmployerWebhooksConfigured(employer_id=employer_id, endpoints=endpoints)
             await write_outbox(conn, [event])
         return endpoints
+
+
+async def _first_time(conn: Connection, event_id: UUID) -> bool:
+    """Claim an event id; False when it was applied before (a redelivery)."""
+    return bool(
+        await conn.fetchval(
+            "INSERT INTO applied_events (event_id) VALUES ($1) "
+            "ON CONFLICT DO NOTHING RETURNING true",
+            event_id,
+        )
+    )
 
 
 def _new_webhook_secret() -> str:
@@ -305,8 +473,11 @@ _INSERT_REQUEST = f"""
 INSERT INTO requests (
     id, employer_id, qualification_id, body_ids, region, holder_name, holder_name_zh,
     nationality, holder_ref, certificate_number, issued_on, expires_on, channel_fields,
-    status, accepted_at, expected_completion_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)
+    status, accepted_at, expected_completion_at, history
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16,
+    jsonb_build_array(jsonb_build_object('status', $14::text, 'at', $15::timestamptz))
+)
 ON CONFLICT (employer_id, qualification_id, certificate_number, holder_ref)
     WHERE status IN ('accepted', 'verifying') DO NOTHING
 RETURNING {_REQUEST_COLUMNS}
@@ -321,6 +492,17 @@ WHERE employer_id = $1 AND qualification_id = $2 AND certificate_number = $3 AND
 _APPLY_VERDICT = """
 UPDATE requests
 SET status = $2, reason = $3::jsonb, checks = $4::jsonb, verification_code = $5,
-    decided_at = $6, updated_at = now()
+    decided_at = $6, updated_at = now(),
+    history = history || jsonb_build_array(
+        jsonb_build_object('status', $2::text, 'at', $6::timestamptz))
 WHERE id = $1 AND NOT (status = ANY($7::text[]))
+"""
+
+_APPLY_PROGRESS = """
+UPDATE requests
+SET status = 'verifying', stage = $2, verifying_at = coalesce(verifying_at, $3),
+    verifier_expected_at = coalesce($4, verifier_expected_at), updated_at = now(),
+    history = history || jsonb_build_array(
+        jsonb_build_object('status', 'verifying', 'stage', $2::text, 'at', $3::timestamptz))
+WHERE id = $1 AND status = ANY($5::text[])
 """

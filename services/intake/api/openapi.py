@@ -1,0 +1,105 @@
+"""The OpenAPI document, made true: problems are `application/problem+json` with the Problem
+schema (including FastAPI's own 422), and the ops endpoints are described too."""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from services.intake.api.problems import PROBLEM_JSON
+from services.intake.api.schemas import Problem
+
+_DESCRIPTIONS = {
+    400: "Malformed input (bad cursor, malformed batch); problem details",
+    401: "Missing or invalid API key; problem details",
+    404: "Not found (or another employer's); problem details",
+    409: "Idempotency-Key reused with a different body; problem details",
+    413: "Too many rows in the batch; problem details",
+    415: "Unsupported Content-Type; problem details",
+    422: "Refused: invalid field or an acceptance rule; problem details",
+}
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def documented_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": Problem, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            _problems_as_problem_json(document)
+            _ops_paths(document)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems_as_problem_json(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                    response["description"] = _DESCRIPTIONS.get(
+                        int(status), response["description"]
+                    )
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
+def _ops_paths(document: dict[str, Any]) -> None:
+    paths = document.setdefault("paths", {})
+    paths["/healthz"] = {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Liveness and readiness of each dependency",
+            "operationId": "healthz",
+            "responses": {
+                "200": _health_response("Every dependency answers", "ok", True),
+                "503": _health_response("A dependency does not answer", "degraded", False),
+            },
+        }
+    }
+    paths["/metrics"] = {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Prometheus metrics",
+            "operationId": "metrics",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+
+
+def _health_response(description: str, status: str, healthy: bool) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "checks"],
+                    "properties": {
+                        "status": {"type": "string", "enum": ["ok", "degraded"]},
+                        "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                    },
+                },
+                "example": {"status": status, "checks": {"database": healthy, "kafka": True}},
+            }
+        },
+    }

@@ -1,0 +1,26 @@
+"""What intake needs of the verifier's channel configuration: the fields each body's channel
+requires and its configured turnaround (the fallback until enough answers were observed)."""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from services.verifier.channels.config import BodyChannel, ChannelBook, load_channel_book
+
+
+class ChannelDirectory:
+    def __init__(self, book: ChannelBook) -> None:
+        self._book = book
+
+    @classmethod
+    def load(cls, path: Path) -> "ChannelDirectory":
+        return cls(load_channel_book(path))
+
+    def _channel(self, body_id: str) -> BodyChannel:
+        # Only the body-independent settings are read, so no base URL is needed.
+        return self._book.channel_of(body_id, "")
+
+    def required_fields(self, body_ids: Sequence[str]) -> Mapping[str, tuple[str, ...]]:
+        return {body: self._channel(body).required_fields for body in body_ids}
+
+    def configured_seconds(self, body_ids: Sequence[str]) -> Mapping[str, float]:
+        return {body: self._channel(body).turnaround_seconds for body in body_ids}

@@ -1,0 +1,103 @@
+"""The public catalogue routes: search by name (Chinese or English, partial), body, field,
+list; one qualification in full; the awarding bodies."""
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from services.intake.catalogue import EditionCatalogue
+from services.intake.store.observations import WithdrawalRecord
+from services.intake.store.repository import IntakeStore
+from tests.intake.support import QUALIFICATION, anonymous_client, intake_app, write_channels
+
+ROUTE = "/v1/catalogue/qualifications"
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> EditionCatalogue:
+    return EditionCatalogue.load()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def client(
+    catalogue: EditionCatalogue, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    # Catalogue routes never touch the database: a store without a pool proves it.
+    store = IntakeStore(None)  # type: ignore[arg-type]
+    app: Any = intake_app(store, write_channels(tmp_path_factory.mktemp("c")), catalogue)
+    async with anonymous_client(app) as client:
+        yield client
+
+
+async def names(client: httpx.AsyncClient, **params: Any) -> list[str]:
+    response = await client.get(ROUTE, params=params)
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["items"]]
+
+
+async def test_partial_names_in_english_and_chinese(client: httpx.AsyncClient) -> None:
+    english = await names(client, q="leed ap")  # case-insensitive, partial
+    assert english == ["LEED 认证专家证书 (LEED AP)"]
+    chinese = await names(client, q="会计师", limit=100)
+    assert chinese and all("会计师" in n.replace(" ", "") for n in chinese)
+
+
+async def test_filter_by_body_field_and_list(client: httpx.AsyncClient) -> None:
+    by_body = (await client.get(ROUTE, params={"body": "aws"})).json()["items"]
+    assert by_body and all("aws" in item["body_ids"] for item in by_body)
+    by_field = (await client.get(ROUTE, params={"field": "金融", "limit": 100})).json()["items"]
+    assert by_field and all("金融" in item["fields"] for item in by_field)
+    urgent = (await client.get(ROUTE, params={"list": "urgent", "limit": 100})).json()
+    assert urgent["total"] == len(urgent["items"]) > 0
+    assert all("urgent" in [m["list"] for m in item["lists"]] for item in urgent["items"])
+    bad_list = await client.get(ROUTE, params={"list": "favourites"})
+    assert bad_list.status_code == 422 and bad_list.json()["errors"][0]["pointer"] == "/list"
+
+
+async def test_pages_with_cursor_cover_the_whole_catalogue(client: httpx.AsyncClient) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 50} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(ROUTE, params=params)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == page["total"] == 163
+    foreign = await client.get(ROUTE, params={"q": "ACCA", "cursor": "bm90LW1pbmU6MTA"})
+    assert foreign.status_code == 400
+    assert foreign.json()["type"] == "/problems/invalid-cursor"
+
+
+async def test_one_qualification_with_bodies_lists_benefits(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{ROUTE}/baft-a281b26c")
+    assert response.status_code == 200, response.text
+    detail = response.json()
+    assert sorted(b["id"] for b in detail["bodies"]) == ["baft", "icc", "libf"]
+    assert detail["lists"] and detail["lists"][0]["benefits"]
+    assert detail["lists"][0]["name_zh"] and detail["lists"][0]["name_en"]
+    assert detail["withdrawal"] is None and detail["edition"]
+    missing = await client.get(f"{ROUTE}/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/not-found"
+
+
+async def test_a_withdrawal_shows(client: httpx.AsyncClient, catalogue: EditionCatalogue) -> None:
+    catalogue.replace_withdrawals([WithdrawalRecord(QUALIFICATION, date(2025, 7, 1), "exit")])
+    try:
+        detail = (await client.get(f"{ROUTE}/{QUALIFICATION}")).json()
+        assert detail["withdrawal"] == {"date": "2025-07-01", "reason": "exit"}
+        item = (await client.get(ROUTE, params={"body": "aws", "q": "解决方案架构师认证"})).json()
+        assert item["items"][0]["withdrawn"] is True
+    finally:
+        catalogue.replace_withdrawals([])
+
+
+async def test_bodies(client: httpx.AsyncClient) -> None:
+    bodies = (await client.get("/v1/catalogue/bodies")).json()["items"]
+    aws = next(b for b in bodies if b["id"] == "aws")
+    assert aws["qualification_count"] >= 1 and aws["name"]
