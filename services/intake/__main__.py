@@ -1,7 +1,5 @@
 """Composition root of intake: settings -> adapters -> app; nothing else."""
 
-import asyncio
-
 from services.contracts.topics import ALL_TOPICS
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.catalogue import EditionCatalogue
@@ -13,7 +11,7 @@ from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import http_server, run_until_stopped
+from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging
 from services.runtime.outbox import OutboxRelay
 
@@ -64,4 +62,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

@@ -1,6 +1,5 @@
 """Composition root of the notifier: settings -> adapters -> consumer and sender."""
 
-import asyncio
 from datetime import timedelta
 
 import httpx
@@ -22,7 +21,7 @@ from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, Notif
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import http_server, run_until_stopped
+from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
 
@@ -78,4 +77,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

@@ -5,6 +5,7 @@ import signal
 
 from services.registry.api.app import serve
 from services.registry.settings import RegistrySettings
+from services.runtime.lifecycle import run_service
 from services.runtime.observability import configure_logging
 
 
@@ -19,4 +20,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

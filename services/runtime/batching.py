@@ -9,38 +9,41 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-class GroupCommit(Generic[Item]):
+class GroupCommit(Generic[Item, Result]):
+    """`write` stores a batch of items at once and returns one result per item, in order."""
+
     def __init__(
-        self, write: Callable[[list[Item]], Awaitable[None]], max_batch: int = 500
+        self, write: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 500
     ) -> None:
         self._write = write
         self._max_batch = max_batch
-        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def submit(self, item: Item) -> None:
-        """Returns once `item` is written; raises what the write raised."""
+    async def submit(self, item: Item) -> Result:
+        """Returns `item`'s result once it is written; raises what the write raised."""
         future = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._writer is None or self._writer.done():
             # Owned here and awaited through the futures: a caller that gives up (deadline)
             # does not stop the writes the other callers wait for.
             self._writer = asyncio.create_task(self._write_pending())
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
     async def _write_pending(self) -> None:
         while self._pending:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]
             try:
-                await self._write([item for item, _ in batch])
+                results = await self._write([item for item, _ in batch])
             except Exception as error:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for _, future in batch:
+            for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)

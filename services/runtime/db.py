@@ -22,10 +22,17 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        reset=_keep_session,
         server_settings={"search_path": schema, "application_name": schema},
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Skips asyncpg's reset round trip on every release: the services keep no session state
+    (settings come at connect time, locks are transaction-scoped, listeners are removed by
+    their owners)."""
 
 
 async def _ensure_schema(dsn: str, schema: str) -> None:

@@ -27,8 +27,13 @@ async def write_outbox(
     conn: Connection, events: Sequence[Event], traceparent: str | None = None
 ) -> None:
     """Add events to the outbox inside the caller's transaction."""
+    await write_traced_outbox(conn, [(event, traceparent) for event in events])
+
+
+async def write_traced_outbox(conn: Connection, events: Sequence[tuple[Event, str | None]]) -> None:
+    """Add events, each with its own trace context, inside the caller's transaction."""
     rows = []
-    for event in events:
+    for event, traceparent in events:
         value, headers = encode(event, traceparent)
         encoded_headers = orjson.dumps([[k, v.decode()] for k, v in headers]).decode()
         rows.append((event.topic.name, event.key(), value, encoded_headers))

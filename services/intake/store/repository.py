@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,10 +28,12 @@ from services.intake.domain.lifecycle import FINAL, IN_FLIGHT, Status, status_af
 from services.intake.domain.turnaround import Observed, TurnaroundPolicy
 from services.intake.store import observations
 from services.intake.store.observations import WithdrawalRecord
+from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
-from services.runtime.outbox import write_outbox
+from services.runtime.outbox import write_outbox, write_traced_outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_OBSERVED_TTL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,16 @@ class RequestRecord:
     stage: str | None = None
     verifier_expected_at: datetime | None = None
     history: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """A submission without an Idempotency-Key, waiting to be written with others."""
+
+    event: VerificationRequested
+    accepted_at: datetime
+    expected_completion_at: datetime
+    traceparent: str | None
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,8 @@ class IntakeStore:
     ) -> None:
         self._pool = pool
         self._policy = turnaround_policy or TurnaroundPolicy()
+        self._plain_submissions = GroupCommit[_Plain, Submission](self._submit_together)
+        self._observed: dict[tuple[str, ...], tuple[float, dict[str, Observed]]] = {}
 
     async def create_employer(self, credit_code: str, name: str) -> tuple[UUID, str]:
         """Register an employer and return its id and a new API key (shown once)."""
@@ -179,6 +194,10 @@ class IntakeStore:
         idempotency: tuple[str, bytes] | None,
         traceparent: str | None,
     ) -> Submission:
+        if idempotency is None:
+            return await self._plain_submissions.submit(
+                _Plain(event, accepted_at, expected_completion_at, traceparent)
+            )
         async with self._pool.acquire() as conn, conn.transaction():
             if idempotency is not None:
                 replay = await self._claim_idempotency_key(conn, event, idempotency)
@@ -199,6 +218,24 @@ class IntakeStore:
                     submission.created,
                 )
             return submission
+
+    async def _submit_together(self, items: list[_Plain]) -> list[Submission]:
+        """Group commit: requests arriving together share one transaction and one NOTIFY."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            submissions = [
+                await self._insert_or_find_in_flight(
+                    conn, item.event, item.accepted_at, item.expected_completion_at
+                )
+                for item in items
+            ]
+            created = [
+                (item.event, item.traceparent)
+                for item, submission in zip(items, submissions, strict=True)
+                if submission.created
+            ]
+            if created:
+                await write_traced_outbox(conn, created)
+        return submissions
 
     async def _insert_or_find_in_flight(
         self,
@@ -354,7 +391,17 @@ class IntakeStore:
         return answer
 
     async def observed_turnarounds(self, body_ids: Sequence[str]) -> dict[str, Observed]:
-        return await observations.observed_turnarounds(self._pool, body_ids)
+        """Re-read at most once a second per set of bodies (turnarounds move slowly and every
+        request needs them); answers recorded by this process show at once."""
+        key = tuple(sorted(set(body_ids)))
+        cached = self._observed.get(key)
+        if cached is not None and time.monotonic() - cached[0] < _OBSERVED_TTL_SECONDS:
+            return cached[1]
+        observed = await observations.observed_turnarounds(self._pool, key)
+        if len(self._observed) > 10_000:
+            self._observed.clear()
+        self._observed[key] = (time.monotonic(), observed)
+        return observed
 
     async def withdrawals(self) -> list[WithdrawalRecord]:
         return await observations.withdrawals(self._pool)
@@ -397,6 +444,8 @@ class IntakeStore:
                 )
             contacts = [contact for verdict in fresh for contact in verdict.contacts]
             await observations.record_contacts(conn, contacts, self._policy)
+        if contacts:
+            self._observed.clear()
 
     async def set_webhooks(self, employer_id: UUID, urls: list[str]) -> list[WebhookEndpoint]:
         """Replace the employer's webhook endpoints; each new endpoint gets a signing secret."""

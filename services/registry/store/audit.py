@@ -15,10 +15,11 @@ class AuditLog:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._writes = GroupCommit[AuditRow](self._write)
+        self._writes = GroupCommit[AuditRow, None](self._write)
 
-    async def _write(self, rows: list[AuditRow]) -> None:
+    async def _write(self, rows: list[AuditRow]) -> list[None]:
         await self._pool.executemany(self.INSERT, rows)
+        return [None] * len(rows)
 
     async def record(
         self,
