@@ -33,7 +33,9 @@ lint: .venv/.synced
 typecheck: protos
 	$(UV) run --frozen mypy services simulator deploy tests bench
 
+## Benchmarks (print their figures); the intake benchmark drives load with wrk.
 bench: setup
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run --frozen python -m bench
 
 clean:
