@@ -110,5 +110,13 @@ def service_specs(
             ports.notifier_ops,
             {"NOTIFIER_OPS_PORT": str(ports.notifier_ops)},
         ),
-        spec("intake", "services.intake", ports.intake, {"INTAKE_PORT": str(ports.intake)}),
+        spec(
+            "intake",
+            "services.intake",
+            ports.intake,
+            {
+                "INTAKE_PORT": str(ports.intake),
+                "INTAKE_NOTIFIER_INTERNAL_URL": f"http://127.0.0.1:{ports.notifier_ops}",
+            },
+        ),
     ]

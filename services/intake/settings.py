@@ -34,4 +34,8 @@ class IntakeSettings(BaseSettings):
     max_batch_rows: int = Field(500, ge=1)
     # How often a replica re-reads the withdrawals another replica may have consumed.
     catalogue_refresh_seconds: float = Field(5.0, gt=0)
+    # The notifier's internal API (delivery listing and replay), protected by a shared token.
+    notifier_internal_url: str = "http://127.0.0.1:8082"
+    notifier_internal_token: SecretStr = SecretStr("local-development-internal-token")
+    notifier_timeout_seconds: float = 5.0
     log_level: str = "INFO"

@@ -12,26 +12,21 @@ from uuid import UUID
 import httpx
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from services.intake.api.auth import employer_dependency
 from services.intake.api.problems import PROBLEM_JSON
 from services.intake.domain.errors import Refusal, RefusalCode
+from services.intake.settings import IntakeSettings
 from services.intake.store.webhook_settings import WebhookSettingsStore
 
 if TYPE_CHECKING:  # routes imports this module
     from services.intake.api.routes import IntakeContext
 
 
-class NotifierLink(BaseSettings):
-    """Where intake finds the notifier's internal API (env prefix INTAKE_)."""
-
-    model_config = SettingsConfigDict(env_prefix="INTAKE_")
-
-    notifier_internal_url: str = "http://127.0.0.1:8082"
-    notifier_internal_token: SecretStr = SecretStr("local-development-internal-token")
-    notifier_timeout_seconds: float = 5.0
+def NotifierLink() -> IntakeSettings:
+    """Where intake finds the notifier's internal API: the INTAKE_NOTIFIER_* settings."""
+    return IntakeSettings()
 
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -89,8 +84,8 @@ _NO_ENDPOINT = Refusal(RefusalCode.NOT_FOUND, "未找到该 Webhook 端点", "No
 _NO_DELIVERY = Refusal(RefusalCode.NOT_FOUND, "未找到该投递记录", "No such delivery")
 
 
-def webhook_router(context: "IntakeContext", link: NotifierLink | None = None) -> APIRouter:
-    link = link or NotifierLink()
+def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None) -> APIRouter:
+    link = link or IntakeSettings()  # the INTAKE_NOTIFIER_* settings
     router = APIRouter(prefix="/v1/webhooks", tags=["notifications"])
     # Intake's own pool: settings changes are stored with their event in intake's schema.
     settings_store = WebhookSettingsStore(context.store._pool)
@@ -147,7 +142,7 @@ def webhook_router(context: "IntakeContext", link: NotifierLink | None = None) -
 
 
 class _NotifierClient:
-    def __init__(self, link: NotifierLink) -> None:
+    def __init__(self, link: IntakeSettings) -> None:
         self._base = link.notifier_internal_url.rstrip("/") + "/internal/v1/employers"
         self._headers = {
             "Authorization": f"Bearer {link.notifier_internal_token.get_secret_value()}"
