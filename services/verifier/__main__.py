@@ -1,26 +1,67 @@
 """Composition root of the verifier: settings -> adapters -> consumer; nothing else."""
 
 import asyncio
+import os
+import socket
+import sys
+import uuid
 
 import httpx
+from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import run_until_stopped
-from services.runtime.observability import configure_logging, ops_server
+from services.runtime.lifecycle import http_server, run_until_stopped
+from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
+from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.channels.config import ChannelType, load_channel_book
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
-from services.verifier.events.requests import RequestVerifier, request_handler
+from services.verifier.channels.enquiry import EnquiryChannel
+from services.verifier.channels.guard import HostGuard
+from services.verifier.channels.http_clients import BodyClients
+from services.verifier.channels.register import PublicRegisterChannel
+from services.verifier.channels.signed_credential import SignedCredentialChannel
+from services.verifier.events.requests import RequestVerifier, keep_leases, request_handler
 from services.verifier.registry_client import RegistryClient
 from services.verifier.settings import VerifierSettings
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
 
 
+def build_channels(
+    settings: VerifierSettings, http: httpx.AsyncClient, clients: BodyClients
+) -> dict[ChannelType, Channel]:
+    guard = HostGuard(settings.allowed_internal_hosts)
+    return {
+        ChannelType.CREDENTIAL_API: CredentialApiChannel(clients),
+        ChannelType.PUBLIC_REGISTER: PublicRegisterChannel(clients),
+        ChannelType.SIGNED_CREDENTIAL: SignedCredentialChannel(
+            http,
+            guard,
+            keys_ttl_seconds=settings.keys_cache_seconds,
+            status_ttl_seconds=settings.status_list_cache_seconds,
+        ),
+        ChannelType.ASYNC_ENQUIRY: EnquiryChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.callback_base_url,
+            settings.enquiry_sender,
+        ),
+    }
+
+
+def _skip_sniffio_lookups() -> None:
+    """httpcore tries `import sniffio` on every request; without sniffio installed each try
+    searches the whole import path (about 0.4 ms). Marking it absent makes the try instant,
+    and httpcore then assumes asyncio, which is what runs here."""
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+
 async def main() -> None:
+    _skip_sniffio_lookups()
     settings = VerifierSettings()
     configure_logging("verifier", settings.log_level)
     book = load_channel_book(settings.channels_file)
@@ -32,29 +73,52 @@ async def main() -> None:
     producer = create_producer(settings.kafka_bootstrap_servers, "verifier")
     await producer.start()
     registry = RegistryClient(settings.registry_target)
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    clients = BodyClients()
     async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
         try:
-            channels: dict[ChannelType, Channel] = {
-                ChannelType.CREDENTIAL_API: CredentialApiChannel(http),
-            }
-            contacts = BodyContacts(book, settings.bodies_base_url, channels)
+            contacts = BodyContacts(
+                book,
+                settings.bodies_base_url,
+                build_channels(settings, http, clients),
+                backoff_base=settings.backoff_base_seconds,
+            )
             store = VerifierStore(pool)
-            verifier = RequestVerifier(contacts, registry, store)
+            verifier = RequestVerifier(
+                contacts,
+                registry,
+                store,
+                owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+                lease_seconds=settings.lease_seconds,
+                max_in_flight=settings.max_in_flight,
+            )
             consumer = EventConsumer(
                 bootstrap=settings.kafka_bootstrap_servers,
                 group_id="verifier",
                 topics=[VERIFICATION_REQUESTED],
-                handler=request_handler(verifier, store),
+                handler=request_handler(verifier),
                 producer=producer,
                 max_batch=settings.max_batch,
             )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
+            app = Starlette(
+                routes=[
+                    *ops_routes(health),
+                    *enquiry_routes(
+                        verifier.answer_arrived, settings.callback_secret, settings.operator_token
+                    ),
+                ]
+            )
             await run_until_stopped(
-                [OutboxRelay(pool, producer).run(), consumer.run()],
-                [ops_server(settings.host, settings.ops_port, health)],
+                [
+                    OutboxRelay(pool, producer).run(),
+                    consumer.run(),
+                    keep_leases(verifier, settings.lease_seconds / 3),
+                ],
+                [http_server(app, settings.host, settings.ops_port)],
             )
         finally:
+            await clients.aclose()
             await registry.close()
             await producer.stop()
             await pool.close()

@@ -30,3 +30,19 @@ class VerifierSettings(BaseSettings):
     max_batch: int = 500
     pool_size: int = 20
     log_level: str = "INFO"
+    # Work in flight: its lease, renewed while a verifier lives; another takes over after it.
+    lease_seconds: float = Field(30.0, gt=0)
+    max_in_flight: int = Field(5000, ge=1)
+    backoff_base_seconds: float = Field(0.2, ge=0)
+    # Asynchronous enquiries: where e-mail goes, where answers come back, who may enter them.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    enquiry_sender: str = "verify@qualverify.local"
+    callback_base_url: str = "http://127.0.0.1:8081"
+    callback_secret: str = "sim-callback-secret"
+    operator_token: str = "local-operator-token"
+    # Hosts trusted although they resolve to internal addresses (the local simulator). Empty
+    # in production, where bodies are on the public internet.
+    allowed_internal_hosts: list[str] = ["127.0.0.1", "localhost"]
+    keys_cache_seconds: float = Field(300.0, ge=0)
+    status_list_cache_seconds: float = Field(60.0, ge=0)

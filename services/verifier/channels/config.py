@@ -7,7 +7,7 @@ strings are filled in, so the same file serves the simulator and real endpoints.
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_CHANNELS_FILE = Path(__file__).with_name("channels.json")
 
@@ -32,6 +32,9 @@ class BodyChannel(BaseModel):
     required_fields: tuple[str, ...] = Field(
         (), description="certificate.channel_fields the employer must supply for this channel"
     )
+    failure_threshold: int = Field(5, ge=1, description="Failures in a row that open the breaker")
+    open_seconds: float = Field(10.0, gt=0, description="How long an open breaker waits")
+    max_response_bytes: int = Field(1_000_000, ge=1024)
 
     def bound_to(self, body_id: str, bodies_base_url: str) -> "BodyChannel":
         values = {"body_id": body_id, "bodies_base_url": bodies_base_url.rstrip("/")}
@@ -44,12 +47,24 @@ class BodyChannel(BaseModel):
 
 
 class ChannelBook(BaseModel):
+    """`bodies` maps a body id to its own channel, or to the name of a shared profile."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     default: BodyChannel
-    bodies: dict[str, BodyChannel] = Field(default_factory=dict)
+    profiles: dict[str, BodyChannel] = Field(default_factory=dict)
+    bodies: dict[str, BodyChannel | str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _profiles_exist(self) -> "ChannelBook":
+        unknown = {v for v in self.bodies.values() if isinstance(v, str)} - set(self.profiles)
+        if unknown:
+            raise ValueError(f"unknown channel profiles: {sorted(unknown)}")
+        return self
 
     def channel_of(self, body_id: str, bodies_base_url: str) -> BodyChannel:
-        return self.bodies.get(body_id, self.default).bound_to(body_id, bodies_base_url)
+        entry = self.bodies.get(body_id, self.default)
+        channel = self.profiles[entry] if isinstance(entry, str) else entry
+        return channel.bound_to(body_id, bodies_base_url)
 
 
 def load_channel_book(path: Path = DEFAULT_CHANNELS_FILE) -> ChannelBook:

@@ -1,18 +1,34 @@
 """Contacting awarding bodies: every body of a certificate in parallel, each within its own
-concurrency limit, with retries and an overall deadline per body."""
+concurrency limit and circuit breaker, with retries and an overall deadline per body."""
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from prometheus_client import Counter
 
 from services.contracts.events import VerificationRequested
 from services.verifier.channels.config import BodyChannel, ChannelBook, ChannelType
 from services.verifier.channels.errors import RateLimited, TransientChannelError
+from services.verifier.domain.breaker import CircuitBreaker
 from services.verifier.domain.retries import backoff_delay
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
 
 log = logging.getLogger(__name__)
+
+BODY_CONTACTS = Counter(
+    "verifier_body_contacts_total", "Final answers of awarding bodies", ["body", "status"]
+)
+BODY_ATTEMPTS_FAILED = Counter(
+    "verifier_body_attempts_failed_total", "Attempts that failed and may be retried", ["body"]
+)
+BREAKER_WAITS = Counter(
+    "verifier_breaker_waits_total", "Requests that waited for an open circuit breaker", ["body"]
+)
 
 
 class Channel(Protocol):
@@ -21,38 +37,87 @@ class Channel(Protocol):
     ) -> BodyAnswer: ...
 
 
+WaitNotice = Callable[[str, datetime], Awaitable[None]]
+"""Told (body id, expected completion) when a request starts waiting for a body that is down."""
+
+
+@dataclass(frozen=True)
+class Contacted:
+    """One body's final answer, and when it was asked and answered (the evidence)."""
+
+    answer: BodyAnswer
+    asked_at: datetime
+    seconds: float
+    attempts: int
+
+
+async def _no_notice(_body: str, _until: datetime) -> None:
+    return None
+
+
 class BodyContacts:
     def __init__(
-        self, book: ChannelBook, bodies_base_url: str, channels: dict[ChannelType, Channel]
+        self,
+        book: ChannelBook,
+        bodies_base_url: str,
+        channels: dict[ChannelType, Channel],
+        *,
+        backoff_base: float = 0.2,
     ) -> None:
         self._book = book
         self._base_url = bodies_base_url
         self._channels = channels
+        self._backoff_base = backoff_base
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
 
     def channel_of(self, body_id: str) -> BodyChannel:
         return self._book.channel_of(body_id, self._base_url)
 
-    async def ask_all(self, request: VerificationRequested) -> list[BodyAnswer]:
+    def breaker_of(self, body_id: str) -> CircuitBreaker:
+        breaker = self._breakers.get(body_id)
+        if breaker is None:
+            config = self.channel_of(body_id)
+            breaker = CircuitBreaker(config.failure_threshold, config.open_seconds)
+            self._breakers[body_id] = breaker
+        return breaker
+
+    async def ask_all(
+        self, request: VerificationRequested, on_wait: WaitNotice = _no_notice
+    ) -> list[Contacted]:
         """Ask every awarding body at once; the slowest decides how long this takes."""
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.ask(body, request)) for body in request.body_ids]
+            tasks = [
+                group.create_task(self.ask(body, request, on_wait)) for body in request.body_ids
+            ]
         return [task.result() for task in tasks]
 
-    async def ask(self, body_id: str, request: VerificationRequested) -> BodyAnswer:
+    async def ask(
+        self, body_id: str, request: VerificationRequested, on_wait: WaitNotice = _no_notice
+    ) -> Contacted:
         config = self.channel_of(body_id)
+        asked_at, started = datetime.now(UTC), time.perf_counter()
+        attempts = [0]
         channel = self._channels.get(config.type)
         if channel is None:
-            return BodyAnswer(
+            answer = BodyAnswer(
                 body_id, config.type, BodyStatus.UNREACHABLE, detail="channel not available"
             )
-        try:
-            async with asyncio.timeout(config.deadline_seconds):
-                return await self._ask_with_retries(body_id, config, channel, request)
-        except TimeoutError:
-            return BodyAnswer(
-                body_id, config.type, BodyStatus.UNREACHABLE, detail="deadline passed"
-            )
+        else:
+            try:
+                async with asyncio.timeout(config.deadline_seconds):
+                    answer = await self._ask_with_retries(
+                        body_id, config, channel, request, on_wait, attempts
+                    )
+            except TimeoutError:
+                answer = BodyAnswer(
+                    body_id,
+                    config.type,
+                    BodyStatus.UNREACHABLE,
+                    detail=f"no answer within the {config.deadline_seconds:g}s deadline",
+                )
+        BODY_CONTACTS.labels(body_id, answer.status.value).inc()
+        return Contacted(answer, asked_at, time.perf_counter() - started, attempts[0])
 
     async def _ask_with_retries(
         self,
@@ -60,24 +125,47 @@ class BodyContacts:
         config: BodyChannel,
         channel: Channel,
         request: VerificationRequested,
+        on_wait: WaitNotice,
+        attempts: list[int],
     ) -> BodyAnswer:
         limit = self._limits.setdefault(body_id, asyncio.Semaphore(config.concurrency))
+        breaker = self.breaker_of(body_id)
+        detail = "not asked"
         for attempt in range(1, config.max_attempts + 1):
+            await self._wait_while_open(body_id, breaker, config, on_wait)
             retry_after: float | None = None
             try:
                 async with limit:
-                    started = time.perf_counter()
+                    attempts[0] = attempt
                     answer = await channel.query(body_id, config, request)
-                    log.debug(
-                        "body answered",
-                        extra={"body": body_id, "ms": (time.perf_counter() - started) * 1000},
-                    )
-                    return answer
-            except RateLimited as error:
+                breaker.record_success()
+                return answer
+            except RateLimited as error:  # the body is up, only busy: not a breaker failure
                 retry_after = error.retry_after_seconds
                 detail = str(error)
             except TransientChannelError as error:
+                breaker.record_failure(time.monotonic())
                 detail = str(error)
+            BODY_ATTEMPTS_FAILED.labels(body_id).inc()
+            log.info("body attempt failed", extra={"body": body_id, "attempt": attempt})
             if attempt < config.max_attempts:
-                await asyncio.sleep(backoff_delay(attempt, retry_after))
-        return BodyAnswer(body_id, config.type, BodyStatus.UNREACHABLE, detail=detail)
+                await asyncio.sleep(backoff_delay(attempt, retry_after, base=self._backoff_base))
+        return BodyAnswer(
+            body_id,
+            config.type,
+            BodyStatus.UNREACHABLE,
+            detail=f"{detail} (after {config.max_attempts} attempts)",
+        )
+
+    async def _wait_while_open(
+        self, body_id: str, breaker: CircuitBreaker, config: BodyChannel, on_wait: WaitNotice
+    ) -> None:
+        """An open breaker makes requests wait, not fail; they say when they expect to finish."""
+        notified = False
+        while (wait := breaker.wait_seconds(time.monotonic())) > 0:
+            if not notified:
+                BREAKER_WAITS.labels(body_id).inc()
+                expected = datetime.now(UTC) + timedelta(seconds=wait + config.turnaround_seconds)
+                await on_wait(body_id, expected)
+                notified = True
+            await asyncio.sleep(wait)

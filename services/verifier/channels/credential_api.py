@@ -1,5 +1,7 @@
 """Credential API channel: a JSON API that answers for a credential id (cloud vendors, badges)."""
 
+import hashlib
+from dataclasses import replace
 from datetime import date
 from typing import Literal
 from urllib.parse import quote
@@ -10,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from services.contracts.events import VerificationRequested
 from services.verifier.channels.config import BodyChannel
 from services.verifier.channels.errors import RateLimited, TransientChannelError
+from services.verifier.channels.http_clients import BodyClients
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
 
 CHANNEL = "credential_api"
@@ -37,29 +40,39 @@ def credential_id_of(request: VerificationRequested) -> str:
 
 
 class CredentialApiChannel:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(self, clients: BodyClients) -> None:
+        self._clients = clients
 
     async def query(
         self, body_id: str, channel: BodyChannel, request: VerificationRequested
     ) -> BodyAnswer:
         url = f"{channel.endpoint}/credentials/{quote(credential_id_of(request), safe='')}"
         try:
-            response = await self._client.get(
-                url,
-                headers={"Authorization": f"Bearer {channel.api_key}"},
-                timeout=channel.timeout_seconds,
-            )
+            async with self._clients.lease(body_id, channel) as client:
+                response = await client.get(
+                    url,
+                    headers={"Authorization": f"Bearer {channel.api_key}"},
+                    timeout=channel.timeout_seconds,
+                )
         except httpx.TransportError as error:
             raise TransientChannelError(f"{type(error).__name__}") from error
         return _answer(body_id, response)
 
 
 def _answer(body_id: str, response: httpx.Response) -> BodyAnswer:
+    answer = _interpret(body_id, response)
+    return replace(
+        answer,
+        asked=f"GET {response.request.url.path}",
+        answer_digest=hashlib.sha256(response.content).hexdigest(),
+    )
+
+
+def _interpret(body_id: str, response: httpx.Response) -> BodyAnswer:
     if response.status_code == 404:
         return BodyAnswer(body_id, CHANNEL, BodyStatus.NOT_FOUND, detail="no such credential")
     if response.status_code == 429:
-        raise RateLimited(_retry_after(response))
+        raise RateLimited(retry_after_of(response))
     if response.status_code >= 500:
         raise TransientChannelError(f"HTTP {response.status_code}")
     if response.status_code != 200:
@@ -79,7 +92,7 @@ def _answer(body_id: str, response: httpx.Response) -> BodyAnswer:
     )
 
 
-def _retry_after(response: httpx.Response) -> float:
+def retry_after_of(response: httpx.Response) -> float:
     try:
         return max(float(response.headers.get("Retry-After", "1")), 0.0)
     except ValueError:

@@ -16,6 +16,8 @@ class BodyStatus(StrEnum):
     NOT_FOUND = "not_found"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    SIGNATURE_INVALID = "signature_invalid"  # a signed credential the body did not sign as is
+    PENDING = "pending"  # an enquiry was sent; the body answers later
     UNREACHABLE = "unreachable"  # could not be checked: outage, timeout, malformed answer
 
 
@@ -27,6 +29,8 @@ class BodyAnswer:
     registered_name: str | None = None
     expires_on: date | None = None
     detail: str = ""
+    asked: str = ""  # what was asked, for the evidence record
+    answer_digest: str | None = None  # SHA-256 of the body's raw answer
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ _REASONS = {
         zh="颁发机构已撤销该证书", en="The awarding body has revoked the certificate"
     ),
     BodyStatus.EXPIRED: LocalizedText(zh="证书已过期", en="The certificate has expired"),
+    BodyStatus.SIGNATURE_INVALID: LocalizedText(
+        zh="电子证书签名无效，并非颁发机构签发的原件",
+        en="The signature of the digital credential is invalid",
+    ),
     BodyStatus.UNREACHABLE: LocalizedText(
         zh="无法联系颁发机构完成核验", en="An awarding body could not be reached to verify"
     ),
@@ -89,8 +97,11 @@ def _checks_of(answer: BodyAnswer, claimed_name: str) -> list[CheckResult]:
 
     if answer.status == BodyStatus.UNREACHABLE:
         return [result("record", CheckOutcome.COULD_NOT_CHECK, answer.detail or "unreachable")]
+    if answer.status == BodyStatus.PENDING:
+        return [result("record", CheckOutcome.COULD_NOT_CHECK, "awaiting the body's answer")]
     if answer.status != BodyStatus.CONFIRMED:
-        return [result("record", CheckOutcome.FAILED, answer.status.value)]
+        reason = answer.status.value + (f": {answer.detail}" if answer.detail else "")
+        return [result("record", CheckOutcome.FAILED, reason)]
     checks = [result("record", CheckOutcome.PASSED, f"confirmed via {answer.channel}")]
     if answer.registered_name is None:
         checks.append(result("name", CheckOutcome.COULD_NOT_CHECK, "body returned no name"))
@@ -106,7 +117,12 @@ def _checks_of(answer: BodyAnswer, claimed_name: str) -> list[CheckResult]:
 
 
 def _failure_reason(answers: list[BodyAnswer], claimed_name: str) -> LocalizedText:
-    for status in (BodyStatus.REVOKED, BodyStatus.NOT_FOUND, BodyStatus.EXPIRED):
+    for status in (
+        BodyStatus.SIGNATURE_INVALID,
+        BodyStatus.REVOKED,
+        BodyStatus.NOT_FOUND,
+        BodyStatus.EXPIRED,
+    ):
         if any(a.status == status for a in answers):
             return _REASONS[status]
     return _REASONS[NameMatch.DIFFERENT]

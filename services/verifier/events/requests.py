@@ -1,28 +1,225 @@
-"""Consumes verification requests: asks the bodies, decides, issues a code, records it all."""
+"""Verification requests: taken on from Kafka in batches (durably, so the offsets can be
+committed at once), worked on concurrently, parked while a body answers later, finished by
+whichever verifier holds the request's lease.
+
+At-least-once with idempotent effects: a verifier that dies leaves its leases to expire; another
+verifier's sweeper takes the requests over. One verdict per request is guaranteed by the verdict
+table's key and by the registry issuing one code per request.
+"""
 
 import asyncio
-from datetime import UTC, datetime
+import logging
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
 
-from services.contracts.events import Verdict, VerdictReached, VerificationRequested
+from services.contracts.events import (
+    BodyContact,
+    LocalizedText,
+    Stage,
+    Verdict,
+    VerdictReached,
+    VerificationProgressed,
+    VerificationRequested,
+)
+from services.runtime.batching import GroupCommit
 from services.runtime.kafka import BatchHandler, ConsumedEvent
 from services.runtime.observability import request_id_var
 from services.runtime.tracing import child_traceparent
-from services.verifier.channels.contact import BodyContacts
-from services.verifier.domain.verdicts import decide
+from services.verifier.channels.contact import BodyContacts, Contacted
+from services.verifier.domain.verdicts import BodyAnswer, BodyStatus, decide
 from services.verifier.registry_client import RegistryClient
-from services.verifier.store.repository import VerifierStore
+from services.verifier.store.repository import Enquiry, Recording, VerifierStore, Work
+
+log = logging.getLogger(__name__)
+
+_WAITING_NOTE = LocalizedText(
+    zh="颁发机构暂时无法访问，恢复后继续核验",
+    en="An awarding body is down; verification resumes when it is back",
+)
+_PARKED_NOTE = LocalizedText(
+    zh="已向颁发机构发出查询，等待其答复",
+    en="An enquiry was sent to the awarding body; awaiting its answer",
+)
 
 
 class RequestVerifier:
-    def __init__(self, contacts: BodyContacts, registry: RegistryClient, store: VerifierStore):
+    def __init__(
+        self,
+        contacts: BodyContacts,
+        registry: RegistryClient,
+        store: VerifierStore,
+        *,
+        owner: str,
+        lease_seconds: float = 30.0,
+        max_in_flight: int = 5000,
+        max_takeovers: int = 5,
+    ) -> None:
+        self._max_takeovers = max_takeovers
         self._contacts = contacts
         self._registry = registry
         self._store = store
+        self._owner = owner
+        self._lease_seconds = lease_seconds
+        self._max_in_flight = max_in_flight
+        self._in_flight: dict[UUID, asyncio.Task[None]] = {}
+        self._recorder = GroupCommit(store.record_many)
+        self._room = asyncio.Event()
+        self._room.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def take_on(self, requests: list[tuple[VerificationRequested, str | None]]) -> None:
+        """Claim a consumed batch in one transaction and start working on it; returns without
+        waiting for any body, so the consumer can commit its offsets."""
+        while len(self._in_flight) >= self._max_in_flight:
+            self._room.clear()
+            await self._room.wait()
+        progress = {r.request_id: self._progress(r, Stage.VERIFYING) for r, _ in requests}
+        taken = await self._store.take_on(requests, self._owner, self._lease_seconds, progress)
+        for request, trace in requests:
+            if request.request_id in taken:
+                self._start(request.request_id, self.verify(request, trace))
+
+    def resume(self, work: Work) -> None:
+        """Continue a request taken over from a dead verifier, or a parked one now answered;
+        give up on one that failed too often (it would never end otherwise)."""
+        if work.takeovers > self._max_takeovers:
+            self._start(work.request.request_id, self._give_up(work))
+        else:
+            self._start(work.request.request_id, self._resume(work))
+
+    async def answer_arrived(self, reference: str, answer: BodyAnswer) -> bool:
+        """A late answer (callback or operator): stored first, then the request resumes in the
+        background; False if the enquiry is unknown."""
+        request_id = await self._store.store_enquiry_answer(
+            reference, answer, self._owner, self._lease_seconds
+        )
+        if request_id is None:
+            return False
+        work = await self._store.load(request_id)
+        if work is not None and work.state == "parked":
+            answers = await self._store.enquiry_answers(request_id)
+            if all(a is not None for a in answers.values()):
+                self.resume(work)
+        return True
+
+    async def renew_leases(self) -> None:
+        await self._store.renew_leases(self._owner, list(self._in_flight), self._lease_seconds)
+
+    async def sweep(self, limit: int = 200) -> int:
+        claimed = await self._store.claim_abandoned(self._owner, self._lease_seconds, limit)
+        for work in claimed:
+            log.info("request taken over", extra={"request_id": str(work.request.request_id)})
+            self.resume(work)
+        return len(claimed)
+
+    async def drain(self) -> None:
+        """Wait for the work in flight (tests)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def _start(self, request_id: UUID, work: Coroutine[Any, Any, None]) -> None:
+        if request_id in self._in_flight:
+            work.close()
+            return
+        task = asyncio.create_task(self._guarded(request_id, work))
+        self._in_flight[request_id] = task
+
+    async def _guarded(self, request_id: UUID, work: Coroutine[Any, Any, None]) -> None:
+        request_id_var.set(str(request_id))
+        try:
+            await work
+        except Exception as error:  # the lease expires and the sweeper retries
+            log.warning("verification failed; it will be retried", extra={"error": repr(error)})
+        finally:
+            self._in_flight.pop(request_id, None)
+            self._room.set()
 
     async def verify(self, request: VerificationRequested, traceparent: str | None) -> None:
-        request_id_var.set(str(request.request_id))
-        answers = await self._contacts.ask_all(request)
-        decision = decide(answers, request.holder.name)
+        waited: set[str] = set()
+
+        async def on_wait(body_id: str, expected: datetime) -> None:
+            if body_id not in waited:
+                waited.add(body_id)
+                event = self._progress(request, Stage.WAITING_FOR_BODY, expected, _WAITING_NOTE)
+                await self._store.announce([event], traceparent)
+
+        contacts = await self._contacts.ask_all(request, on_wait)
+        pending = [c for c in contacts if c.answer.status == BodyStatus.PENDING]
+        if pending:
+            await self._park(request, traceparent, contacts, pending)
+        else:
+            await self._finish(request, traceparent, contacts, contacts)
+
+    async def _park(
+        self,
+        request: VerificationRequested,
+        traceparent: str | None,
+        contacts: list[Contacted],
+        pending: list[Contacted],
+    ) -> None:
+        now = datetime.now(UTC)
+        configs = {c.answer.body_id: self._contacts.channel_of(c.answer.body_id) for c in pending}
+        enquiries = [
+            Enquiry(
+                c.answer.detail,
+                c.answer.body_id,
+                now + timedelta(seconds=configs[c.answer.body_id].deadline_seconds),
+            )
+            for c in pending
+        ]
+        expected = now + timedelta(seconds=max(cfg.turnaround_seconds for cfg in configs.values()))
+        progress = self._progress(request, Stage.PARKED, expected, _PARKED_NOTE)
+        await self._store.park(request.request_id, contacts, enquiries, progress, traceparent)
+        log.info("request parked", extra={"bodies": sorted(configs)})
+
+    async def _resume(self, work: Work) -> None:
+        if work.state == "active":
+            await self.verify(work.request, work.traceparent)
+            return
+        answers = await self._store.enquiry_answers(work.request.request_id)
+        kept = [c for c in work.answers if c.answer.status != BodyStatus.PENDING]
+        now = datetime.now(UTC)
+        late: list[Contacted] = []
+        for contact in work.answers:
+            if contact.answer.status != BodyStatus.PENDING:
+                continue
+            answer = answers.get(contact.answer.body_id) or _unanswered(contact.answer)
+            seconds = (now - contact.asked_at).total_seconds()
+            late.append(Contacted(answer, contact.asked_at, seconds, contact.attempts))
+        await self._finish(work.request, work.traceparent, kept + late, late)
+
+    async def _give_up(self, work: Work) -> None:
+        log.error("verification kept failing; giving up", extra={"takeovers": work.takeovers})
+        now = datetime.now(UTC)
+        contacts = [
+            Contacted(
+                BodyAnswer(
+                    body_id,
+                    self._contacts.channel_of(body_id).type,
+                    BodyStatus.UNREACHABLE,
+                    detail=f"verification failed {work.takeovers} times; gave up",
+                ),
+                now,
+                0.0,
+                0,
+            )
+            for body_id in work.request.body_ids
+        ]
+        await self._finish(work.request, work.traceparent, contacts, contacts)
+
+    async def _finish(
+        self,
+        request: VerificationRequested,
+        traceparent: str | None,
+        contacts: list[Contacted],
+        new_evidence: list[Contacted],
+    ) -> None:
+        decision = decide([c.answer for c in contacts], request.holder.name)
         decided_at = datetime.now(UTC)
         code = None
         if decision.verdict == Verdict.AUTHENTIC:
@@ -38,28 +235,66 @@ class RequestVerifier:
             checks=decision.checks,
             verification_code=code,
             decided_at=decided_at,
+            contacts=[
+                BodyContact(body_id=c.answer.body_id, channel=c.answer.channel, seconds=c.seconds)
+                for c in contacts
+            ],
         )
-        await self._store.record(verdict, answers, child_traceparent(traceparent))
+        await self._recorder.submit(
+            Recording(verdict, new_evidence, child_traceparent(traceparent))
+        )
+
+    def _progress(
+        self,
+        request: VerificationRequested,
+        stage: Stage,
+        expected: datetime | None = None,
+        note: LocalizedText | None = None,
+    ) -> VerificationProgressed:
+        if expected is None:
+            slowest = max(
+                (self._contacts.channel_of(b).turnaround_seconds for b in request.body_ids),
+                default=0.0,
+            )
+            expected = datetime.now(UTC) + timedelta(seconds=slowest)
+        return VerificationProgressed(
+            request_id=request.request_id,
+            employer_id=request.employer_id,
+            stage=stage,
+            expected_completion_at=expected,
+            note=note,
+        )
 
 
-def request_handler(verifier: RequestVerifier, store: VerifierStore) -> BatchHandler:
+def _unanswered(pending: BodyAnswer) -> BodyAnswer:
+    return BodyAnswer(
+        pending.body_id,
+        pending.channel,
+        BodyStatus.UNREACHABLE,
+        detail="the body did not answer the enquiry before the deadline",
+        asked=pending.asked,
+    )
+
+
+def request_handler(verifier: RequestVerifier) -> BatchHandler:
     async def handle(batch: list[ConsumedEvent]) -> None:
         requests = {
             c.event.request_id: (c.event, c.traceparent)
             for c in batch
             if isinstance(c.event, VerificationRequested)
         }
-        done = await store.decided(list(requests))
-        results = await asyncio.gather(
-            *(
-                verifier.verify(event, trace)
-                for key, (event, trace) in requests.items()
-                if key not in done
-            ),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        if requests:
+            await verifier.take_on(list(requests.values()))
 
     return handle
+
+
+async def keep_leases(verifier: RequestVerifier, interval_seconds: float) -> None:
+    """Renew the leases of the work in flight, and take over abandoned or answered work."""
+    while True:
+        try:
+            await verifier.renew_leases()
+            await verifier.sweep()
+        except Exception as error:  # the database may be briefly away; try again next round
+            log.warning("lease keeping failed", extra={"error": repr(error)})
+        await asyncio.sleep(interval_seconds)
