@@ -1,6 +1,6 @@
 """Entry point: `python -m simulator` (settings from SIMULATOR_* env vars)."""
 
-import asyncio
+import uvloop
 
 from simulator.logs import configure_logging
 from simulator.server import serve_until_signalled
@@ -10,7 +10,7 @@ from simulator.settings import SimulatorSettings
 def main() -> None:
     settings = SimulatorSettings()
     configure_logging(settings.log_level)
-    asyncio.run(serve_until_signalled(settings))
+    uvloop.run(serve_until_signalled(settings))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,7 @@
 """Composition root of the verifier: settings -> adapters -> consumer; nothing else."""
 
-import asyncio
 import os
 import socket
-import sys
 import uuid
 
 import httpx
@@ -13,7 +11,7 @@ from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import http_server, run_until_stopped
+from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
 from services.verifier.api.enquiries import enquiry_routes
@@ -53,15 +51,7 @@ def build_channels(
     }
 
 
-def _skip_sniffio_lookups() -> None:
-    """httpcore tries `import sniffio` on every request; without sniffio installed each try
-    searches the whole import path (about 0.4 ms). Marking it absent makes the try instant,
-    and httpcore then assumes asyncio, which is what runs here."""
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
 async def main() -> None:
-    _skip_sniffio_lookups()
     settings = VerifierSettings()
     configure_logging("verifier", settings.log_level)
     book = load_channel_book(settings.channels_file)
@@ -125,4 +115,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main)

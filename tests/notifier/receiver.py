@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,8 @@ class RecordingEndpoint:
     delay_seconds: float = 0.0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     seen: asyncio.Event = field(default_factory=asyncio.Event)  # a request came in, unanswered
+    # Only webhooks of this type are recorded and answered from `status_codes`; others get 204.
+    only_type: str | None = None
 
     def delivered(self) -> list[ReceivedWebhook]:
         return [a.webhook for a in self.attempts if a.status < 300]
@@ -45,13 +48,15 @@ class RecordingEndpoint:
 
 
 @asynccontextmanager
-async def recording_endpoint() -> AsyncIterator[RecordingEndpoint]:
+async def recording_endpoint(only_type: str | None = None) -> AsyncIterator[RecordingEndpoint]:
     port = free_port()
-    endpoint = RecordingEndpoint(url=f"http://127.0.0.1:{port}/hooks")
+    endpoint = RecordingEndpoint(url=f"http://127.0.0.1:{port}/hooks", only_type=only_type)
 
     async def hook(request: Request) -> Response:
         arrived_at = time.monotonic()
         body = await request.body()
+        if endpoint.only_type and orjson.loads(body).get("type") != endpoint.only_type:
+            return Response(status_code=204)
         endpoint.seen.set()
         if endpoint.delay_seconds:
             await asyncio.sleep(endpoint.delay_seconds)
