@@ -4,9 +4,11 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.contracts.events import Event, decode
+from services.contracts.topics import ALL_TOPICS
+from services.runtime.kafka import ensure_topics
 
 
 async def find_event(
@@ -30,3 +32,25 @@ async def find_event(
     finally:
         await consumer.stop()
     raise AssertionError("unreachable")
+
+
+async def skip_history(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commit the log end of `topics` for `group_id`, so a consumer of that group starts with
+    what is published from now on, not with what other tests left on the shared broker."""
+    await ensure_topics(bootstrap, ALL_TOPICS)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        counts = {spec.name: spec.partitions for spec in ALL_TOPICS}
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in range(counts[topic])
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends.items()))
+    finally:
+        await consumer.stop()

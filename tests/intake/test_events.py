@@ -43,6 +43,7 @@ from tests.intake.support import (
     intake_pool,
     write_channels,
 )
+from tests.kafka_probe import skip_history
 
 WITHDRAWN = "microsoft-af6e6653"  # Azure Solutions Architect Expert
 
@@ -74,9 +75,12 @@ async def consuming(
 ) -> AsyncIterator[IntakeStore]:
     """Intake's consumer, as the service runs it, in its own consumer group."""
     store = IntakeStore(pool)
+    group = f"intake-test-{uuid.uuid4()}"
+    # Only this module's events: other tests' verdicts are still on the shared broker.
+    await skip_history(infra.kafka_bootstrap_servers, group, [t.name for t in CONSUMED_TOPICS])
     consumer = EventConsumer(
         bootstrap=infra.kafka_bootstrap_servers,
-        group_id=f"intake-test-{uuid.uuid4()}",
+        group_id=group,
         topics=CONSUMED_TOPICS,
         handler=intake_handler(store, catalogue),
         producer=producer,

@@ -13,9 +13,11 @@ from aiokafka import AIOKafkaProducer
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.contracts.events import LocalizedText, Verdict, VerdictReached, encode
+from services.contracts.topics import VERDICT_REACHED
 from services.registry.api.app import RunningRegistry, running_registry
 from services.runtime.kafka import create_producer
 from tests.infra import Infra
+from tests.kafka_probe import skip_history
 from tests.registry.support import refusal, registry_settings
 
 pytestmark = pytest.mark.integration
@@ -23,7 +25,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningRegistry]:
-    async with running_registry(registry_settings(infra, module_database)) as running:
+    settings = registry_settings(infra, module_database)
+    # Only this module's verdicts: others' are still on the shared broker.
+    await skip_history(
+        infra.kafka_bootstrap_servers, settings.consumer_group, [VERDICT_REACHED.name]
+    )
+    async with running_registry(settings) as running:
         yield running
 
 
