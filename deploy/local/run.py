@@ -56,11 +56,12 @@ async def serve(platform: Platform) -> None:
 
 def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
     ports = platform.ports
+    public = f"http://127.0.0.1:{ports.registry_public}"
     return f"""
 === The verification platform is up ===
   intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
   registry (gRPC)              {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
-  public code check, JWKS      http://127.0.0.1:{ports.registry_public}/v1/codes/<code>, /.well-known/jwks.json
+  public code check            {public}/v1/codes/<code>   JWKS: {public}/.well-known/jwks.json
   verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/healthz
   notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/healthz
   awarding-body simulator      {platform.simulator_url}   (SMTP 127.0.0.1:{ports.simulator_smtp})
@@ -70,7 +71,7 @@ def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
 
 Demo: certificate {demo["certificate"]} of {DEMO_QUALIFICATION} verified as {demo["status"]},
       verification code {demo["code"]} (registry lookup: {demo["lookup"]}).
-      Check it as anyone can: curl -s http://127.0.0.1:{ports.registry_public}/v1/codes/{demo["code"]}
+      Check it as anyone can: curl -s {public}/v1/codes/{demo["code"]}
 
 Try it yourself (demo employer API key below):
   export QV_API_KEY={demo["api_key"]}
