@@ -28,10 +28,10 @@ class GroupCommit(Generic[Item, Result]):
         future = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._writer is None or self._writer.done():
-            # Owned here and awaited through the futures: a caller that gives up (deadline)
-            # does not stop the writes the other callers wait for.
+            # The writer is its own task: a caller that gives up (a deadline) cancels only
+            # its own future, never the write the other callers wait for.
             self._writer = asyncio.create_task(self._write_pending())
-        return await asyncio.shield(future)
+        return await future
 
     async def _write_pending(self) -> None:
         while self._pending:

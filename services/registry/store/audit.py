@@ -8,6 +8,7 @@ AuditRow = tuple[str, str, str, str | None, str | None, str]
 
 
 class AuditLog:
+    COLUMNS = ("actor", "peer", "action", "code", "holder_ref", "outcome")
     INSERT = (
         "INSERT INTO audit_log (actor, peer, action, code, holder_ref, outcome) "
         "VALUES ($1, $2, $3, $4, $5, $6)"
@@ -18,7 +19,9 @@ class AuditLog:
         self._writes = GroupCommit[AuditRow, None](self._write)
 
     async def _write(self, rows: list[AuditRow]) -> list[None]:
-        await self._pool.executemany(self.INSERT, rows)
+        # COPY: far less work for PostgreSQL than as many INSERTs, under a lookup storm.
+        async with self._pool.acquire() as conn:
+            await conn.copy_records_to_table("audit_log", records=rows, columns=self.COLUMNS)
         return [None] * len(rows)
 
     async def record(
