@@ -55,10 +55,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="intake processes (INTAKE_WORKERS)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench.intake needs wrk: apt-get install wrk")
-    async with platform({"intake"}) as (running, supervisor):
+    workers = {"INTAKE_WORKERS": str(args.workers)}
+    async with platform({"intake"}, workers) as (running, supervisor):
         employer = await register_employer(DEMO_EMPLOYER_CREDIT_CODE, "Bench", running.database_url)
         key = employer["api_key"]
         await asyncio.to_thread(run_wrk, running.intake_url, key, 3, args.connections)  # warm-up
@@ -78,7 +80,10 @@ async def main() -> None:
         f"latency p50 {latency_line(report, '50')} p99 {latency_line(report, '99')}; "
         f"non-2xx answers: {errors.group(1) if errors else 0}"
     )
-    print(f"intake resident memory: {memory.get('intake', 0):.0f} MB (budget 250 MB)")
+    print(
+        f"intake: {args.workers} worker processes, the first resident at "
+        f"{memory.get('intake', 0):.0f} MB (budget 250 MB each)"
+    )
 
 
 if __name__ == "__main__":

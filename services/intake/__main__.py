@@ -1,5 +1,7 @@
 """Composition root of intake: settings -> adapters -> app; nothing else."""
 
+import os
+
 from services.contracts.topics import ALL_TOPICS
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.catalogue import EditionCatalogue
@@ -11,7 +13,13 @@ from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.lifecycle import (
+    http_server,
+    run_service,
+    run_until_stopped,
+    start_sibling_workers,
+    stop_workers,
+)
 from services.runtime.observability import configure_logging
 from services.runtime.outbox import OutboxRelay
 
@@ -54,12 +62,36 @@ async def main() -> None:
                 consumer.run(),
                 refresh_withdrawals(store, catalogue, settings.catalogue_refresh_seconds),
             ],
-            [http_server(create_app(context, health), settings.host, settings.port)],
+            [
+                http_server(
+                    create_app(context, health),
+                    settings.host,
+                    settings.port,
+                    reuse_port=settings.workers > 1,
+                )
+            ],
         )
     finally:
         await producer.stop()
         await pool.close()
 
 
+def serve() -> None:
+    """The first process starts its sibling workers, which all share the port."""
+    settings = IntakeSettings()
+    is_sibling = WORKER_MARKER in os.environ
+    siblings = (
+        []
+        if is_sibling
+        else start_sibling_workers("services.intake", settings.workers - 1, WORKER_MARKER)
+    )
+    try:
+        run_service(main)
+    finally:
+        stop_workers(siblings)
+
+
+WORKER_MARKER = "INTAKE_SIBLING_WORKER"
+
 if __name__ == "__main__":
-    run_service(main)
+    serve()

@@ -10,6 +10,7 @@ from services.verifier.channels.config import BodyChannel, ChannelBook, load_cha
 class ChannelDirectory:
     def __init__(self, book: ChannelBook) -> None:
         self._book = book
+        self._by_body: dict[str, BodyChannel] = {}
 
     @classmethod
     def load(cls, path: Path) -> "ChannelDirectory":
@@ -17,7 +18,10 @@ class ChannelDirectory:
 
     def _channel(self, body_id: str) -> BodyChannel:
         # Only the body-independent settings are read, so no base URL is needed.
-        return self._book.channel_of(body_id, "")
+        channel = self._by_body.get(body_id)
+        if channel is None:
+            channel = self._by_body[body_id] = self._book.channel_of(body_id, "")
+        return channel
 
     def required_fields(self, body_ids: Sequence[str]) -> Mapping[str, tuple[str, ...]]:
         return {body: self._channel(body).required_fields for body in body_ids}

@@ -21,6 +21,8 @@ class IntakeSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8080
+    # Processes serving the port together (SO_REUSEPORT): one per core is about right.
+    workers: int = Field(1, ge=1, le=16)
     schema_name: str = "intake"
     pool_size: int = 20
     # Key of the pseudonymous holder reference; the same in every deployment of one platform.

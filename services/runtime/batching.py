@@ -25,7 +25,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def submit(self, item: Item) -> Result:
         """Returns `item`'s result once it is written; raises what the write raised."""
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._writer is None or self._writer.done():
             # The writer is its own task: a caller that gives up (a deadline) cancels only

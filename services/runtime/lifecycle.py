@@ -6,8 +6,13 @@ restart it; nothing runs on unnoticed.
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
@@ -20,16 +25,63 @@ log = logging.getLogger(__name__)
 class HttpServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to `run_until_stopped`."""
 
+    def __init__(self, config: uvicorn.Config, shared_socket: socket.socket | None = None):
+        super().__init__(config)
+        self._shared_socket = shared_socket
+
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
 
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        shared = [self._shared_socket] if self._shared_socket else None
+        await super().serve(sockets or shared)
 
-def http_server(app: Any, host: str, port: int) -> HttpServer:
+
+def http_server(app: Any, host: str, port: int, *, reuse_port: bool = False) -> HttpServer:
+    """`reuse_port`: several processes serve one port, the kernel spreading connections."""
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
-    return HttpServer(config)
+    return HttpServer(config, _reuse_port_socket(host, port) if reuse_port else None)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP explicitly: the event loop then turns Nagle off on accepted connections.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(False)
+    return sock
+
+
+def start_sibling_workers(module: str, count: int, marker: str) -> list[subprocess.Popen[bytes]]:
+    """Starts `count` more processes of `module`, marked by the env var `marker`; each dies
+    with this process (Linux parent-death signal), so none outlives it."""
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", module],
+            env=os.environ | {marker: str(n)},
+            preexec_fn=_die_with_parent,
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _die_with_parent() -> None:
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 async def run_until_stopped(
