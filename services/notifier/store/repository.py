@@ -1,6 +1,8 @@
 """PostgreSQL repository of the notifier: endpoints, e-mail recipients, request progress,
 deliveries (webhooks and e-mails), processed events and the outbox."""
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -86,9 +88,20 @@ class NotifierStore:
             )
         )
 
-    async def accept_verdict(self, verdict: VerdictReached, traceparent: str | None) -> None:
+    @contextlib.asynccontextmanager
+    async def transaction(self, conn: Connection | None = None) -> AsyncIterator[Connection]:
+        """The caller's transaction when it passes one, else a new one of our own."""
+        if conn is not None:
+            yield conn
+            return
+        async with self._pool.acquire() as own, own.transaction():
+            yield own
+
+    async def accept_verdict(
+        self, verdict: VerdictReached, traceparent: str | None, within: Connection | None = None
+    ) -> None:
         """Queue the notifications and the regional outcome, once per event."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.transaction(within) as conn:
             if not await self._first_time(conn, verdict.event_id):
                 return
             await conn.execute(
@@ -109,10 +122,12 @@ class NotifierStore:
             )
             await write_outbox(conn, [outcome_of(verdict)], traceparent)
 
-    async def accept_progress(self, event: VerificationProgressed) -> bool:
+    async def accept_progress(
+        self, event: VerificationProgressed, within: Connection | None = None
+    ) -> bool:
         """Record a request's progress; queue notifications when it is worth telling.
         Returns whether notifications were queued. Progress after the verdict is ignored."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.transaction(within) as conn:
             if not await self._first_time(conn, event.event_id):
                 return False
             row = await conn.fetchrow(
@@ -144,10 +159,12 @@ class NotifierStore:
                 )
             return notify
 
-    async def configure_endpoints(self, event: EmployerWebhooksConfigured) -> None:
+    async def configure_endpoints(
+        self, event: EmployerWebhooksConfigured, within: Connection | None = None
+    ) -> None:
         """Apply an employer's configuration unless a newer one is already stored. A changed
         secret is a rotation: the previous one keeps signing for the grace period."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self.transaction(within) as conn:
             if event.emails is not None:
                 await _configure_emails(conn, event)
             newest = await conn.fetchval(
