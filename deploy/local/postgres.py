@@ -163,6 +163,8 @@ class LocalPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if self._run_as is not None:
             _grant_traversal(self.data_dir)
+            # The binaries too: a checkout (and its .venv) may sit in a private directory.
+            _grant_traversal(POSTGRES_BIN_PATH / "postgres")
             os.chown(self.data_dir, self._run_as.pw_uid, self._run_as.pw_gid)
         self.data_dir.chmod(0o700)
 
