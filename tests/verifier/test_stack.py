@@ -234,7 +234,7 @@ async def test_a_three_body_certificate_takes_as_long_as_its_slowest_body(stack:
     request = request_for(list(delays), cert.certificate_number, cert.claimed_name)
     await stack.publish(request)
     row = await stack.verdict_row(request.request_id)
-    assert row["verdict"] == "not_authentic"  # the number is only stk-par-a's
+    assert row["verdict"] == "needs_review"  # only stk-par-a knows the number: they disagree
     evidence = await stack.fetch(
         "SELECT body_id, asked_at, seconds FROM verifier.evidence WHERE request_id = $1",
         request.request_id,

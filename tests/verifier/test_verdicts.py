@@ -45,7 +45,7 @@ def test_all_bodies_confirm_the_same_name_so_authentic() -> None:
 def test_a_negative_answer_makes_it_not_authentic_with_its_reason(
     status: BodyStatus, reason_en: str
 ) -> None:
-    decision = decide([confirmed("a"), answer("b", status)], HOLDER)
+    decision = decide([answer("b", status)], HOLDER)
     assert decision.verdict == Verdict.NOT_AUTHENTIC
     assert reason_en in decision.reason.en
     assert decision.reason.zh
@@ -119,7 +119,8 @@ def test_an_uncertain_name_with_an_unreachable_body_is_unable_to_verify() -> Non
 @pytest.mark.parametrize(
     ("failing", "verdict"),
     [
-        (answer("c", BodyStatus.NOT_FOUND), Verdict.NOT_AUTHENTIC),
+        (answer("c", BodyStatus.NOT_FOUND), Verdict.NEEDS_REVIEW),  # the bodies disagree
+        (answer("c", BodyStatus.REVOKED), Verdict.NOT_AUTHENTIC),
         (answer("c", BodyStatus.UNREACHABLE), Verdict.UNABLE_TO_VERIFY),
         (confirmed("c", "Wang Fang"), Verdict.NOT_AUTHENTIC),
         (confirmed("c", "Zhang Wei Ming"), Verdict.NEEDS_REVIEW),
@@ -134,3 +135,14 @@ def test_three_bodies_where_one_fails(failing: BodyAnswer, verdict: Verdict) -> 
         assert {c.body_id for c in decision.checks} == {"a", "b", "c"}
         not_passed = [c for c in decision.checks if c.outcome != CheckOutcome.PASSED]
         assert {c.body_id for c in not_passed} <= {"c"}
+
+
+def test_bodies_that_disagree_need_review_with_the_reason() -> None:
+    decision = decide([confirmed("a"), answer("b", BodyStatus.NOT_FOUND)], HOLDER)
+    assert decision.verdict == Verdict.NEEDS_REVIEW
+    assert "disagree" in decision.reason.en and decision.reason.zh
+
+
+def test_every_body_without_a_record_is_not_authentic() -> None:
+    answers = [answer("a", BodyStatus.NOT_FOUND), answer("b", BodyStatus.NOT_FOUND)]
+    assert decide(answers, HOLDER).verdict == Verdict.NOT_AUTHENTIC

@@ -75,6 +75,8 @@ def decide(answers: list[BodyAnswer], claimed_name: str) -> Decision:
     statuses = {a.status for a in answers}
     if not answers:  # no body was asked, so nothing was confirmed
         return Decision(Verdict.UNABLE_TO_VERIFY, _REASONS[BodyStatus.UNREACHABLE], checks)
+    if _bodies_disagree(statuses):
+        return Decision(Verdict.NEEDS_REVIEW, DISAGREEMENT, checks)
     if failed:
         return Decision(Verdict.NOT_AUTHENTIC, _failure_reason(answers, claimed_name), checks)
     if unchecked:
@@ -83,6 +85,18 @@ def decide(answers: list[BodyAnswer], claimed_name: str) -> Decision:
         return Decision(Verdict.NEEDS_REVIEW, _REASONS[NameMatch.UNCERTAIN], checks)
     assert statuses == {BodyStatus.CONFIRMED}
     return Decision(Verdict.AUTHENTIC, _REASONS[Verdict.AUTHENTIC], checks)
+
+
+DISAGREEMENT = LocalizedText(
+    zh="各颁发机构的答复不一致，需人工复核",
+    en="The awarding bodies disagree: some confirm the certificate, others have no record of it",
+)
+
+
+def _bodies_disagree(statuses: set[BodyStatus]) -> bool:
+    """Joint awards: one body confirms while another has no record. A revocation or an
+    expiry is decisive on its own, so it is not a disagreement."""
+    return BodyStatus.CONFIRMED in statuses and BodyStatus.NOT_FOUND in statuses
 
 
 def _name_match(answer: BodyAnswer, claimed_name: str) -> NameMatch | None:
