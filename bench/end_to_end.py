@@ -97,11 +97,20 @@ async def stage_medians(database_url: str) -> str:
             "AS to_verifying, percentile_cont(0.5) WITHIN GROUP (ORDER BY decided_at - "
             "verifying_at) AS to_decided FROM intake.requests WHERE decided_at IS NOT NULL"
         )
+        notified = await conn.fetchrow(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d.created_at - r.decided_at) "
+            "AS to_queued, percentile_cont(0.5) WITHIN GROUP (ORDER BY d.delivered_at - "
+            "d.created_at) AS to_delivered FROM notifier.deliveries d "
+            "JOIN intake.requests r ON r.id = d.request_id WHERE d.event_type = "
+            "'verification.completed'"
+        )
     finally:
         await conn.close()
-    assert row is not None
+    assert row is not None and notified is not None
     return (
-        f"median accepted->verifying {row['to_verifying']}, verifying->decided {row['to_decided']}"
+        f"median accepted->verifying {row['to_verifying']}, verifying->decided "
+        f"{row['to_decided']}, decided->webhook queued {notified['to_queued']}, "
+        f"queued->delivered {notified['to_delivered']}"
     )
 
 

@@ -36,7 +36,11 @@ async def main() -> None:
     await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
     producer = create_producer(settings.kafka_bootstrap_servers, "notifier")
     await producer.start()
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as http:
+    # Keep-alive for every connection in flight: without it each webhook opens a new one.
+    limits = httpx.Limits(
+        max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
+    )
+    async with httpx.AsyncClient(follow_redirects=False, trust_env=False, limits=limits) as http:
         try:
             store = NotifierStore(
                 pool, secret_grace=timedelta(seconds=settings.secret_grace_seconds)

@@ -25,7 +25,7 @@ class NotifierSettings(BaseSettings):
     delivery_timeout_seconds: float = 10.0
     # A claimed delivery whose sender died is taken up again after this long.
     lease_seconds: float = 30.0
-    max_in_flight: int = 200
+    max_in_flight: int = 64
     # After a secret rotation the previous secret keeps signing for this long.
     secret_grace_seconds: float = 24 * 3600.0
     # Shared with intake, which calls the internal API (deliveries, replay) on the ops port.
@@ -34,5 +34,5 @@ class NotifierSettings(BaseSettings):
     smtp_port: int = 1025
     smtp_sender: str = "notifications@qualverify.local"
     smtp_timeout_seconds: float = 10.0
-    pool_size: int = 10
+    pool_size: int = 20
     log_level: str = "INFO"

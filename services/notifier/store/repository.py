@@ -30,6 +30,7 @@ from services.notifier.domain.progress import (
     after_notice,
     worth_notifying,
 )
+from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox
 
@@ -78,6 +79,7 @@ class NotifierStore:
     def __init__(self, pool: asyncpg.Pool, *, secret_grace: timedelta = timedelta(hours=24)):
         self._pool = pool
         self._secret_grace = secret_grace
+        self._delivered = GroupCommit[str, None](self._mark_delivered)
 
     async def _first_time(self, conn: Connection, event_id: UUID) -> bool:
         return bool(
@@ -197,11 +199,16 @@ class NotifierStore:
         return None if value is None else max(float(value), 0.0)
 
     async def mark_delivered(self, webhook_id: str) -> None:
+        """Returns once stored; deliveries finishing together share one UPDATE."""
+        await self._delivered.submit(webhook_id)
+
+    async def _mark_delivered(self, webhook_ids: list[str]) -> list[None]:
         await self._pool.execute(
             "UPDATE deliveries SET status = 'delivered', delivered_at = now(), "
-            "attempts = attempts + 1, last_error = NULL WHERE webhook_id = $1",
-            webhook_id,
+            "attempts = attempts + 1, last_error = NULL WHERE webhook_id = ANY($1::text[])",
+            webhook_ids,
         )
+        return [None] * len(webhook_ids)
 
     async def mark_failed_attempt(
         self, webhook_id: str, error: str, next_attempt_at: datetime | None
