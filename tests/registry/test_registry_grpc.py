@@ -16,7 +16,6 @@ import asyncpg
 import grpc
 import httpx
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -24,7 +23,6 @@ from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.api.server import SERVICE_NAME
 from services.registry.api.servicer import REQUEST_ID_METADATA
-from services.registry.api.status import ERROR_CODE_KEY
 from services.registry.domain.codes import (
     CHECK_SYMBOLS,
     VerificationCode,
@@ -37,12 +35,17 @@ from services.registry.store.codes import CodeCollisionError, CodeRepository
 from services.runtime.db import create_pool
 from services.runtime.observability import request_id_var
 from tests.infra import Infra
-from tests.registry.support import registry_settings
+from tests.registry.support import (
+    HOLDER,
+    VERIFIED_AT,
+    error_code,
+    issue_request,
+    refusal,
+    registry_settings,
+)
 
 pytestmark = pytest.mark.integration
 
-HOLDER = "ZHANG Wei"
-VERIFIED_AT = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,32 +64,6 @@ async def channel(registry: RunningRegistry) -> AsyncIterator[Any]:
 @pytest.fixture
 def stub(channel: Any) -> Any:
     return registry_pb2_grpc.RegistryStub(channel)
-
-
-def issue_request(request_id: str | None = None, **fields: Any) -> registry_pb2.IssueCodeRequest:
-    verified_at = Timestamp()
-    verified_at.FromDatetime(VERIFIED_AT)
-    values: dict[str, Any] = {
-        "request_id": request_id or str(uuid.uuid4()),
-        "qualification_id": "int-acca",
-        "body_ids": ["acca"],
-        "holder_ref": "hr-" + uuid.uuid4().hex[:12],
-        "holder_name": HOLDER,
-        "region": "beijing",
-        "employer_id": "91110108MA01ABCD2X",
-        "verified_at": verified_at,
-    }
-    return registry_pb2.IssueCodeRequest(**(values | fields))
-
-
-async def refusal(call: Any) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value
-
-
-def error_code(error: grpc.aio.AioRpcError) -> str | None:
-    return dict(error.trailing_metadata() or ()).get(ERROR_CODE_KEY)
 
 
 async def test_issuing_twice_returns_the_same_code(stub: Any) -> None:
