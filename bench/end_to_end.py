@@ -23,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import orjson
+import psutil
 from aiokafka import AIOKafkaConsumer
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -42,6 +43,20 @@ from simulator.settings import SimulatorSettings
 
 BODY_LATENCY_MS = 50
 SCRIPT = Path(__file__).with_name("e2e_post.lua")
+
+
+def cpu_seconds_by_process() -> dict[str, float]:
+    """CPU time used so far by each kind of process on the machine (services by module)."""
+    totals: dict[str, float] = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        cmdline = process.info["cmdline"] or []
+        times = process.info["cpu_times"]
+        if times is None:
+            continue
+        module = cmdline[cmdline.index("-m") + 1] if "-m" in cmdline else None
+        name = module or process.info["name"] or "?"
+        totals[name] = totals.get(name, 0.0) + times.user + times.system
+    return totals
 
 
 class Receiver:
@@ -172,6 +187,7 @@ async def main() -> None:
                 hook_url = f"http://127.0.0.1:{port}/hooks"
                 await client.put("/v1/webhooks", json={"urls": [hook_url]})
             await asyncio.sleep(3)  # the notifier learns of the endpoint through Kafka
+            cpu_before = cpu_seconds_by_process()
             load = await asyncio.to_thread(
                 run_wrk, running.intake_url, employer["api_key"], certs, args.seconds,
                 args.connections,
@@ -179,12 +195,22 @@ async def main() -> None:
             print(load)
             accepted_at = await accepted(running.database_url)
             await await_outcomes(receiver, set(accepted_at))
+            cpu_used = {
+                name: seconds - cpu_before.get(name, 0.0)
+                for name, seconds in cpu_seconds_by_process().items()
+            }
             memory = resident_megabytes(supervisor)
             print(await stage_medians(running.database_url))
             bodies = await slowest_body_seconds(running.kafka_bootstrap_servers, set(accepted_at))
     hook_server.should_exit = True
     await hook_task
     report(accepted_at, receiver.arrived, bodies, memory)
+    busiest = sorted(cpu_used.items(), key=lambda item: -item[1])[:9]
+    per = max(len(receiver.arrived), 1)
+    print(
+        "CPU per verification: "
+        + ", ".join(f"{name} {seconds / per * 1000:.1f} ms" for name, seconds in busiest)
+    )
 
 
 def report(
