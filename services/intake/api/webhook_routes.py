@@ -18,7 +18,6 @@ from services.intake.api.auth import employer_dependency
 from services.intake.api.problems import PROBLEM_JSON
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.settings import IntakeSettings
-from services.intake.store.webhook_settings import WebhookSettingsStore
 
 if TYPE_CHECKING:  # routes imports this module
     from services.intake.api.routes import IntakeContext
@@ -88,7 +87,7 @@ def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None)
     link = link or IntakeSettings()  # the INTAKE_NOTIFIER_* settings
     router = APIRouter(prefix="/v1/webhooks", tags=["notifications"])
     # Intake's own pool: settings changes are stored with their event in intake's schema.
-    settings_store = WebhookSettingsStore(context.store._pool)
+    settings_store = context.store.webhook_settings
     notifier = _NotifierClient(link)
     employer = employer_dependency(context.store)
 

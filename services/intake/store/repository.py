@@ -1,6 +1,5 @@
 """PostgreSQL repository of intake: employers, credentials, requests, webhooks, outbox."""
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -28,6 +27,7 @@ from services.intake.domain.lifecycle import FINAL, IN_FLIGHT, Status, status_af
 from services.intake.domain.turnaround import Observed, TurnaroundPolicy
 from services.intake.store import observations
 from services.intake.store.observations import WithdrawalRecord
+from services.intake.store.webhook_settings import WebhookSettingsStore, new_webhook_secret
 from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox, write_traced_outbox
@@ -139,6 +139,7 @@ class IntakeStore:
     ) -> None:
         self._pool = pool
         self._policy = turnaround_policy or TurnaroundPolicy()
+        self.webhook_settings = WebhookSettingsStore(pool)
         self._plain_submissions = GroupCommit[_Plain, Submission](self._submit_together)
         self._observed: dict[tuple[str, ...], tuple[float, dict[str, Observed]]] = {}
 
@@ -457,7 +458,7 @@ class IntakeStore:
                 )
             }
             endpoints = [
-                WebhookEndpoint(url=url, secret=known.get(url) or _new_webhook_secret())
+                WebhookEndpoint(url=url, secret=known.get(url) or new_webhook_secret())
                 for url in dict.fromkeys(urls)
             ]
             await conn.execute("DELETE FROM webhook_endpoints WHERE employer_id = $1", employer_id)
@@ -479,11 +480,6 @@ async def _first_time(conn: Connection, event_id: UUID) -> bool:
             event_id,
         )
     )
-
-
-def _new_webhook_secret() -> str:
-    """Standard Webhooks secret: `whsec_` and base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _request_values(

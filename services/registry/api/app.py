@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,7 +26,7 @@ from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.health import kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
-from services.runtime.lifecycle import http_server
+from services.runtime.lifecycle import HttpServer, http_server
 from services.runtime.observability import ops_server
 from services.runtime.outbox import OutboxRelay
 
@@ -48,13 +48,6 @@ class RunningRegistry:
     @property
     def public_url(self) -> str:
         return f"http://{self.grpc.host}:{self.public_port}"
-
-
-class _OpsServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The registry owns SIGTERM/SIGINT and stops this server itself, after gRPC drains.
-        yield
 
 
 async def serve(
@@ -84,8 +77,9 @@ async def serve(
         )
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
         checks = {"database": codes.ping, "kafka": kafka_check(producer)}
-        ops = _OpsServer(ops_server(settings.host, settings.ops_port, checks).config)
-        public = _OpsServer(_public_config(pool, codes, parts, settings))
+        # Both leave SIGTERM/SIGINT to the registry, which stops them after gRPC drains.
+        ops = ops_server(settings.host, settings.ops_port, checks)
+        public = HttpServer(_public_config(pool, codes, parts, settings))
         running = RunningRegistry(
             grpc_server,
             ops_socket.getsockname()[1],
@@ -203,7 +197,8 @@ async def _stop_on(
 
 def _listen(host: str, port: int) -> socket.socket:
     """Listening before uvicorn starts lets early probes queue instead of being refused."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: the event loop then turns Nagle off on accepted connections.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     listener.listen(128)
