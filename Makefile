@@ -7,7 +7,12 @@ PROTOS := $(shell find protos -name '*.proto')
 
 .PHONY: run test check lint typecheck protos bench clean setup
 
-setup: .venv/.synced protos
+setup: .venv/.synced protos node_modules/.installed
+
+## Outside tools the tests run (buf, redocly), pinned in package.json / package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -39,4 +44,4 @@ bench: setup
 	$(UV) run --frozen python -m bench
 
 clean:
-	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache
+	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache node_modules
