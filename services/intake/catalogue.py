@@ -2,7 +2,7 @@
 withdrawals the registry has announced since (kept in intake's schema, refreshed)."""
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date
 
 from services.intake.domain.applications import QualificationFacts
 from services.intake.store.observations import WithdrawalRecord
@@ -12,13 +12,15 @@ from services.registry.catalogue.model import (
     Qualification,
     UnknownQualificationError,
     Withdrawal,
+    catalogue_today,
 )
 
 
 class EditionCatalogue:
     def __init__(self, catalogue: Catalogue) -> None:
-        self._catalogue = catalogue
-        self._withdrawals: dict[str, Withdrawal] = {}
+        self._edition = catalogue
+        self._current = catalogue
+        self._announced: dict[str, Withdrawal] = {}
 
     @classmethod
     def load(cls) -> "EditionCatalogue":
@@ -26,29 +28,37 @@ class EditionCatalogue:
 
     @property
     def edition(self) -> Catalogue:
-        return self._catalogue
+        """The edition as published (no announced withdrawals)."""
+        return self._edition
+
+    @property
+    def current(self) -> Catalogue:
+        """The edition with every announced withdrawal applied, scheduled ones included."""
+        return self._current
 
     def replace_withdrawals(self, records: Iterable[WithdrawalRecord]) -> None:
         """Adopt the announced withdrawals (all of them: the table is small)."""
-        self._withdrawals = {
+        announced = {
             r.qualification_id: Withdrawal(date=r.withdrawn_on, reason=r.reason) for r in records
         }
+        if announced != self._announced:
+            self._current = self._edition.with_withdrawals(announced)
+            self._announced = announced
 
     def withdrawal_of(self, qualification: Qualification) -> Withdrawal | None:
         """The announced withdrawal, else the one printed in the edition, if any."""
-        return self._withdrawals.get(qualification.id) or qualification.withdrawal
+        return self._current.qualification(qualification.id).withdrawal
 
     def facts(self, qualification_id: str) -> QualificationFacts | None:
         try:
-            qualification = self._catalogue.qualification(qualification_id)
+            qualification = self._current.qualification(qualification_id)
         except UnknownQualificationError:
             return None
         return QualificationFacts(
             id=qualification.id,
             body_ids=qualification.body_ids,
-            withdrawn=self.is_withdrawn(qualification, datetime.now(UTC).date()),
+            withdrawn=self.is_withdrawn(qualification, catalogue_today()),
         )
 
     def is_withdrawn(self, qualification: Qualification, on: date) -> bool:
-        withdrawal = self.withdrawal_of(qualification)
-        return withdrawal is not None and withdrawal.date <= on
+        return self._current.is_withdrawn(qualification.id, on)

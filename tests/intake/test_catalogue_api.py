@@ -2,7 +2,7 @@
 list; one qualification in full; the awarding bodies."""
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from services.intake.store.repository import IntakeStore
 from tests.intake.support import QUALIFICATION, anonymous_client, intake_app, write_channels
 
 ROUTE = "/v1/catalogue/qualifications"
+PAST_WITHDRAWN = "baft-a281b26c"
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ async def test_a_withdrawal_shows(client: httpx.AsyncClient, catalogue: EditionC
     catalogue.replace_withdrawals([WithdrawalRecord(QUALIFICATION, date(2025, 7, 1), "exit")])
     try:
         detail = (await client.get(f"{ROUTE}/{QUALIFICATION}")).json()
-        assert detail["withdrawal"] == {"date": "2025-07-01", "reason": "exit"}
+        assert detail["withdrawal"] == {"date": "2025-07-01", "reason": "exit", "in_effect": True}
         item = (await client.get(ROUTE, params={"body": "aws", "q": "解决方案架构师认证"})).json()
         assert item["items"][0]["withdrawn"] is True
     finally:
@@ -101,3 +102,53 @@ async def test_bodies(client: httpx.AsyncClient) -> None:
     bodies = (await client.get("/v1/catalogue/bodies")).json()["items"]
     aws = next(b for b in bodies if b["id"] == "aws")
     assert aws["qualification_count"] >= 1 and aws["name"]
+
+
+async def test_withdrawn_from_the_date_not_before(
+    client: httpx.AsyncClient, catalogue: EditionCatalogue
+) -> None:
+    """One rule for browse, search and acceptance: a withdrawal a month ahead is only
+    scheduled; one dated today is in effect; both stay in the catalogue as history."""
+    today = datetime.now(UTC).date()
+    ahead = today + timedelta(days=30)
+    catalogue.replace_withdrawals(
+        [
+            WithdrawalRecord(QUALIFICATION, ahead, "exit review"),
+            WithdrawalRecord(PAST_WITHDRAWN, today, "exit review"),
+        ]
+    )
+    try:
+        scheduled = (await client.get(f"{ROUTE}/{QUALIFICATION}")).json()
+        assert scheduled["withdrawal"] == {
+            "date": ahead.isoformat(),
+            "reason": "exit review",
+            "in_effect": False,
+        }
+        facts = catalogue.facts(QUALIFICATION)
+        assert facts is not None and not facts.withdrawn  # applications still accepted
+        past_facts = catalogue.facts(PAST_WITHDRAWN)
+        assert past_facts is not None and past_facts.withdrawn
+
+        everything = await summaries(client, limit=100)
+        assert everything[QUALIFICATION]["withdrawn"] is False
+        assert everything[QUALIFICATION]["withdrawn_on"] == ahead.isoformat()
+        assert everything[PAST_WITHDRAWN]["withdrawn"] is True
+        active = await summaries(client, limit=100, active_only="true")
+        assert QUALIFICATION in active and PAST_WITHDRAWN not in active
+        assert len(active) == len(everything) - 1
+    finally:
+        catalogue.replace_withdrawals([])
+
+
+async def summaries(client: httpx.AsyncClient, **params: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    cursor = None
+    while True:
+        page_params = params | ({"cursor": cursor} if cursor else {})
+        response = await client.get(ROUTE, params=page_params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found |= {item["id"]: item for item in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found

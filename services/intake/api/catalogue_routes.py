@@ -1,7 +1,7 @@
 """Public routes to search and browse the catalogue (no credentials needed)."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -26,6 +26,8 @@ from services.registry.catalogue.model import (
     Qualification,
     QualificationList,
     UnknownQualificationError,
+    Withdrawal,
+    catalogue_today,
 )
 from services.registry.catalogue.search import (
     MAX_LIMIT,
@@ -37,7 +39,7 @@ from services.registry.catalogue.search import (
 
 def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
     router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
-    edition = catalogue.edition
+    edition = catalogue.edition  # what withdrawals never change: lists, bodies, names
     counts = Counter(b for q in edition.qualifications for b in q.body_ids)
 
     def body_out(body: AwardingBody) -> BodyOut:
@@ -60,7 +62,8 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
             for m in qualification.memberships
         ]
 
-    def summary(qualification: Qualification) -> QualificationSummary:
+    def summary(qualification: Qualification, today: date) -> QualificationSummary:
+        withdrawal = qualification.withdrawal
         return QualificationSummary(
             id=qualification.id,
             name=qualification.name,
@@ -68,7 +71,8 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
             country=qualification.country,
             fields=list(qualification.fields),
             lists=memberships(qualification),
-            withdrawn=catalogue.is_withdrawn(qualification, datetime.now(UTC).date()),
+            withdrawn=withdrawal is not None and withdrawal.in_effect_on(today),
+            withdrawn_on=withdrawal.date if withdrawal else None,
         )
 
     @router.get(
@@ -86,16 +90,22 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
         ] = None,
         field: Annotated[str | None, Query(description="A field, e.g. 金融", max_length=50)] = None,
         list: Annotated[ListId | None, Query(description="One of the four lists")] = None,
+        active_only: Annotated[
+            bool, Query(description="Leave out qualifications withdrawn as of today")
+        ] = False,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
         cursor: Annotated[str | None, Query(max_length=200)] = None,
     ) -> QualificationPage:
-        query = SearchQuery(text=q, body=body, field=field, list_id=list)
+        today = catalogue_today()
+        query = SearchQuery(
+            text=q, body=body, field=field, list_id=list, active_on=today if active_only else None
+        )
         try:
-            page = search(edition, query, limit=limit, cursor=cursor)
+            page = search(catalogue.current, query, limit=limit, cursor=cursor)
         except InvalidCursorError:
             raise invalid_cursor() from None
         return QualificationPage(
-            items=[summary(item) for item in page.items],
+            items=[summary(item, today) for item in page.items],
             total=page.total,
             next_cursor=page.next_cursor,
         )
@@ -124,7 +134,7 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
             lists=[
                 _list_detail(edition.qualification_list(m.list), m.seq) for m in found.memberships
             ],
-            withdrawal=None if withdrawal is None else WithdrawalOut(**withdrawal.model_dump()),
+            withdrawal=None if withdrawal is None else _withdrawal_out(withdrawal),
             edition=edition.edition.id,
         )
 
@@ -133,6 +143,14 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
         return BodyPage(items=[body_out(b) for b in edition.bodies])
 
     return router
+
+
+def _withdrawal_out(withdrawal: Withdrawal) -> WithdrawalOut:
+    return WithdrawalOut(
+        date=withdrawal.date,
+        reason=withdrawal.reason,
+        in_effect=withdrawal.in_effect_on(catalogue_today()),
+    )
 
 
 def _list_detail(qualification_list: QualificationList, seq: int) -> ListDetailOut:

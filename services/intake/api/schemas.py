@@ -305,7 +305,10 @@ class QualificationSummary(BaseModel):
     country: str
     fields: list[str]
     lists: list[ListMembershipOut]
-    withdrawn: bool
+    withdrawn: bool = Field(description="Withdrawn from the catalogue as of today")
+    withdrawn_on: date | None = Field(
+        description="Date of the withdrawal, past or scheduled (withdrawn from this date)"
+    )
 
 
 class QualificationPage(BaseModel):
@@ -327,8 +330,9 @@ class ListDetailOut(ListMembershipOut):
 
 
 class WithdrawalOut(BaseModel):
-    date: date
+    date: date  # withdrawn from this date (inclusive)
     reason: str
+    in_effect: bool = Field(description="False while the withdrawal is only scheduled")
 
 
 class QualificationDetail(BaseModel):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+
+Day = date  # `Withdrawal.date` shadows the type inside that class
 
 
 class ListId(StrEnum):
@@ -101,6 +104,20 @@ class Membership(_Frozen):
 class Withdrawal(_Frozen):
     date: date
     reason: str
+
+    def in_effect_on(self, on: Day) -> bool:
+        """The one rule for withdrawals: withdrawn from the date (inclusive), not before.
+
+        A withdrawal dated ahead is scheduled: until then the qualification is still
+        recognised, and afterwards it stays in the catalogue as history.
+        """
+        return on >= self.date
+
+
+def catalogue_today() -> date:
+    """The date every withdrawal and effective date is compared with (UTC, like the
+    dates the platform stamps on requests)."""
+    return datetime.now(UTC).date()
 
 
 class Qualification(_Frozen):
@@ -191,10 +208,26 @@ class Catalogue(_Frozen):
         Dates before the edition took effect are answered False: this catalogue cannot
         speak for the edition it replaced.
         """
-        qualification = self.qualification(qualification_id)
         if on < self.edition.effective_from:
             return False
-        return qualification.withdrawal is None or on < qualification.withdrawal.date
+        return not self.is_withdrawn(qualification_id, on)
+
+    def with_withdrawals(self, withdrawals: Mapping[str, Withdrawal]) -> Catalogue:
+        """This edition with the given withdrawals (by qualification id) in place of its own."""
+        qualifications = tuple(
+            q.model_copy(update={"withdrawal": withdrawals.get(q.id, q.withdrawal)})
+            for q in self.qualifications
+        )
+        return Catalogue(
+            edition=self.edition,
+            lists=self.lists,
+            bodies=self.bodies,
+            qualifications=qualifications,
+        )
+
+    def is_withdrawn(self, qualification_id: str, on: date) -> bool:
+        withdrawal = self.qualification(qualification_id).withdrawal
+        return withdrawal is not None and withdrawal.in_effect_on(on)
 
 
 def _duplicates(what: str, ids: Iterable[str]) -> list[str]:
