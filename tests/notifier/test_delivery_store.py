@@ -155,3 +155,17 @@ async def test_a_failed_delivery_is_listed_and_replayed_with_the_same_id(
     (again,) = await store.claim_due(10, lease_seconds=30)
     assert (again.webhook_id, again.payload) == (due.webhook_id, due.payload)
     assert await store.list_deliveries(employer, status="failed") == []
+
+
+async def test_a_configuration_with_malformed_addresses_keeps_only_what_intake_accepts(
+    notifier_pool: asyncpg.Pool,
+) -> None:
+    store = NotifierStore(notifier_pool)
+    employer = uuid4()
+    addresses = ["hr@example.cn", "hr\x00@example.cn", "hr\x1c@example.cn", "HR@Example.CN"]
+    await store.configure_endpoints(configured(employer, {HOOK: new_secret()}, addresses))
+    await store.accept_verdict(verdict(employer), None)
+    views = await store.list_deliveries(employer)
+    assert sorted(v.destination for v in views) == sorted(
+        [HOOK, "mailto:hr@example.cn", "mailto:HR@example.cn"]
+    )

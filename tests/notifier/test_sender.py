@@ -190,3 +190,22 @@ async def _all(store: NotifierStore, employer: UUID, status: str) -> bool:
 
 async def _attempted(store: NotifierStore, employer: UUID) -> bool:
     return any(v.attempts for v in await store.list_deliveries(employer))
+
+
+async def test_an_unexpected_error_in_a_delivery_ends_in_bounded_retries_then_failed(
+    notifier_pool: asyncpg.Pool, mailbox: Mailbox
+) -> None:
+    employer = uuid4()
+    async with running_sender(notifier_pool, smtp_port=mailbox.port) as store:
+        await store.configure_endpoints(configured(employer, {}, ["hr@employer.example.cn"]))
+        # An address stored before intake validated them: building the message raises.
+        await notifier_pool.execute(
+            "UPDATE email_recipients SET addresses = $2 WHERE employer_id = $1",
+            employer,
+            ["hr\x1c@example.cn"],
+        )
+        await store.accept_verdict(verdict(employer), None)
+        await eventually(lambda: _all(store, employer, "failed"))
+        (view,) = await store.list_deliveries(employer)
+    assert view.attempts == len(RETRY_SCHEDULE)
+    assert view.last_error == "ValueError"

@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 import httpx
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.intake.api.auth import employer_dependency
 from services.intake.api.problems import PROBLEM_JSON
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.settings import IntakeSettings
+from services.runtime.email_address import MAX_LENGTH as MAX_EMAIL_LENGTH
+from services.runtime.email_address import normalised_email
 
 if TYPE_CHECKING:  # routes imports this module
     from services.intake.api.routes import IntakeContext
@@ -28,7 +30,9 @@ def NotifierLink() -> IntakeSettings:
     return IntakeSettings()
 
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# The notifier's delivery ids (`msg_` and 128 bits in hex) and its cursors (PostgreSQL bigint).
+DELIVERY_ID_PATTERN = r"^msg_[0-9a-f]{32}$"
+MAX_SEQ = 2**63 - 1
 
 
 class RotationIn(BaseModel):
@@ -48,11 +52,17 @@ class RotationOut(BaseModel):
     )
 
 
+# The notifier applies the same rule, so the two always agree on what an address is.
+EmailAddress = Annotated[
+    str,
+    Field(max_length=MAX_EMAIL_LENGTH, examples=["hr@example.cn"]),
+    AfterValidator(normalised_email),
+]
+
+
 class EmailsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    addresses: list[Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]] = Field(
-        max_length=5
-    )
+    addresses: list[EmailAddress] = Field(max_length=5)
 
 
 class EmailsOut(BaseModel):
@@ -111,7 +121,7 @@ def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None)
         status: Literal["pending", "delivered", "failed"] | None = None,
         request_id: UUID | None = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     ) -> Any:
         params: dict[str, str] = {"limit": str(limit)}
         for name, value in (("status", status), ("request_id", request_id), ("before", before)):
@@ -128,7 +138,9 @@ def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None)
         response_model=DeliveryOut,
         responses={404: problem, 503: problem},
     )
-    async def replay(delivery_id: str, employer_id: Employer) -> Any:
+    async def replay(
+        delivery_id: Annotated[str, Path(pattern=DELIVERY_ID_PATTERN)], employer_id: Employer
+    ) -> Any:
         path = f"/{employer_id}/deliveries/{delivery_id}/replay"
         response = await notifier.call("POST", path, {})
         if response is None:

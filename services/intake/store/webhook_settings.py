@@ -44,7 +44,7 @@ class WebhookSettingsStore:
 
     async def set_emails(self, employer_id: UUID, addresses: list[str]) -> list[str]:
         """Replace the addresses that receive notifications by e-mail (empty: none)."""
-        unique = list(dict.fromkeys(a.strip() for a in addresses))
+        unique = list(dict.fromkeys(addresses))
         async with self._pool.acquire() as conn, conn.transaction():
             event = EmployerWebhooksConfigured(
                 employer_id=employer_id,

@@ -93,7 +93,13 @@ class DeliverySender:
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         transport = self._transports[delivery.channel]
-        failure = await transport.send(delivery)
+        try:
+            failure = await transport.send(delivery)
+        except Exception as error:
+            # An unforeseen error is an attempt like any other: without this the lease would
+            # expire and the delivery be retried forever. Only the class is kept: a message
+            # may quote the destination.
+            failure = Failure(type(error).__name__)
         if failure is None:
             await self._store.mark_delivered(delivery.webhook_id)
             return

@@ -32,6 +32,7 @@ from services.notifier.domain.progress import (
 )
 from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
+from services.runtime.email_address import InvalidEmailAddress, normalised_email
 from services.runtime.outbox import write_outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -265,9 +266,19 @@ async def _configure_emails(conn: Connection, event: EmployerWebhooksConfigured)
         "SET addresses = EXCLUDED.addresses, configured_at = EXCLUDED.configured_at "
         "WHERE email_recipients.configured_at <= EXCLUDED.configured_at",
         event.employer_id,
-        list(dict.fromkeys(event.emails or [])),
+        usable_addresses(event.emails or []),
         event.occurred_at,
     )
+
+
+def usable_addresses(addresses: list[str]) -> list[str]:
+    """The addresses intake would accept, normalised, each once. A configuration stored before
+    intake validated addresses may hold others: they are dropped, not the whole event."""
+    usable = []
+    for address in addresses:
+        with contextlib.suppress(InvalidEmailAddress):
+            usable.append(normalised_email(address))
+    return list(dict.fromkeys(usable))
 
 
 async def _queue(
