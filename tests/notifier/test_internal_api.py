@@ -92,3 +92,15 @@ async def test_replay_answers_the_delivery_or_404(
     assert (await api.post(f"{base}/msg_missing/replay")).status_code == 404
     other = f"/internal/v1/employers/{uuid4()}/deliveries/{due.webhook_id}/replay"
     assert (await api.post(other)).status_code == 404
+
+
+async def test_out_of_range_cursors_and_malformed_ids_are_refused_not_failed(
+    api: httpx.AsyncClient,
+) -> None:
+    base = f"/internal/v1/employers/{uuid4()}/deliveries"
+    for before in ("99999999999999999999", str(2**63), "0", "-1"):
+        response = await api.get(base, params={"before": before})
+        assert response.status_code == 422, (before, response.text)
+    assert (await api.get(base, params={"before": str(2**63 - 1)})).status_code == 200
+    for webhook_id in ("%00", "%7F", "msg_" + "0" * 40):
+        assert (await api.post(f"{base}/{webhook_id}/replay")).status_code == 404, webhook_id

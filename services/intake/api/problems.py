@@ -1,10 +1,9 @@
 """RFC 9457 problem details: every refusal code mapped once to a status and a problem type."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.intake.domain.errors import FieldProblem, Refusal, RefusalCode
@@ -27,6 +26,9 @@ STATUS_OF = {
     RefusalCode.BATCH_TOO_LARGE: 413,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
     RefusalCode.INVALID_CURSOR: 400,
+    RefusalCode.MALFORMED_JSON: 400,
+    RefusalCode.METHOD_NOT_ALLOWED: 405,
+    RefusalCode.INTERNAL_ERROR: 500,
 }
 
 
@@ -34,10 +36,17 @@ def problem_type(code: RefusalCode) -> str:
     return f"/problems/{code.value}"
 
 
-def problem_response(refusal: Refusal, instance: str) -> JSONResponse:
-    body = problem_body(refusal, instance)
+def problem_response(
+    refusal: Refusal,
+    instance: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body = problem_body(refusal, instance) | dict(extensions or {})
     status = body["status"]
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -72,11 +81,6 @@ def _field(problem: FieldProblem) -> dict[str, Any]:
 async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Refusal)
     return problem_response(exc, request.url.path)
-
-
-async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return problem_response(invalid_fields(exc.errors()), request.url.path)
 
 
 def invalid_fields(errors: Sequence[Any]) -> Refusal:

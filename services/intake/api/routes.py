@@ -7,20 +7,18 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.exceptions import RequestValidationError
 
 from services.intake.api.auth import employer_dependency
 from services.intake.api.batches import batch_routes
 from services.intake.api.catalogue_routes import catalogue_routes
+from services.intake.api.http_errors import install_error_handlers
 from services.intake.api.openapi import documented_problems, install_openapi
-from services.intake.api.problems import refusal_handler, validation_handler
 from services.intake.api.schemas import WebhookOut, WebhooksIn, WebhooksOut
 from services.intake.api.verifications import verification_routes
 from services.intake.api.webhook_routes import webhook_router
 from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
-from services.intake.domain.errors import Refusal
 from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.store.repository import IntakeStore
 from services.runtime.observability import HealthCheck, ops_routes
@@ -50,8 +48,7 @@ def create_app(context: IntakeContext, health: dict[str, HealthCheck]) -> FastAP
     app = FastAPI(
         title="Qualification verification — intake", version="1.1.0", description=DESCRIPTION
     )
-    app.add_exception_handler(Refusal, refusal_handler)
-    app.add_exception_handler(RequestValidationError, validation_handler)
+    install_error_handlers(app)
     applying = Applying(
         context.store,
         context.catalogue,

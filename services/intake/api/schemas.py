@@ -1,7 +1,7 @@
 """Request and response bodies of the employer-facing HTTP API (separate from the domain)."""
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
@@ -15,6 +15,11 @@ DISCLAIMER = {
 }
 
 _NAME = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+# PostgreSQL refuses NUL in text, and no field of ours has a use for control characters.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]+$"
+PRINTABLE_ASCII = r"^[\x21-\x7e]+$"
+ChannelFieldName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+ChannelFieldValue = Annotated[str, Field(max_length=8192, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 EXAMPLE_APPLICATION: dict[str, Any] = {
     "qualification_id": "aws-e94e5145",
@@ -59,7 +64,11 @@ class HolderIn(BaseModel):
         description="Name exactly as printed on the certificate",
     )
     name_zh: str | None = Field(
-        default=None, min_length=1, max_length=100, description="Name in Chinese, if any"
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Name in Chinese, if any",
     )
     nationality: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 3166-1 alpha-3, e.g. CHN")
     document_type: Literal["resident_id", "passport", "other"] = Field(
@@ -70,11 +79,12 @@ class HolderIn(BaseModel):
 
 class CertificateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    number: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+    number: str = Field(min_length=1, max_length=100, pattern=PRINTABLE_ASCII)
     issued_on: date = Field(description="Date of issue; not after today")
     expires_on: date | None = Field(default=None, description="Expiry date; not before today")
-    channel_fields: dict[str, str] = Field(
+    channel_fields: dict[ChannelFieldName, ChannelFieldValue] = Field(
         default_factory=dict,
+        max_length=20,
         description=(
             "Awarding-body-specific fields (validation number, credential URL, badge …); "
             "a body's channel may require some (refusal `missing-channel-field`)."
@@ -207,6 +217,8 @@ class Problem(BaseModel):
     code: str
     message: LocalizedOut
     errors: list[FieldError]
+    line: int | None = Field(default=None, description="malformed-json: line of the error")
+    column: int | None = Field(default=None, description="malformed-json: column (1-based)")
 
 
 class CheckOut(BaseModel):

@@ -14,6 +14,7 @@ from services.intake.api.openapi import documented_problems
 from services.intake.api.schemas import (
     EXAMPLE_APPLICATION,
     EXAMPLE_PASSPORT_APPLICATION,
+    PRINTABLE_ASCII,
     CheckOut,
     StatusChange,
     VerificationIn,
@@ -130,9 +131,13 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
     async def browse(
         employer_id: Employer,
         status: Status | None = None,
-        qualification_id: str | None = None,
+        qualification_id: Annotated[
+            str | None, Query(max_length=64, pattern=PRINTABLE_ASCII)
+        ] = None,
         region: Region | None = None,
-        certificate_number: str | None = None,
+        certificate_number: Annotated[
+            str | None, Query(max_length=100, pattern=PRINTABLE_ASCII)
+        ] = None,
         accepted_from: Annotated[datetime | None, Query(description="Inclusive")] = None,
         accepted_to: Annotated[datetime | None, Query(description="Exclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -23,6 +23,9 @@ class RefusalCode(StrEnum):
     BATCH_TOO_LARGE = "batch-too-large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
     INVALID_CURSOR = "invalid-cursor"
+    MALFORMED_JSON = "malformed-json"
+    METHOD_NOT_ALLOWED = "method-not-allowed"
+    INTERNAL_ERROR = "internal-error"
 
 
 @dataclass(frozen=True)

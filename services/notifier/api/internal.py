@@ -3,6 +3,7 @@ an employer's deliveries and their replay. Intake passes the employer it authent
 calls carry a token shared by the two services."""
 
 import hmac
+import re
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,9 @@ from services.notifier.store.repository import DeliveryView, NotifierStore
 
 _STATUSES = {"pending", "delivered", "failed"}
 MAX_PAGE = 200
+MAX_SEQ = 2**63 - 1  # deliveries.seq is a bigint
+# What repository.delivery_id makes; nothing else can exist (a NUL would fail in PostgreSQL).
+WEBHOOK_ID = re.compile(r"msg_[0-9a-f]{32}")
 
 
 def internal_routes(store: NotifierStore, token: str) -> list[Route]:
@@ -45,7 +49,10 @@ def internal_routes(store: NotifierStore, token: str) -> list[Route]:
             employer_id = UUID(request.path_params["employer_id"])
         except ValueError:
             return _error(422, "employer_id is not a UUID")
-        view = await store.replay(employer_id, request.path_params["webhook_id"])
+        webhook_id = request.path_params["webhook_id"]
+        if not WEBHOOK_ID.fullmatch(webhook_id):
+            return _error(404, "no such delivery")
+        view = await store.replay(employer_id, webhook_id)
         if view is None:
             return _error(404, "no such delivery")
         return JSONResponse(view_json(view), status_code=202)
@@ -71,6 +78,8 @@ class _DeliveryQuery:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
         before = params.get("before")
         self.before = int(before) if before else None
+        if self.before is not None and not 1 <= self.before <= MAX_SEQ:
+            raise ValueError(f"before must be between 1 and {MAX_SEQ}")
 
 
 def view_json(view: DeliveryView) -> dict[str, Any]:
