@@ -42,9 +42,16 @@ async def names(client: httpx.AsyncClient, **params: Any) -> list[str]:
 
 async def test_partial_names_in_english_and_chinese(client: httpx.AsyncClient) -> None:
     english = await names(client, q="leed ap")  # case-insensitive, partial
-    assert english == ["LEED 认证专家证书 (LEED AP)"]
+    assert english[0] == "LEED 认证专家证书 (LEED AP)"
+    assert len(english) == 3 and all("LEED" in n for n in english)  # all three LEED AP
+    english_name = await names(client, q="Solutions Architect Professional")
+    assert english_name == ["解决方案架构师认证 (专业级)"]
+    by_body_alias = await names(client, q="阿里云技术")  # httpx URL-encodes it
+    assert by_body_alias == ["阿里云云计算工程师 ACA"]
+    by_dash = await names(client, q="HCIE-Datacom")
+    assert by_dash == ["华为数通网络专家认证 HCIE—Datacom"]
     chinese = await names(client, q="会计师", limit=100)
-    assert chinese and all("会计师" in n.replace(" ", "") for n in chinese)
+    assert {"ACCA 会计师证书", "香港注册会计师", "CGMA 会员证书"} <= set(chinese)  # CGMA: body
 
 
 async def test_filter_by_body_field_and_list(client: httpx.AsyncClient) -> None:

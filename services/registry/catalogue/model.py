@@ -15,7 +15,6 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-
 Day = date  # `Withdrawal.date` shadows the type inside that class
 
 
@@ -123,6 +122,8 @@ def catalogue_today() -> date:
 class Qualification(_Frozen):
     id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
     name: str
+    # Not in the notice: the English name the awarding body publishes (curated, for search).
+    name_en: str | None = None
     body_ids: tuple[str, ...] = Field(min_length=1)
     country: str
     fields: tuple[str, ...]

@@ -1,7 +1,10 @@
 """Pure search and browse over a `Catalogue`.
 
-Filters combine with AND. Text matching is partial and ignores case, character width
-and all whitespace (see `text.search_key`). Results always come in catalogue order
+Filters combine with AND. The text matches qualification names (Chinese, and the
+English name where curated), abbreviations printed in them, and the names, aliases and
+ids of the awarding bodies: every word of the text must occur somewhere, in any order,
+partially, ignoring case, width, dashes and whitespace (see `text.fold`). The folded
+text of each qualification is computed once per catalogue. Results always come in catalogue order
 (list order, then sequence number of the qualification's first list; or that list's
 own sequence when filtering by list), so pages are deterministic. Cursors are opaque
 and bound to the edition and the filters they were issued for.
@@ -17,10 +20,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.registry.catalogue.model import Catalogue, ListId, Qualification
-from services.registry.catalogue.text import search_key
+from services.registry.catalogue.text import fold, search_key
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+_SEPARATOR = "\x1f"  # between spellings, so that no word matches across two of them
+_INDEXES_KEPT = 4
+_indexes: dict[int, tuple[Catalogue, dict[str, str]]] = {}
 
 
 class InvalidCursorError(ValueError):
@@ -92,7 +98,7 @@ def _ordered(catalogue: Catalogue, list_id: ListId | None) -> list[Qualification
 
 def _matches(catalogue: Catalogue, qualification: Qualification, query: SearchQuery) -> bool:
     return (
-        _name_matches(qualification, query.text)
+        _text_matches(catalogue, qualification, query.text)
         and _body_matches(catalogue, qualification, query.body)
         and _field_matches(qualification, query.field)
         and (query.list_id is None or query.list_id in qualification.list_ids())
@@ -100,11 +106,31 @@ def _matches(catalogue: Catalogue, qualification: Qualification, query: SearchQu
     )
 
 
-def _name_matches(qualification: Qualification, text: str | None) -> bool:
-    needle = search_key(text or "")
-    if not needle:
+def _text_matches(catalogue: Catalogue, qualification: Qualification, text: str | None) -> bool:
+    words = fold(text or "").split()
+    if not words:
         return True
-    return needle in search_key(qualification.name)
+    haystack = _index(catalogue)[qualification.id]
+    return all(word in haystack for word in words)
+
+
+def _index(catalogue: Catalogue) -> dict[str, str]:
+    """Folded searchable text per qualification id, built once per catalogue instance."""
+    cached = _indexes.get(id(catalogue))
+    if cached is not None and cached[0] is catalogue:
+        return cached[1]
+    index = {q.id: _searchable(catalogue, q) for q in catalogue.qualifications}
+    if len(_indexes) >= _INDEXES_KEPT:
+        _indexes.clear()
+    _indexes[id(catalogue)] = (catalogue, index)
+    return index
+
+
+def _searchable(catalogue: Catalogue, qualification: Qualification) -> str:
+    spellings = [qualification.name, qualification.name_en or ""]
+    for body in catalogue.bodies_of(qualification.id):
+        spellings += [body.id, *body.spellings()]
+    return _SEPARATOR.join(fold(s).replace(" ", "") for s in spellings if s)
 
 
 def _body_matches(catalogue: Catalogue, qualification: Qualification, body: str | None) -> bool:

@@ -17,6 +17,9 @@ _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _WRAP_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _WHITESPACE = re.compile(r"\s+")
 FIELD_SEPARATOR = "、"
+# Hyphen, non-breaking hyphen, figure/en/em dash, horizontal bar, minus, small/full-width
+# hyphen-minus: users type any of them for the seed's "HCIE—Datacom" or "AZ-900".
+_DASHES = re.compile("[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 
 
 def tidy(text: str) -> str:
@@ -36,3 +39,13 @@ def search_key(text: str) -> str:
     "ACCA会计师" find "ACCA 会计师证书" and survives wrap gaps on either side.
     """
     return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def fold(text: str) -> str:
+    """Search folding: NFKC (width), case, and every dash read as a word break.
+
+    Unlike `search_key` (which qualification ids depend on, so it must never change),
+    this keeps word breaks as single spaces, for matching words in any order.
+    """
+    folded = _DASHES.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    return _WHITESPACE.sub(" ", folded).strip()

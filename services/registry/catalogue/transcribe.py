@@ -33,6 +33,8 @@ from services.registry.catalogue.text import search_key, split_fields, tidy
 NOTICE_FILE = "001_cba75b15e0b70216.txt"
 SUMMARY_FILE = "000_4858ad54d62fef94.txt"
 DEFAULT_OUTPUT = Path(__file__).parent / "data" / "edition-2025.json"
+# English names are not in the notice: curated from the awarding bodies' own usage, by id.
+ENGLISH_NAMES_FILE = Path(__file__).parent / "data" / "names-en.json"
 SEEDS_ENV_VAR = "QUALVERIFY_SEEDS_DIR"
 
 EDITION_ID = "2025"
@@ -425,7 +427,9 @@ def _build_bodies(rows: Sequence[SeedRow]) -> list[dict[str, Any]]:
     return list(bodies.values())
 
 
-def _build_qualifications(rows: Sequence[SeedRow]) -> list[dict[str, Any]]:
+def _build_qualifications(
+    rows: Sequence[SeedRow], english_names: dict[str, str]
+) -> list[dict[str, Any]]:
     by_id: dict[str, dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (LIST_ORDER.index(r.list_id), r.seq)):
         name, issuer, country, fields, notes = row.cells
@@ -442,6 +446,7 @@ def _build_qualifications(rows: Sequence[SeedRow]) -> list[dict[str, Any]]:
             by_id[qid] = {
                 "id": qid,
                 "name": tidy(name),
+                "name_en": english_names.get(qid),
                 "body_ids": body_ids,
                 "country": country,
                 "fields": list(split_fields(fields)),
@@ -460,6 +465,9 @@ def _build_qualifications(rows: Sequence[SeedRow]) -> list[dict[str, Any]]:
         ):
             raise ValueError(f"mutual row {row.seq} disagrees with {qid} on name/country/fields")
         existing["memberships"].append(membership)
+    unknown = sorted(set(english_names) - set(by_id))
+    if unknown:
+        raise ValueError(f"{ENGLISH_NAMES_FILE.name} names unknown qualifications {unknown}")
     return list(by_id.values())
 
 
@@ -509,7 +517,9 @@ def build(seeds_dir: Path) -> dict[str, Any]:
         "edition": {**parse_edition_facts(notice), "declared_total": total},
         "lists": _build_lists(notice, summary, declared),
         "bodies": _build_bodies(rows),
-        "qualifications": _build_qualifications(rows),
+        "qualifications": _build_qualifications(
+            rows, json.loads(ENGLISH_NAMES_FILE.read_text(encoding="utf-8"))
+        ),
     }
     Catalogue.model_validate({k: v for k, v in document.items() if k != "schema_version"})
     return document
