@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.proxies import TrustedProxies
+
 
 class RegistrySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", populate_by_name=True)
@@ -28,6 +30,9 @@ class RegistrySettings(BaseSettings):
     # Where statements say they come from; the JWKS and status list are published under it.
     public_base_url: str = "http://127.0.0.1:8084"
     public_rate_limit: str = "30/minute"  # per client address, `limits` notation
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-
+    # separated). Empty: the direct peer is the client, whatever the headers say.
+    trusted_proxies: TrustedProxies = Field(default_factory=list)
     # Mutual TLS: a directory holding ca.pem, registry.pem and registry-key.pem (as made by
     # deploy/pki/make-dev-pki.py), or the three files one by one. Unset: plaintext (local).
     tls_dir: Path | None = None

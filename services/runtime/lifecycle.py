@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Any
 
 import uvicorn
@@ -38,10 +38,26 @@ class HttpServer(uvicorn.Server):
         await super().serve(sockets or shared)
 
 
-def http_server(app: Any, host: str, port: int, *, reuse_port: bool = False) -> HttpServer:
-    """`reuse_port`: several processes serve one port, the kernel spreading connections."""
+def http_server(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
+    trusted_proxies: Sequence[str] = (),
+) -> HttpServer:
+    """`reuse_port`: several processes serve one port, the kernel spreading connections.
+    `trusted_proxies`: peers whose X-Forwarded-For is believed; by default none (uvicorn
+    alone would believe any process on 127.0.0.1)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies),
     )
     return HttpServer(config, _reuse_port_socket(host, port) if reuse_port else None)
 

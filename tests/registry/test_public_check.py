@@ -128,3 +128,45 @@ async def test_grpc_reads_of_personal_data_are_audited(stub: Any, module_databas
         r["action"] == "ListHolderVerifications" and r["holder_ref"] == holder_ref for r in rows
     )
     assert all(r["actor"] and r["peer"] for r in rows)
+
+
+async def test_forwarded_for_from_an_untrusted_peer_changes_nothing(
+    http: httpx.AsyncClient, module_database: str
+) -> None:
+    """No proxy is trusted by default: a new X-Forwarded-For per request is no new budget."""
+    path = f"/v1/codes/{generate_code()}"
+    statuses = [
+        (await http.get(path, headers={"X-Forwarded-For": f"203.0.113.{i}"})).status_code
+        for i in range(LIMIT + 1)
+    ]
+    assert statuses[-1] == 429, statuses
+    audited = [row for row in await audit_rows(module_database) if row["action"] == "PublicCheck"]
+    assert {row["peer"] for row in audited} == {"127.0.0.1"}
+
+
+async def test_a_trusted_proxy_forwards_its_clients_address(
+    infra: Infra, fresh_database: str
+) -> None:
+    settings = registry_settings(
+        infra, fresh_database, public_rate_limit="2/minute", trusted_proxies="127.0.0.0/8, ::1"
+    )
+    assert settings.trusted_proxies == ["127.0.0.0/8", "::1"]
+    path = f"/v1/codes/{generate_code()}"
+    async with (
+        running_registry(settings) as running,
+        httpx.AsyncClient(base_url=running.public_url) as http,
+    ):
+
+        async def status_from(client: str) -> int:
+            forwarded = {"X-Forwarded-For": f"{client}, 127.0.0.1"}
+            return (await http.get(path, headers=forwarded)).status_code
+
+        assert [await status_from("198.51.100.7") for _ in range(3)] == [404, 404, 429]
+        assert await status_from("198.51.100.8") == 404
+    audited = [row for row in await audit_rows(fresh_database) if row["action"] == "PublicCheck"]
+    assert {row["peer"] for row in audited} == {"198.51.100.7", "198.51.100.8"}
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(infra: Infra) -> None:
+    with pytest.raises(ValueError, match="proxy-host"):
+        registry_settings(infra, "postgresql://unused", trusted_proxies="10.0.0.0/8,proxy-host")

@@ -153,7 +153,9 @@ def _public_config(
         issuer=Issuer(settings.public_base_url),
         rate_limit=settings.public_rate_limit,
     )
-    return http_server(api.app(), settings.host, settings.public_port).config
+    return http_server(
+        api.app(), settings.host, settings.public_port, trusted_proxies=settings.trusted_proxies
+    ).config
 
 
 @contextlib.asynccontextmanager
