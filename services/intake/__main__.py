@@ -11,6 +11,7 @@ from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, ref
 from services.intake.settings import IntakeSettings
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
 from services.runtime.lifecycle import (
@@ -27,6 +28,7 @@ from services.runtime.outbox import OutboxRelay
 async def main() -> None:
     settings = IntakeSettings()
     configure_logging("intake", settings.log_level)
+    keys = EventKeys.load("intake")
     catalogue = EditionCatalogue.load()
     channels = ChannelDirectory.load(settings.channels_file)
     policy = TurnaroundPolicy(settings.turnaround_min_samples, settings.turnaround_smoothing)
@@ -55,10 +57,11 @@ async def main() -> None:
             topics=CONSUMED_TOPICS,
             handler=intake_handler(store, catalogue),
             producer=producer,
+            keys=keys,
         )
         await run_until_stopped(
             [
-                OutboxRelay(pool, producer).run(),
+                OutboxRelay(pool, producer, signer=keys.signer).run(),
                 consumer.run(),
                 refresh_withdrawals(store, catalogue, settings.catalogue_refresh_seconds),
             ],

@@ -19,6 +19,7 @@ from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
 from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
@@ -29,6 +30,7 @@ from services.runtime.outbox import OutboxRelay
 async def main() -> None:
     settings = NotifierSettings()
     configure_logging("notifier", settings.log_level)
+    keys = EventKeys.load("notifier")
     pool = await create_pool(
         settings.database_url, settings.schema_name, max_size=settings.pool_size
     )
@@ -51,6 +53,7 @@ async def main() -> None:
                 topics=[EMPLOYER_WEBHOOKS, VERDICT_REACHED, VERIFICATION_PROGRESSED],
                 handler=notifier_handler(store),
                 producer=producer,
+                keys=keys,
             )
             sender = DeliverySender(
                 store,
@@ -72,7 +75,11 @@ async def main() -> None:
             token = settings.internal_token.get_secret_value()
             ops = Starlette(routes=ops_routes(health) + internal_routes(store, token))
             await run_until_stopped(
-                [OutboxRelay(pool, producer).run(), consumer.run(), sender.run()],
+                [
+                    OutboxRelay(pool, producer, signer=keys.signer).run(),
+                    consumer.run(),
+                    sender.run(),
+                ],
                 [http_server(ops, settings.host, settings.ops_port)],
             )
         finally:

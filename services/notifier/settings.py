@@ -26,6 +26,8 @@ class NotifierSettings(BaseSettings):
     # A claimed delivery whose sender died is taken up again after this long.
     lease_seconds: float = 30.0
     max_in_flight: int = 64
+    # No employer holds more of those slots than this, so a hanging receiver delays only its own.
+    max_in_flight_per_employer: int = 8
     # After a secret rotation the previous secret keeps signing for this long.
     secret_grace_seconds: float = 24 * 3600.0
     # Shared with intake, which calls the internal API (deliveries, replay) on the ops port.

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -14,6 +14,12 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.contracts.events import Event, UnknownEvent, decode
 from services.contracts.topics import TopicSpec, dead_letter_of
+from services.runtime.event_auth import (
+    EVENTS_UNAUTHENTICATED,
+    SIGNATURE_HEADERS,
+    EventKeys,
+    UnauthenticatedEvent,
+)
 from services.runtime.observability import (
     CONSUMER_LAG,
     ERRORS,
@@ -69,9 +75,11 @@ class ConsumedEvent:
     topic: str
     partition: int
     offset: int
+    record: ConsumerRecord[bytes, bytes] = field(repr=False, compare=False)
 
 
 Record = ConsumerRecord[bytes, bytes]
+UNAUTHENTICATED = "unauthenticated-producer"
 BatchHandler = Callable[[list[ConsumedEvent]], Awaitable[None]]
 
 
@@ -92,10 +100,13 @@ class EventConsumer:
         topics: Sequence[TopicSpec],
         handler: BatchHandler,
         producer: AIOKafkaProducer,
+        keys: EventKeys,
         max_batch: int = 500,
         max_attempts: int = 3,
     ) -> None:
         self._topics = {t.name: t for t in topics}
+        self._keys = keys
+        self._group_id = group_id
         self._handler = handler
         self._producer = producer
         self._max_attempts = max_attempts
@@ -129,21 +140,29 @@ class EventConsumer:
         for record in records:
             EVENTS_CONSUMED.labels(record.topic).inc()
             try:
+                self._keys.trusted.authenticate(
+                    record.topic, record.key, record.value, record.headers
+                )
                 events.append(_decode(record))
+            except UnauthenticatedEvent as error:
+                EVENTS_UNAUTHENTICATED.labels(record.topic, error.kind).inc()
+                await self._dead_letter(record, UNAUTHENTICATED, error)
             except (UnknownEvent, ValueError) as error:
-                await self._dead_letter(record, f"undecodable: {error}")
-        if events and not await self._attempt(events):
+                await self._dead_letter(record, f"undecodable: {error}", error)
+        if events and await self._attempt(events) is not None:
             for event in events:  # isolate the poison event from its batch
-                if not await self._attempt([event]):
-                    await self._dead_letter_event(event)
+                failure = await self._attempt([event])
+                if failure is not None:
+                    await self._dead_letter(event.record, "handler kept failing", failure)
 
-    async def _attempt(self, events: list[ConsumedEvent]) -> bool:
+    async def _attempt(self, events: list[ConsumedEvent]) -> Exception | None:
+        """None once the handler stored the batch, else its last non-transient error."""
         delay = 0.2
         attempts = 0
         while True:
             try:
                 await self._handler(events)
-                return True
+                return None
             except TRANSIENT_ERRORS as error:
                 ERRORS.labels("consumer_transient").inc()
                 log.warning("transient failure, retrying", extra={"error": repr(error)})
@@ -152,31 +171,40 @@ class EventConsumer:
                 ERRORS.labels("consumer_handler").inc()
                 log.exception("handler failed", extra={"attempt": attempts, "error": repr(error)})
                 if attempts >= self._max_attempts:
-                    return False
+                    return error
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _dead_letter_event(self, consumed: ConsumedEvent) -> None:
-        spec = self._topics[consumed.topic]
-        value = consumed.event.model_dump_json().encode()
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, error: Exception
+    ) -> None:
+        """Parks the record as it arrived, signed by this service, saying who parked it, why
+        and where from; its original signature is kept under `source-` names."""
+        topic = dead_letter_of(self._topics[record.topic]).name
         headers = [
-            ("event-type", type(consumed.event).__name__.encode()),
-            ("schema-version", str(consumed.event.schema_version).encode()),
-            ("dead-letter-reason", b"handler kept failing"),
-            ("source-offset", f"{consumed.partition}:{consumed.offset}".encode()),
+            *(
+                (f"source-{name}" if name in SIGNATURE_HEADERS else name, content)
+                for name, content in record.headers
+            ),
+            ("dead-letter-reason", reason.encode()),
+            ("dead-letter-group", self._group_id.encode()),
+            ("dead-letter-error", type(error).__name__.encode()),
+            ("source-topic", record.topic.encode()),
+            ("source-offset", f"{record.partition}:{record.offset}".encode()),
         ]
-        await self._producer.send_and_wait(dead_letter_of(spec).name, value, headers=headers)
-        EVENTS_DEAD_LETTERED.labels(consumed.topic).inc()
-        log.error("event dead-lettered", extra={"topic": consumed.topic, "offset": consumed.offset})
-
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        spec = self._topics[record.topic]
-        headers = [*list(record.headers), ("dead-letter-reason", reason.encode())]
-        await self._producer.send_and_wait(
-            dead_letter_of(spec).name, record.value, key=record.key, headers=headers
-        )
+        signed = self._keys.signer.signed_headers(topic, record.key, record.value, headers)
+        await self._producer.send_and_wait(topic, record.value, key=record.key, headers=signed)
         EVENTS_DEAD_LETTERED.labels(record.topic).inc()
-        log.error("record dead-lettered", extra={"topic": record.topic, "reason": reason})
+        log.error(  # never the payload or the error text: either may carry personal data
+            "record dead-lettered",
+            extra={
+                "topic": record.topic,
+                "offset": f"{record.partition}:{record.offset}",
+                "reason": reason.split(":", 1)[0],
+                "error_class": type(error).__name__,
+                "group": self._group_id,
+            },
+        )
 
     def _record_lag(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
@@ -199,4 +227,5 @@ def _decode(record: ConsumerRecord[bytes, bytes]) -> ConsumedEvent:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        record=record,
     )

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.contracts.events import Event, encode
 from services.runtime.db import Connection
+from services.runtime.event_auth import EventSigner
 from services.runtime.observability import EVENTS_PRODUCED, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,17 @@ async def write_traced_outbox(conn: Connection, events: Sequence[tuple[Event, st
 
 
 class OutboxRelay:
-    def __init__(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, batch_size: int = 500):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+        *,
+        signer: EventSigner,
+    ):
         self._pool = pool
         self._producer = producer
+        self._signer = signer
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
         self._idle_poll_seconds = 1.0
@@ -98,7 +107,8 @@ class OutboxRelay:
 
     async def _send(self, row: asyncpg.Record) -> "asyncio.Future[object]":
         headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
+        signed = self._signer.signed_headers(row["topic"], row["key"], row["value"], headers)
         future: asyncio.Future[object] = await self._producer.send(
-            row["topic"], row["value"], key=row["key"], headers=headers
+            row["topic"], row["value"], key=row["key"], headers=signed
         )
         return future

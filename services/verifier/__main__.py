@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
@@ -54,6 +55,7 @@ def build_channels(
 async def main() -> None:
     settings = VerifierSettings()
     configure_logging("verifier", settings.log_level)
+    keys = EventKeys.load("verifier")
     book = load_channel_book(settings.channels_file)
     pool = await create_pool(
         settings.database_url, settings.schema_name, max_size=settings.pool_size
@@ -88,6 +90,7 @@ async def main() -> None:
                 topics=[VERIFICATION_REQUESTED],
                 handler=request_handler(verifier),
                 producer=producer,
+                keys=keys,
                 max_batch=settings.max_batch,
             )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
@@ -101,7 +104,7 @@ async def main() -> None:
             )
             await run_until_stopped(
                 [
-                    OutboxRelay(pool, producer).run(),
+                    OutboxRelay(pool, producer, signer=keys.signer).run(),
                     consumer.run(),
                     keep_leases(verifier, settings.lease_seconds / 3),
                 ],

@@ -22,7 +22,7 @@ from services.notifier.domain.webhooks import RETRY_SCHEDULE
 from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
 from tests.e2e.conftest import verify_standard_webhook
 from tests.notifier.events import configured, new_secret, verdict
-from tests.notifier.receiver import RecordingEndpoint
+from tests.notifier.receiver import RecordingEndpoint, recording_endpoint
 from tests.notifier.smtp import Mailbox
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ SLOWER = 1e-4  # its first retries then wait 0.5, 30 and 180 ms
 
 @asynccontextmanager
 async def running_sender(
-    pool: asyncpg.Pool, smtp_port: int = 9, time_scale: float = FAST
+    pool: asyncpg.Pool, smtp_port: int = 9, time_scale: float = FAST, **limits: int
 ) -> AsyncIterator[NotifierStore]:
     store = NotifierStore(pool)
     async with httpx.AsyncClient(trust_env=False) as http:
@@ -45,6 +45,7 @@ async def running_sender(
             },
             time_scale=time_scale,
             lease_seconds=5,
+            **limits,
         )
         task = asyncio.create_task(sender.run())
         try:
@@ -209,3 +210,26 @@ async def test_an_unexpected_error_in_a_delivery_ends_in_bounded_retries_then_fa
         (view,) = await store.list_deliveries(employer)
     assert view.attempts == len(RETRY_SCHEDULE)
     assert view.last_error == "ValueError"
+
+
+async def test_a_hanging_receiver_does_not_delay_another_employers_webhooks(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    hanging, prompt = uuid4(), uuid4()
+    endpoint.delay_seconds = 1.8  # below the transport's 2 s timeout: every attempt holds on
+    async with (
+        recording_endpoint() as other,
+        running_sender(
+            notifier_pool, time_scale=1.0, max_in_flight=4, max_in_flight_per_employer=2
+        ) as store,
+    ):
+        await store.configure_endpoints(configured(hanging, {endpoint.url: new_secret()}))
+        await store.configure_endpoints(configured(prompt, {other.url: new_secret()}))
+        for _ in range(12):  # enough to fill every slot of the sender three times over
+            await store.accept_verdict(verdict(hanging), None)
+        await endpoint.seen.wait()
+        queued = time.monotonic()
+        await store.accept_verdict(verdict(prompt), None)
+        await other.wait_for(1, timeout=10)
+        waited = other.attempts[0].at - queued
+    assert waited < 0.5, f"the other employer waited {waited:.2f} s behind a hanging receiver"

@@ -12,13 +12,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.contracts.events import LocalizedText, Verdict, VerdictReached, encode
+from services.contracts.events import LocalizedText, Verdict, VerdictReached
 from services.contracts.topics import VERDICT_REACHED
 from services.registry.api.app import RunningRegistry, running_registry
 from services.runtime.kafka import create_producer
 from tests.infra import Infra
 from tests.kafka_probe import skip_history
 from tests.registry.support import refusal, registry_settings
+from tests.signing import signed
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,7 @@ def verdict(region: str, holder_ref: str = "hr-stream") -> VerdictReached:
 
 async def publish(producer: AIOKafkaProducer, events: list[VerdictReached]) -> None:
     for event in events:
-        value, headers = encode(event)
+        value, headers = signed(event)
         await producer.send_and_wait(event.topic.name, value, key=event.key(), headers=headers)
 
 

@@ -8,7 +8,9 @@ loses it and never sends a different message under that id.
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from datetime import UTC, datetime
+from uuid import UUID
 
 import asyncpg
 
@@ -35,6 +37,7 @@ class DeliverySender:
         lease_seconds: float = 30.0,
         max_in_flight: int = 200,
         idle_poll_seconds: float = 1.0,
+        max_in_flight_per_employer: int = 8,
     ) -> None:
         self._store = store
         self._pool = pool
@@ -43,8 +46,10 @@ class DeliverySender:
         self._lease = lease_seconds
         self._max_in_flight = max_in_flight
         self._idle_poll = idle_poll_seconds
+        self._per_employer = max_in_flight_per_employer
         self._wakeup = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], UUID] = {}  # each task's employer
+        self._busy: Counter[UUID] = Counter()  # deliveries in flight per employer
         self._schema = ""
 
     async def run(self) -> None:
@@ -67,16 +72,24 @@ class DeliverySender:
         while True:
             self._wakeup.clear()
             room = self._max_in_flight - len(self._in_flight)
-            claimed = await self._store.claim_due(room, self._lease) if room > 0 else []
+            claimed = []
+            if room > 0:
+                claimed = await self._store.claim_due(
+                    room, self._lease, self._busy, self._per_employer
+                )
             for delivery in claimed:
                 task = asyncio.create_task(self._deliver(delivery))
-                self._in_flight.add(task)
+                self._in_flight[task] = delivery.employer_id
+                self._busy[delivery.employer_id] += 1
                 task.add_done_callback(self._finished)
             if not claimed:
                 await self._sleep()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
+        employer_id = self._in_flight.pop(task)
+        self._busy[employer_id] -= 1
+        if not self._busy[employer_id]:
+            del self._busy[employer_id]
         self._wakeup.set()  # its successor for the same request may now be due
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
@@ -84,7 +97,8 @@ class DeliverySender:
     async def _sleep(self) -> None:
         timeout = self._idle_poll
         if len(self._in_flight) < self._max_in_flight:
-            until_due = await self._store.seconds_until_next_due()
+            at_limit = [e for e, count in self._busy.items() if count >= self._per_employer]
+            until_due = await self._store.seconds_until_next_due(at_limit)
             if until_due is not None:
                 timeout = min(timeout, until_due)
         with contextlib.suppress(TimeoutError):

@@ -2,7 +2,7 @@
 deliveries (webhooks and e-mails), processed events and the outbox."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,6 +46,7 @@ EMAIL = "email"
 @dataclass(frozen=True)
 class DueDelivery:
     webhook_id: str
+    employer_id: UUID
     channel: str
     url: str
     secret: str | None  # None: the endpoint was removed since the delivery was queued
@@ -190,13 +191,25 @@ class NotifierStore:
                 ],
             )
 
-    async def claim_due(self, limit: int, lease_seconds: float) -> list[DueDelivery]:
-        """Due deliveries, oldest first per request and destination, leased to this worker."""
-        rows = await self._pool.fetch(_CLAIM_DUE, limit, lease_seconds)
+    async def claim_due(
+        self,
+        limit: int,
+        lease_seconds: float,
+        in_flight: Mapping[UUID, int] | None = None,
+        per_employer: int = 2**31 - 1,
+    ) -> list[DueDelivery]:
+        """Due deliveries, leased to this worker: oldest first per request and destination,
+        taken round-robin across employers, no employer past `per_employer` deliveries in
+        flight (counting its `in_flight` ones), so one slow employer cannot hold every slot."""
+        busy = dict(in_flight or {})
+        rows = await self._pool.fetch(
+            _CLAIM_DUE, limit, lease_seconds, list(busy), list(busy.values()), per_employer
+        )
         return [DueDelivery(**dict(row)) for row in rows]
 
-    async def seconds_until_next_due(self) -> float | None:
-        value = await self._pool.fetchval(_NEXT_DUE)
+    async def seconds_until_next_due(self, skipped_employers: Iterable[UUID] = ()) -> float | None:
+        """Until the next delivery is due, leaving out employers at their in-flight limit."""
+        value = await self._pool.fetchval(_NEXT_DUE, list(skipped_employers))
         return None if value is None else max(float(value), 0.0)
 
     async def mark_delivered(self, webhook_id: str) -> None:
@@ -370,22 +383,34 @@ NOT EXISTS (
 
 _NEXT_DUE = f"""
 SELECT extract(epoch FROM min(d.next_attempt_at) - now()) FROM deliveries d
-WHERE d.status = 'pending' AND {_NOT_BLOCKED}
+WHERE d.status = 'pending' AND d.employer_id <> ALL($1::uuid[]) AND {_NOT_BLOCKED}
 """
 
+# Each employer's due deliveries are numbered after those it already has in flight ($3, $4);
+# taking them by that turn is round-robin across employers, capped per employer at $5.
 _CLAIM_DUE = f"""
-WITH due AS (
-    SELECT d.webhook_id FROM deliveries d
+WITH candidate AS (
+    SELECT d.webhook_id, d.next_attempt_at,
+        coalesce(busy.in_flight, 0)
+            + row_number() OVER (PARTITION BY d.employer_id ORDER BY d.next_attempt_at, d.seq)
+            AS turn
+    FROM deliveries d
+    LEFT JOIN unnest($3::uuid[], $4::int[]) AS busy (employer_id, in_flight)
+        ON busy.employer_id = d.employer_id
     WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND {_NOT_BLOCKED}
-    ORDER BY d.next_attempt_at
+),
+due AS (
+    SELECT d.webhook_id FROM deliveries d JOIN candidate c ON c.webhook_id = d.webhook_id
+    WHERE c.turn <= $5
+    ORDER BY c.turn, c.next_attempt_at
     LIMIT $1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE deliveries d
 SET next_attempt_at = now() + make_interval(secs => $2)
 FROM due
 WHERE d.webhook_id = due.webhook_id
-RETURNING d.webhook_id, d.channel, d.url, d.payload, d.attempts,
+RETURNING d.webhook_id, d.employer_id, d.channel, d.url, d.payload, d.attempts,
     (SELECT e.secret FROM webhook_endpoints e
      WHERE e.employer_id = d.employer_id AND e.url = d.url) AS secret,
     (SELECT e.previous_secret FROM webhook_endpoints e

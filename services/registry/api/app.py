@@ -24,6 +24,7 @@ from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.event_auth import EventKeys
 from services.runtime.health import kafka_check
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
 from services.runtime.lifecycle import HttpServer, http_server
@@ -56,6 +57,7 @@ async def serve(
     on_ready: Callable[[RunningRegistry], None] | None = None,
 ) -> None:
     """Runs the registry until `stop` is set, then drains gRPC calls within the grace period."""
+    keys = EventKeys.load("registry")
     async with contextlib.AsyncExitStack() as cleanup:
         pool = await create_pool(
             settings.database_url,
@@ -93,10 +95,11 @@ async def serve(
             topics=[VERDICT_REACHED],
             handler=parts.outcomes.record,
             producer=producer,
+            keys=keys,
         )
         background = [
             consumer.run(),
-            OutboxRelay(pool, producer).run(),
+            OutboxRelay(pool, producer, signer=keys.signer).run(),
             parts.signal.run(),
             codes.follow_revocations(),
         ]
