@@ -13,6 +13,7 @@ from deploy.local.platform import Platform, Ports, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec, Supervisor
+from services.runtime.event_auth import write_event_keys
 
 
 @contextlib.contextmanager
@@ -38,7 +39,7 @@ async def platform(
     with tempfile.TemporaryDirectory(prefix="qv-bench-") as tmp:
         work = Path(tmp)
         with infrastructure(work) as (kafka, database):
-            running = Platform(kafka, database, Ports.free())
+            running = Platform(kafka, database, Ports.free(), write_event_keys(work / "keys"))
             specs = [
                 s
                 for s in service_specs(running, work, extra_env)

@@ -3,6 +3,6 @@
 See tests/infra.py for how the infrastructure is chosen (external, testcontainers, local).
 """
 
-from tests.infra import fresh_database, infra, module_database
+from tests.infra import event_keys, fresh_database, infra, module_database
 
-__all__ = ["fresh_database", "infra", "module_database"]
+__all__ = ["event_keys", "fresh_database", "infra", "module_database"]

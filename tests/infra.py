@@ -32,6 +32,7 @@ import pytest
 from deploy.local.kafka import LocalKafka
 from deploy.local.postgres import LocalPostgres
 from deploy.local.processes import free_port
+from services.runtime.event_auth import write_event_keys
 
 DEFAULT_TEST_KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
 DEFAULT_TEST_POSTGRES_IMAGE = "postgres:18"
@@ -218,6 +219,17 @@ def infra() -> Iterator[Infra]:
             yield provided
     except InfraUnavailable as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def event_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One event signing key set for the session, in the environment of every service process
+    and in-process consumer the tests start (EVENT_SIGNING_KEY_DIR, EVENT_TRUST_DIR)."""
+    keys = write_event_keys(tmp_path_factory.mktemp("event-keys"))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EVENT_SIGNING_KEY_DIR", str(keys))
+        env.setenv("EVENT_TRUST_DIR", str(keys))
+        yield keys
 
 
 @pytest.fixture

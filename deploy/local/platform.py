@@ -34,6 +34,8 @@ class Platform:
     kafka_bootstrap_servers: str
     database_url: str
     ports: Ports
+    # Event signing keys of all four services (deploy.pki.make_dev_pki); None: from the env.
+    event_keys_dir: Path | None = None
 
     @property
     def intake_url(self) -> str:
@@ -57,6 +59,7 @@ def service_specs(
         "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
         "DATABASE_URL": platform.database_url,
         "PYTHONPATH": str(REPO_ROOT),
+        **_event_keys_env(platform.event_keys_dir),
         **(extra_env or {}),
     }
 
@@ -120,3 +123,9 @@ def service_specs(
             },
         ),
     ]
+
+
+def _event_keys_env(keys_dir: Path | None) -> dict[str, str]:
+    if keys_dir is None:
+        return {}
+    return {"EVENT_SIGNING_KEY_DIR": str(keys_dir), "EVENT_TRUST_DIR": str(keys_dir)}

@@ -17,6 +17,7 @@ from deploy.local.kafka import LocalKafka
 from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.supervisor import Supervisor
+from services.runtime.event_auth import write_event_keys
 
 STATE_DIR = Path(os.environ.get("QV_STATE_DIR", REPO_ROOT / ".local"))
 
@@ -87,7 +88,8 @@ Press Ctrl-C to stop everything.
 def main() -> None:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with infrastructure() as (kafka_servers, database_url):
-        platform = Platform(kafka_servers, database_url, Ports())
+        keys = write_event_keys(STATE_DIR / "pki" / "events")
+        platform = Platform(kafka_servers, database_url, Ports(), keys)
         asyncio.run(serve(platform))
 
 

@@ -5,8 +5,10 @@
 Writes `ca.pem` (+ `ca-key.pem`), the registry's server certificate `registry.pem` /
 `registry-key.pem` (SAN localhost and 127.0.0.1), and one client certificate per identity:
 `beijing`, `tianjin`, `hebei`, `operator`, `verifier` (`<name>.pem`, `<name>-key.pem`). The
-certificate's common name is the identity the registry authorises. Development only: keys are
-written unencrypted (mode 0600).
+certificate's common name is the identity the registry authorises. Also writes the Ed25519
+keys that sign Kafka events to `events/` (`<service>.key.pem`, `<service>.pub.pem`; point
+`EVENT_SIGNING_KEY_DIR` and `EVENT_TRUST_DIR` at it). Development only: keys are written
+unencrypted (mode 0600).
 """
 
 import ipaddress
@@ -19,6 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from services.runtime.event_auth import write_event_keys
 
 CLIENT_IDENTITIES = ("beijing", "tianjin", "hebei", "operator", "verifier")
 SERVER_NAME = "registry"
@@ -126,7 +130,8 @@ def _write(
 
 def main(argv: Sequence[str]) -> int:
     out_dir = make_dev_pki(Path(argv[0]) if argv else DEFAULT_DIR)
-    print(f"development CA and certificates written to {out_dir}")
+    events = write_event_keys(out_dir / "events")
+    print(f"development CA and certificates written to {out_dir}, event keys to {events}")
     return 0
 
 

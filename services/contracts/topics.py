@@ -23,6 +23,24 @@ CATALOGUE_CHANGES = TopicSpec("catalogue.changes.v1", 1, {"retention.ms": "-1"})
 EMPLOYER_WEBHOOKS = TopicSpec("employer.webhooks.v1", 3, {"cleanup.policy": "compact"})
 
 
+# The one service allowed to produce each topic: consumers accept a record only if it is signed
+# by this service's key (docs/event-authenticity.md); the cluster's ACLs mirror this table.
+PRODUCER_OF: dict[str, str] = {
+    VERIFICATION_REQUESTED.name: "intake",
+    EMPLOYER_WEBHOOKS.name: "intake",
+    VERDICT_REACHED.name: "verifier",
+    VERIFICATION_PROGRESSED.name: "verifier",
+    OUTCOME_PUBLISHED.name: "notifier",
+    CATALOGUE_CHANGES.name: "registry",
+}
+SERVICES: tuple[str, ...] = ("intake", "verifier", "registry", "notifier")
+
+
+def producer_of(topic: str) -> str | None:
+    """The service that owns `topic`, or None for a topic no service may be trusted on."""
+    return PRODUCER_OF.get(topic)
+
+
 def dead_letter_of(topic: TopicSpec) -> TopicSpec:
     """Poison messages of `topic` are parked here, never dropped."""
     return TopicSpec(f"{topic.name}.dlq", 1, {"retention.ms": str(30 * 24 * 3600 * 1000)})

@@ -26,12 +26,12 @@ from services.contracts.events import (
     Verdict,
     VerdictReached,
     VerificationProgressed,
-    encode,
 )
 from services.contracts.topics import ALL_TOPICS
 from services.intake.catalogue import EditionCatalogue
 from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler
 from services.intake.store.repository import IntakeStore
+from services.runtime.event_auth import EventKeys
 from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
 from tests.infra import Infra
 from tests.intake.support import (
@@ -44,6 +44,7 @@ from tests.intake.support import (
     write_channels,
 )
 from tests.kafka_probe import skip_history
+from tests.signing import signed
 
 WITHDRAWN = "microsoft-af6e6653"  # Azure Solutions Architect Expert
 
@@ -84,6 +85,7 @@ async def consuming(
         topics=CONSUMED_TOPICS,
         handler=intake_handler(store, catalogue),
         producer=producer,
+        keys=EventKeys.load("intake"),
     )
     task = asyncio.create_task(consumer.run())
     await asyncio.wait_for(consumer.started.wait(), 30)
@@ -109,7 +111,7 @@ async def employer(app: Any, consuming: IntakeStore) -> AsyncIterator[httpx.Asyn
 
 async def publish(producer: AIOKafkaProducer, *events: Event) -> None:
     for event in events:
-        value, headers = encode(event)
+        value, headers = signed(event)
         await producer.send_and_wait(event.topic.name, value, key=event.key(), headers=headers)
 
 

@@ -24,6 +24,7 @@ from services.runtime.kafka import create_producer, ensure_topics
 from services.runtime.outbox import OutboxRelay
 from tests.infra import Infra
 from tests.intake.support import credit_code, intake_pool
+from tests.signing import signer_of
 
 
 @pytest_asyncio.fixture
@@ -91,7 +92,7 @@ async def test_every_outbox_row_is_published_once_and_deleted(
     infra: Infra, pool: asyncpg.Pool, producer: AIOKafkaProducer
 ) -> None:
     event_ids = await accept(IntakeStore(pool), 5)
-    relay = OutboxRelay(pool, producer)
+    relay = OutboxRelay(pool, producer, signer=signer_of("intake"))
     assert await relay.publish_batch() == 5
     assert await relay.publish_batch() == 0
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 0
@@ -112,12 +113,14 @@ async def test_a_crash_between_publish_and_delete_only_republishes(
         "CREATE TRIGGER crash BEFORE DELETE ON intake.outbox "
         "FOR EACH STATEMENT EXECUTE FUNCTION intake.crash()"
     )
-    relay = OutboxRelay(pool, producer)
+    relay = OutboxRelay(pool, producer, signer=signer_of("intake"))
     with pytest.raises(asyncpg.RaiseError):
         await relay.publish_batch()
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 3  # nothing lost
     await pool.execute("DROP TRIGGER crash ON intake.outbox")
-    assert await OutboxRelay(pool, producer).publish_batch() == 3  # the restarted relay
+    assert (
+        await OutboxRelay(pool, producer, signer=signer_of("intake")).publish_batch() == 3
+    )  # the restarted relay
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 0
     seen = await published_ids(infra.kafka_bootstrap_servers)
     # Republished with the same event ids: consumers, which de-duplicate by id, apply each once.

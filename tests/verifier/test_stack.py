@@ -28,13 +28,13 @@ from services.contracts.events import (
     VerificationProgressed,
     VerificationRequested,
     decode,
-    encode,
 )
 from services.contracts.topics import VERDICT_REACHED, VERIFICATION_PROGRESSED
 from simulator.population import find
 from simulator.server import RunningSimulator
 from tests.infra import Infra
 from tests.kafka_probe import find_event
+from tests.signing import signed
 from tests.verifier.support import (
     CALLBACK_SECRET,
     OPERATOR_TOKEN,
@@ -74,7 +74,7 @@ class Stack:
     ops_ports: dict[str, int]
 
     async def publish(self, request: VerificationRequested) -> None:
-        value, headers = encode(request)
+        value, headers = signed(request)
         await self.producer.send_and_wait(
             request.topic.name, value, key=request.key(), headers=headers
         )
