@@ -1,7 +1,7 @@
 """What intake needs of the verifier's channel configuration: the fields each body's channel
 requires and its configured turnaround (the fallback until enough answers were observed)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from services.verifier.channels.config import BodyChannel, ChannelBook, load_channel_book
@@ -13,8 +13,9 @@ class ChannelDirectory:
         self._by_body: dict[str, BodyChannel] = {}
 
     @classmethod
-    def load(cls, path: Path) -> "ChannelDirectory":
-        return cls(load_channel_book(path))
+    def load(cls, path: Path, required_bodies: Iterable[str] = ()) -> "ChannelDirectory":
+        """At start-up pass the catalogue's body ids: a body without a channel is an error."""
+        return cls(load_channel_book(path, required_bodies=required_bodies))
 
     def _channel(self, body_id: str) -> BodyChannel:
         # Only the body-independent settings are read, so no base URL is needed.

@@ -39,10 +39,10 @@ OVERRIDE = {
 def test_the_shipped_file_loads() -> None:
     book = load_channel_book()
     assert DEFAULT_CHANNELS_FILE.exists()
-    channel = book.channel_of("body-001", BASE_URL)
+    channel = book.channel_of("microsoft", BASE_URL)
     assert channel.type == ChannelType.CREDENTIAL_API
-    assert channel.endpoint == f"{BASE_URL}/credential-api/body-001/v1"
-    assert "{" not in channel.api_key and "body-001" in channel.api_key
+    assert channel.endpoint == f"{BASE_URL}/credential-api/microsoft/v1"
+    assert "{" not in channel.api_key and "microsoft" in channel.api_key
 
 
 def test_placeholders_are_filled_and_a_trailing_slash_is_dropped(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_binding_does_not_change_the_book(tmp_path: Path) -> None:
         {"default": {**DEFAULT, "timeout_seconds": 0}},
         {"default": {**DEFAULT, "max_attempts": 0}},
         {"default": {"type": "credential_api"}},
-        {"bodies": {}},
+        {"bodies": {"b": {"type": "credential_api"}}},
     ],
 )
 def test_an_invalid_file_is_refused(tmp_path: Path, content: dict[str, Any]) -> None:

@@ -320,6 +320,21 @@ async def test_a_missing_or_foreign_credential_cannot_be_checked(
     assert "issuer" in foreign.answer.detail
 
 
+async def test_a_public_badge_is_fetched_from_its_issuer_by_number(
+    simulator: RunningSimulator, http: httpx.AsyncClient
+) -> None:
+    """Credly-style Open Badges (AWS, CNCF): no credential pasted, the issuer serves it."""
+    contacts = contacts_for(
+        simulator, http, {"vc-a": "signed_credential"}, fetch_by_number=True, required_fields=[]
+    )
+    for kind, status in (("authentic", BodyStatus.CONFIRMED), ("revoked", BodyStatus.REVOKED)):
+        cert = find(SEED, "vc-a", kind)  # type: ignore[arg-type]
+        fetched = await ask(contacts, "vc-a", cert.certificate_number, cert.claimed_name)
+        assert fetched.answer.status == status, fetched.answer.detail
+    unknown = await ask(contacts, "vc-a", unknown_certificate_number("vc-a"), "LI Na")
+    assert unknown.answer.status == BodyStatus.NOT_FOUND
+
+
 async def test_cached_keys_and_status_list_need_no_call_to_the_issuer(
     simulator: RunningSimulator, http: httpx.AsyncClient
 ) -> None:

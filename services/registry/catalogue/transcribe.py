@@ -72,7 +72,9 @@ SINGLE_BODY_ISSUERS: dict[str, str] = {
     "希腊培思特国际认证中心 PeopleCert International": "peoplecert",
     "云原生计算基金会 Cloud Native Computing Foundation": "cncf",
     "亚马逊云科技 Amazon Web Services": "aws",
-    "可持续会计核心认证 Fundamentals of sustainability Accounting Credential": "fsa-credential",
+    # The seed names the credential in the issuer column; its awarder is the IFRS Foundation
+    # (SASB's FSA Credential passed to it with the Value Reporting Foundation in 2022).
+    "可持续会计核心认证 Fundamentals of sustainability Accounting Credential": "ifrs-foundation",
     "英国皇家特许管理会计师公会 The Chartered Institute of Management Accountants": "cima",
     "英国皇家特许管理会计师公会(CIMA)": "cima",
     "英国皇家特许管理会计师公会 (CIMA)": "cima",
@@ -412,13 +414,20 @@ def qualification_id(name: str, body_ids: Sequence[str]) -> str:
     return f"{ordered[0]}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
+# Bodies the seed does not name itself: their own name, the seed's spelling kept as alias.
+CURATED_BODY_NAMES: dict[str, str] = {
+    "ifrs-foundation": "国际财务报告准则基金会 IFRS Foundation",
+}
+
+
 def _build_bodies(rows: Sequence[SeedRow]) -> list[dict[str, Any]]:
     bodies: dict[str, dict[str, Any]] = {}
     for row in rows:
         country = row.cells[2]
         for slug, spelling in bodies_in(row.cells[1]):
+            name = CURATED_BODY_NAMES.get(slug, spelling)
             body = bodies.setdefault(
-                slug, {"id": slug, "name": spelling, "aliases": [], "country": country}
+                slug, {"id": slug, "name": name, "aliases": [], "country": country}
             )
             if spelling != body["name"] and spelling not in body["aliases"]:
                 body["aliases"].append(spelling)

@@ -1,5 +1,7 @@
 """Signed digital credential channel: a VC-JWT (Open Badges 3.0 / W3C VC 2.0) the holder supplied,
-checked against the issuer's published keys, its validity period and its revocation status list.
+or, for issuers of public badges (`fetch_by_number`, e.g. Credly), fetched from the issuer by its
+certificate number; checked against the issuer's published keys, its validity period and its
+revocation status list.
 
 Keys and status lists come only from the body's configured endpoint host and are cached, so a
 cached body needs no network call. Fail closed: a key or list that cannot be had means "could
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
@@ -81,6 +83,11 @@ class SignedCredentialChannel:
             )
 
         try:
+            if not token and channel.fetch_by_number:
+                fetched = await self._fetch_credential(channel, request.certificate.number)
+                if fetched is None:
+                    return answer(BodyStatus.NOT_FOUND, "the issuer has no such credential")
+                token = fetched
             return await self._verify(token, channel, request, answer)
         except CouldNotCheck as error:
             return answer(BodyStatus.UNREACHABLE, str(error))
@@ -177,6 +184,24 @@ class SignedCredentialChannel:
             bits = decode_status_list(document)
             self._cache[url] = _Cached(bits, time.monotonic() + self._status_ttl)
         return is_revoked(bits, index)
+
+    async def _fetch_credential(self, channel: BodyChannel, number: str) -> str | None:
+        """The issuer's public copy of the credential, or None when it has none by that id."""
+        url = f"{channel.endpoint.rstrip('/')}/credentials/{quote(number.strip(), safe='')}.jwt"
+        await self._guard.check(url, urlsplit(channel.endpoint).hostname or "")
+        try:
+            response = await fetch_limited(
+                self._client, url, max_bytes=MAX_TOKEN_BYTES, seconds=channel.timeout_seconds
+            )
+        except TransientChannelError as error:
+            raise TransientChannelError(f"credential unreachable: {error}") from error
+        if response.status_code == 404:
+            return None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientChannelError(f"credential unreachable: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise CouldNotCheck(f"credential unavailable: HTTP {response.status_code}")
+        return response.text.strip()
 
     def _may_refetch(self, url: str) -> bool:
         """An unknown key may be a new one (key rotation): fetch the keys again, but not more
