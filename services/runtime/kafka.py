@@ -58,6 +58,30 @@ async def ensure_topics(bootstrap: str, topics: Sequence[TopicSpec], replication
         await admin.close()
 
 
+async def wait_for_group_coordinator(bootstrap: str, group_id: str) -> None:
+    """Returns once the broker names the group's coordinator.
+
+    On a fresh cluster the first group makes the broker create its offsets topic, and until
+    then aiokafka's consumer logs every retry at ERROR; asking through the admin client first
+    keeps this normal part of a start out of the error log.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        delay = 0.05
+        while True:
+            try:
+                await admin.find_coordinator(group_id)
+                return
+            except KafkaError as error:
+                if not error.retriable:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    finally:
+        await admin.close()
+
+
 def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -111,6 +135,7 @@ class EventConsumer:
         self._producer = producer
         self._max_attempts = max_attempts
         self._max_batch = max_batch
+        self._bootstrap = bootstrap
         self._consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=bootstrap,
@@ -122,6 +147,7 @@ class EventConsumer:
         self.started = asyncio.Event()
 
     async def run(self) -> None:
+        await wait_for_group_coordinator(self._bootstrap, self._group_id)
         await self._consumer.start()
         self.started.set()
         try:
