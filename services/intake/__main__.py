@@ -10,10 +10,9 @@ from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
 from services.intake.settings import IntakeSettings
 from services.intake.store.repository import MIGRATIONS, IntakeStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
+from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import (
     http_server,
     run_service,
@@ -23,6 +22,8 @@ from services.runtime.lifecycle import (
 )
 from services.runtime.observability import configure_logging
 from services.runtime.outbox import OutboxRelay
+from services.runtime.resilience import Loops, until_available
+from services.runtime.startup import open_database, start_producer
 
 
 async def main() -> None:
@@ -32,16 +33,13 @@ async def main() -> None:
     catalogue = EditionCatalogue.load()
     channels = ChannelDirectory.load(settings.channels_file)
     policy = TurnaroundPolicy(settings.turnaround_min_samples, settings.turnaround_smoothing)
-    pool = await create_pool(
-        settings.database_url, settings.schema_name, max_size=settings.pool_size
+    pool = await open_database(
+        settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    await apply_migrations(pool, read_migrations(MIGRATIONS))
-    await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
-    producer = create_producer(settings.kafka_bootstrap_servers, "intake")
-    await producer.start()
+    producer = await start_producer(settings.kafka_bootstrap_servers, "intake", ALL_TOPICS)
     try:
         store = IntakeStore(pool, policy)
-        catalogue.replace_withdrawals(await store.withdrawals())
+        catalogue.replace_withdrawals(await until_available("withdrawals", store.withdrawals))
         context = IntakeContext(
             store=store,
             catalogue=catalogue,
@@ -59,20 +57,24 @@ async def main() -> None:
             producer=producer,
             keys=keys,
         )
+        loops = Loops()
         await run_until_stopped(
-            [
-                OutboxRelay(pool, producer, signer=keys.signer).run(),
-                consumer.run(),
-                refresh_withdrawals(store, catalogue, settings.catalogue_refresh_seconds),
-            ],
+            {
+                "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
+                "consumer": consumer.run,
+                "withdrawals refresh": lambda: refresh_withdrawals(
+                    store, catalogue, settings.catalogue_refresh_seconds
+                ),
+            },
             [
                 http_server(
-                    create_app(context, health),
+                    create_app(context, health, loops),
                     settings.host,
                     settings.port,
                     reuse_port=settings.workers > 1,
                 )
             ],
+            loops,
         )
     finally:
         await producer.stop()

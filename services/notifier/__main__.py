@@ -18,26 +18,24 @@ from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
 from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
+from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
+from services.runtime.resilience import Loops
+from services.runtime.startup import open_database, start_producer
 
 
 async def main() -> None:
     settings = NotifierSettings()
     configure_logging("notifier", settings.log_level)
     keys = EventKeys.load("notifier")
-    pool = await create_pool(
-        settings.database_url, settings.schema_name, max_size=settings.pool_size
+    pool = await open_database(
+        settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    await apply_migrations(pool, read_migrations(MIGRATIONS))
-    await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
-    producer = create_producer(settings.kafka_bootstrap_servers, "notifier")
-    await producer.start()
+    producer = await start_producer(settings.kafka_bootstrap_servers, "notifier", ALL_TOPICS)
     # Keep-alive for every connection in flight: without it each webhook opens a new one.
     limits = httpx.Limits(
         max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
@@ -73,14 +71,16 @@ async def main() -> None:
             )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
             token = settings.internal_token.get_secret_value()
-            ops = Starlette(routes=ops_routes(health) + internal_routes(store, token))
+            loops = Loops()
+            ops = Starlette(routes=ops_routes(health, loops) + internal_routes(store, token))
             await run_until_stopped(
-                [
-                    OutboxRelay(pool, producer, signer=keys.signer).run(),
-                    consumer.run(),
-                    sender.run(),
-                ],
+                {
+                    "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
+                    "consumer": consumer.run,
+                    "delivery sender": sender.run,
+                },
                 [http_server(ops, settings.host, settings.ops_port)],
+                loops,
             )
         finally:
             await producer.stop()

@@ -15,6 +15,8 @@ def database_check(pool: asyncpg.Pool) -> HealthCheck:
 
 def kafka_check(producer: AIOKafkaProducer) -> HealthCheck:
     async def check() -> bool:
-        return bool(producer.client.cluster.brokers())
+        # A round trip: cached metadata would still list the brokers of a broker that is down.
+        metadata = await producer.client.fetch_all_metadata()
+        return bool(metadata.brokers())
 
     return check

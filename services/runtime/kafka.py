@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -26,19 +25,9 @@ from services.runtime.observability import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
 )
+from services.runtime.resilience import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    KafkaError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
 
 
 async def ensure_topics(bootstrap: str, topics: Sequence[TopicSpec], replication: int = 1) -> None:
@@ -136,21 +125,30 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._max_batch = max_batch
         self._bootstrap = bootstrap
-        self._consumer = AIOKafkaConsumer(
-            *self._topics,
-            bootstrap_servers=bootstrap,
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=max_batch,
-        )
+        self._consumer = self._new_consumer()
+        self._consumer_stopped = False
         self.started = asyncio.Event()
 
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._max_batch,
+        )
+
     async def run(self) -> None:
-        await wait_for_group_coordinator(self._bootstrap, self._group_id)
-        await self._consumer.start()
-        self.started.set()
+        """Consumes until cancelled or the broker fails; run again (`keep_running`) it starts
+        afresh from the committed offsets."""
+        if self._consumer_stopped:  # a stopped consumer cannot start again
+            self._consumer = self._new_consumer()
+            self._consumer_stopped = False
         try:
+            await wait_for_group_coordinator(self._bootstrap, self._group_id)
+            await self._consumer.start()
+            self.started.set()
             while True:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
                 records = [record for part in batches.values() for record in part]
@@ -159,6 +157,7 @@ class EventConsumer:
                     await self._consumer.commit()
                     self._record_lag(batches)
         finally:
+            self._consumer_stopped = True
             await self._consumer.stop()
 
     async def _process(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:

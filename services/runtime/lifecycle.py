@@ -1,7 +1,8 @@
-"""Running a service: its long-lived tasks and HTTP servers together, until SIGTERM or SIGINT.
+"""Running a service: its long-lived loops and HTTP servers together, until SIGTERM or SIGINT.
 
-If any task fails the whole service stops with an error, so the supervisor sees it and can
-restart it; nothing runs on unnoticed.
+A loop that fails because PostgreSQL or Kafka is away is restarted (see `resilience`); if one
+fails for any other reason the whole service stops with an error, so the supervisor sees it
+and can restart it; nothing runs on unnoticed.
 """
 
 import asyncio
@@ -13,11 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any
 
 import uvicorn
 import uvloop
+
+from services.runtime.resilience import Loops, keep_running
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +104,21 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def run_until_stopped(
-    tasks: list[Coroutine[Any, Any, None]], servers: list[HttpServer]
+    loops: Mapping[str, Callable[[], Awaitable[None]]],
+    servers: list[HttpServer],
+    states: Loops | None = None,
 ) -> None:
+    """Runs each named loop under `keep_running`, reporting its state in `states` (the one
+    the service's health endpoints read), and the servers, until SIGTERM or SIGINT."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    states = Loops() if states is None else states
+    event_loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        event_loop.add_signal_handler(signum, stop.set)
     async with asyncio.TaskGroup() as group:
-        running = [group.create_task(task) for task in tasks]
+        running = [
+            group.create_task(keep_running(name, loop, states)) for name, loop in loops.items()
+        ]
         serving = [group.create_task(server.serve()) for server in servers]
         group.create_task(_stop_when(stop, servers, running, serving))
 

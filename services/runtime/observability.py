@@ -1,5 +1,6 @@
 """JSON-line logs carrying the request id, Prometheus metrics, and the ops HTTP endpoints."""
 
+import asyncio
 import contextvars
 import logging
 import sys
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.runtime.lifecycle import HttpServer, http_server
+from services.runtime.resilience import Loops
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -57,36 +59,61 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
+# A dependency that takes longer than this to answer a health check counts as down.
+_CHECK_SECONDS = 2.0
+
 
 async def _metrics(_: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def ops_routes(checks: dict[str, HealthCheck]) -> list[Route]:
-    """`/healthz` (liveness and readiness of each dependency) and `/metrics`."""
+def ops_routes(checks: dict[str, HealthCheck], loops: Loops | None = None) -> list[Route]:
+    """`/livez` (the process and its loops run; touches no dependency), `/readyz` (every
+    dependency answers and no loop waits out an outage; `/healthz` is the same) and
+    `/metrics`."""
+    loops = loops or Loops()
 
-    async def health(_: Request) -> JSONResponse:
-        results = {name: await _safe(check) for name, check in checks.items()}
-        healthy = all(results.values())
+    async def live(_: Request) -> JSONResponse:
+        alive = not loops.any_stopped()
         return JSONResponse(
-            {"status": "ok" if healthy else "degraded", "checks": results},
+            {"status": "ok" if alive else "stopped", "loops": loops.states()},
+            status_code=200 if alive else 503,
+        )
+
+    async def ready(_: Request) -> JSONResponse:
+        results = {name: await _safe(check) for name, check in checks.items()}
+        healthy = all(results.values()) and loops.all_running()
+        return JSONResponse(
+            {
+                "status": "ok" if healthy else "degraded",
+                "checks": results,
+                "loops": loops.states(),
+            },
             status_code=200 if healthy else 503,
         )
 
-    return [Route("/healthz", health), Route("/metrics", _metrics)]
+    return [
+        Route("/livez", live),
+        Route("/readyz", ready),
+        Route("/healthz", ready),
+        Route("/metrics", _metrics),
+    ]
 
 
 async def _safe(check: HealthCheck) -> bool:
     try:
-        return await check()
+        async with asyncio.timeout(_CHECK_SECONDS):
+            return await check()
     except Exception:
         return False
 
 
-def ops_app(checks: dict[str, HealthCheck]) -> Starlette:
+def ops_app(checks: dict[str, HealthCheck], loops: Loops | None = None) -> Starlette:
     """A small app of the ops endpoints, for services that serve no other HTTP."""
-    return Starlette(routes=ops_routes(checks))
+    return Starlette(routes=ops_routes(checks, loops))
 
 
-def ops_server(host: str, port: int, checks: dict[str, HealthCheck]) -> HttpServer:
-    return http_server(ops_app(checks), host, port)
+def ops_server(
+    host: str, port: int, checks: dict[str, HealthCheck], loops: Loops | None = None
+) -> HttpServer:
+    return http_server(ops_app(checks, loops), host, port)

@@ -15,7 +15,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from services.contracts.events import Event, encode
-from services.runtime.db import Connection
+from services.runtime.db import Connection, listening
 from services.runtime.event_auth import EventSigner
 from services.runtime.observability import EVENTS_PRODUCED, OUTBOX_PENDING
 
@@ -63,17 +63,15 @@ class OutboxRelay:
         self._schema = ""
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        try:
-            self._schema = await listener.fetchval("SELECT current_schema()")
-            await listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        """Publishes until the database or broker fails (run it under `keep_running`); rows
+        stay in the outbox until published, so a failure loses nothing."""
+        async with listening(self._pool, NOTIFY_CHANNEL, self._on_notify) as listener:
+            self._schema = await listener.connection.fetchval("SELECT current_schema()")
             while True:
+                listener.raise_if_lost()
                 published = await self.publish_batch()
                 if published < self._batch_size:
                     await self._sleep_until_notified()
-        finally:
-            await listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(listener)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:

@@ -8,13 +8,14 @@ import httpx
 from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
-from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
+from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
+from services.runtime.resilience import Loops
+from services.runtime.startup import open_database, start_producer
 from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.channels.config import ChannelType, load_channel_book
 from services.verifier.channels.contact import BodyContacts, Channel
@@ -57,13 +58,10 @@ async def main() -> None:
     configure_logging("verifier", settings.log_level)
     keys = EventKeys.load("verifier")
     book = load_channel_book(settings.channels_file)
-    pool = await create_pool(
-        settings.database_url, settings.schema_name, max_size=settings.pool_size
+    pool = await open_database(
+        settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    await apply_migrations(pool, read_migrations(MIGRATIONS))
-    await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
-    producer = create_producer(settings.kafka_bootstrap_servers, "verifier")
-    await producer.start()
+    producer = await start_producer(settings.kafka_bootstrap_servers, "verifier", ALL_TOPICS)
     registry = RegistryClient(settings.registry_target)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     clients = BodyClients()
@@ -94,21 +92,23 @@ async def main() -> None:
                 max_batch=settings.max_batch,
             )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
+            loops = Loops()
             app = Starlette(
                 routes=[
-                    *ops_routes(health),
+                    *ops_routes(health, loops),
                     *enquiry_routes(
                         verifier.answer_arrived, settings.callback_secret, settings.operator_token
                     ),
                 ]
             )
             await run_until_stopped(
-                [
-                    OutboxRelay(pool, producer, signer=keys.signer).run(),
-                    consumer.run(),
-                    keep_leases(verifier, settings.lease_seconds / 3),
-                ],
+                {
+                    "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
+                    "consumer": consumer.run,
+                    "leases": lambda: keep_leases(verifier, settings.lease_seconds / 3),
+                },
                 [http_server(app, settings.host, settings.ops_port)],
+                loops,
             )
         finally:
             await clients.aclose()

@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from services.intake.api.problems import (
     PROBLEM_JSON,
@@ -19,8 +21,12 @@ from services.intake.api.problems import (
     refusal_handler,
 )
 from services.intake.domain.errors import Refusal, RefusalCode, not_found
+from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
+
+# A database restart takes seconds; clients that honour this do not hammer it meanwhile.
+RETRY_AFTER_SECONDS = 5
 
 _MALFORMED_ZH = "请求体不是有效的 JSON"
 _MALFORMED_EN = "The request body is not valid JSON"
@@ -31,6 +37,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
+    for unreachable in DATABASE_UNREACHABLE:
+        app.add_exception_handler(unreachable, unavailable_handler)
 
 
 async def validation_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -56,7 +64,7 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
             "该资源不支持此请求方法",
             "The resource does not support this method",
         )
-        return problem_response(refusal, instance, headers=exc.headers)
+        return problem_response(refusal, instance, headers={"Allow": _allowed_methods(request)})
     return _plain_status(exc.status_code, instance, exc.headers)
 
 
@@ -67,6 +75,28 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResp
         RefusalCode.INTERNAL_ERROR, "服务内部错误，请稍后重试", "Internal error; try again later"
     )
     return problem_response(refusal, request.url.path)
+
+
+async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL is away (restarting, unreachable): the client should simply retry."""
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    refusal = Refusal(
+        RefusalCode.SERVICE_UNAVAILABLE,
+        "服务暂时不可用，请稍后重试",
+        "The service is temporarily unavailable; try again shortly",
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return problem_response(refusal, request.url.path, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route of this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
 
 
 def _unparsable_body(request: Request, cause: BaseException | None) -> JSONResponse:

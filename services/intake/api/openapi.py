@@ -60,14 +60,26 @@ def _problems_as_problem_json(document: dict[str, Any]) -> None:
 
 def _ops_paths(document: dict[str, Any]) -> None:
     paths = document.setdefault("paths", {})
-    paths["/healthz"] = {
+    for path, operation in (("/readyz", "readyz"), ("/healthz", "healthz")):
+        paths[path] = {
+            "get": {
+                "tags": ["operations"],
+                "summary": "Readiness: every dependency answers and no loop waits out an outage",
+                "operationId": operation,
+                "responses": {
+                    "200": _health_response("Ready", "ok", True),
+                    "503": _health_response("A dependency does not answer", "degraded", False),
+                },
+            }
+        }
+    paths["/livez"] = {
         "get": {
             "tags": ["operations"],
-            "summary": "Liveness and readiness of each dependency",
-            "operationId": "healthz",
+            "summary": "Liveness: the process and its loops run (no dependency is asked)",
+            "operationId": "livez",
             "responses": {
-                "200": _health_response("Every dependency answers", "ok", True),
-                "503": _health_response("A dependency does not answer", "degraded", False),
+                "200": _liveness_response("Alive", "ok"),
+                "503": _liveness_response("A loop has stopped: restart the process", "stopped"),
             },
         }
     }
@@ -97,9 +109,39 @@ def _health_response(description: str, status: str, healthy: bool) -> dict[str, 
                     "properties": {
                         "status": {"type": "string", "enum": ["ok", "degraded"]},
                         "checks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                        "loops": _LOOP_STATES,
                     },
                 },
-                "example": {"status": status, "checks": {"database": healthy, "kafka": True}},
+                "example": {
+                    "status": status,
+                    "checks": {"database": healthy, "kafka": True},
+                    "loops": {"outbox relay": "running" if healthy else "retrying"},
+                },
+            }
+        },
+    }
+
+
+_LOOP_STATES = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "enum": ["running", "retrying", "stopped"]},
+}
+
+
+def _liveness_response(description: str, status: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "loops"],
+                    "properties": {
+                        "status": {"type": "string", "enum": ["ok", "stopped"]},
+                        "loops": _LOOP_STATES,
+                    },
+                },
+                "example": {"status": status, "loops": {"consumer": "running"}},
             }
         },
     }

@@ -26,9 +26,11 @@ STATUS_OF = {
     RefusalCode.BATCH_TOO_LARGE: 413,
     RefusalCode.UNSUPPORTED_MEDIA_TYPE: 415,
     RefusalCode.INVALID_CURSOR: 400,
+    RefusalCode.FORBIDDEN_WEBHOOK_URL: 422,
     RefusalCode.MALFORMED_JSON: 400,
     RefusalCode.METHOD_NOT_ALLOWED: 405,
     RefusalCode.INTERNAL_ERROR: 500,
+    RefusalCode.SERVICE_UNAVAILABLE: 503,
 }
 
 

@@ -22,6 +22,7 @@ from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.store.repository import IntakeStore
 from services.runtime.observability import HealthCheck, ops_routes
+from services.runtime.resilience import Loops
 
 DESCRIPTION = """\
 Employer-facing API of the Beijing–Tianjin–Hebei verification platform for the
@@ -44,7 +45,9 @@ class IntakeContext:
     max_batch_rows: int = 500
 
 
-def create_app(context: IntakeContext, health: dict[str, HealthCheck]) -> FastAPI:
+def create_app(
+    context: IntakeContext, health: dict[str, HealthCheck], loops: Loops | None = None
+) -> FastAPI:
     app = FastAPI(
         title="Qualification verification — intake", version="1.1.0", description=DESCRIPTION
     )
@@ -62,7 +65,7 @@ def create_app(context: IntakeContext, health: dict[str, HealthCheck]) -> FastAP
     app.include_router(_webhook_routes(context.store, employer))
     app.include_router(webhook_router(context))
     app.include_router(catalogue_routes(context.catalogue))
-    app.router.routes.extend(ops_routes(health))
+    app.router.routes.extend(ops_routes(health, loops))
     install_openapi(app)
     return app
 

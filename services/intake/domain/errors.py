@@ -23,9 +23,11 @@ class RefusalCode(StrEnum):
     BATCH_TOO_LARGE = "batch-too-large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
     INVALID_CURSOR = "invalid-cursor"
+    FORBIDDEN_WEBHOOK_URL = "forbidden-webhook-url"
     MALFORMED_JSON = "malformed-json"
     METHOD_NOT_ALLOWED = "method-not-allowed"
     INTERNAL_ERROR = "internal-error"
+    SERVICE_UNAVAILABLE = "service-unavailable"
 
 
 @dataclass(frozen=True)

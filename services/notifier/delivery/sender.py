@@ -21,6 +21,7 @@ from services.notifier.store.repository import (
     DueDelivery,
     NotifierStore,
 )
+from services.runtime.db import Listening, listening
 from services.runtime.observability import ERRORS
 
 log = logging.getLogger(__name__)
@@ -53,23 +54,24 @@ class DeliverySender:
         self._schema = ""
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        try:
-            self._schema = await listener.fetchval("SELECT current_schema()")
-            await listener.add_listener(DELIVERIES_CHANNEL, self._on_notify)
-            await self._loop()
-        finally:
-            for task in self._in_flight:
-                task.cancel()
-            await listener.remove_listener(DELIVERIES_CHANNEL, self._on_notify)
-            await self._pool.release(listener)
+        """Sends until the database fails (run it under `keep_running`). Deliveries in flight
+        go on meanwhile: each records its own result, or is sent again once its lease ends."""
+        async with listening(self._pool, DELIVERIES_CHANNEL, self._on_notify) as listener:
+            self._schema = await listener.connection.fetchval("SELECT current_schema()")
+            try:
+                await self._loop(listener)
+            except asyncio.CancelledError:
+                for task in self._in_flight:
+                    task.cancel()
+                raise
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:
             self._wakeup.set()
 
-    async def _loop(self) -> None:
+    async def _loop(self, listener: Listening) -> None:
         while True:
+            listener.raise_if_lost()
             self._wakeup.clear()
             room = self._max_in_flight - len(self._in_flight)
             claimed = []

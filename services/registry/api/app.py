@@ -23,13 +23,14 @@ from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import kafka_check
-from services.runtime.kafka import EventConsumer, create_producer, ensure_topics
+from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import HttpServer, http_server
 from services.runtime.observability import ops_server
 from services.runtime.outbox import OutboxRelay
+from services.runtime.resilience import Loops, keep_running, until_available
+from services.runtime.startup import open_database, start_producer
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,16 @@ async def serve(
     """Runs the registry until `stop` is set, then drains gRPC calls within the grace period."""
     keys = EventKeys.load("registry")
     async with contextlib.AsyncExitStack() as cleanup:
-        pool = await create_pool(
+        pool = await open_database(
             settings.database_url,
             SCHEMA,
+            MIGRATIONS,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
         )
         cleanup.push_async_callback(pool.close)
-        await apply_migrations(pool, read_migrations(MIGRATIONS))
-        parts, codes = await _prepare(pool, settings)
-        await ensure_topics(settings.kafka_bootstrap_servers, ALL_TOPICS)
-        producer = create_producer(settings.kafka_bootstrap_servers, "registry")
-        await producer.start()
+        parts, codes = await until_available("catalogue", lambda: _prepare(pool, settings))
+        producer = await start_producer(settings.kafka_bootstrap_servers, "registry", ALL_TOPICS)
         cleanup.push_async_callback(producer.stop)
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
         public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
@@ -80,7 +79,8 @@ async def serve(
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
         checks = {"database": codes.ping, "kafka": kafka_check(producer)}
         # Both leave SIGTERM/SIGINT to the registry, which stops them after gRPC drains.
-        ops = ops_server(settings.host, settings.ops_port, checks)
+        loops = Loops()
+        ops = ops_server(settings.host, settings.ops_port, checks, loops)
         public = HttpServer(_public_config(pool, codes, parts, settings))
         running = RunningRegistry(
             grpc_server,
@@ -97,12 +97,12 @@ async def serve(
             producer=producer,
             keys=keys,
         )
-        background = [
-            consumer.run(),
-            OutboxRelay(pool, producer, signer=keys.signer).run(),
-            parts.signal.run(),
-            codes.follow_revocations(),
-        ]
+        background = {
+            "consumer": consumer.run,
+            "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
+            "outcome signal": parts.signal.run,
+            "revocations": codes.follow_revocations,
+        }
         log.info(
             "registry serving",
             extra={
@@ -113,7 +113,10 @@ async def serve(
             },
         )
         async with asyncio.TaskGroup() as tasks:
-            workers = [tasks.create_task(work) for work in background]
+            workers = [
+                tasks.create_task(keep_running(name, loop, loops))
+                for name, loop in background.items()
+            ]
             tasks.create_task(ops.serve(sockets=[ops_socket]))
             tasks.create_task(public.serve(sockets=[public_socket]))
             tasks.create_task(

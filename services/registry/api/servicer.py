@@ -43,6 +43,7 @@ from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
 from services.runtime.observability import ERRORS, request_id_var
+from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +331,13 @@ async def _handled(method: str, context: Any, call: Callable[[], Awaitable[T]]) 
             RPCS.labels(method, error.code.value).inc()
             log.info("rpc refused", extra={"method": method, "error_code": error.code.value})
             await abort_with(context, error)
+        except DATABASE_UNREACHABLE as error:
+            RPCS.labels(method, "unavailable").inc()
+            log.warning("rpc failed: database away", extra={"method": method, "error": repr(error)})
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "database unavailable, retry / 数据库暂不可用，请重试"
+            )
+            raise AssertionError("grpc.aio context.abort returned") from None
         except asyncpg.PostgresError as error:
             # PostgreSQL's message details may quote the row, names included: log codes only.
             _count_internal(method)

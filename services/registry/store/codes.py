@@ -1,7 +1,6 @@
 """The repository of verification codes. asyncpg prepares and caches each statement per
 connection, so every query below is planned once per pooled connection."""
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from services.registry.domain.verifications import (
     ensure_same_verification,
 )
 from services.registry.store.keys import SigningKeys
+from services.runtime.db import listening
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +144,13 @@ class CodeRepository:
         self._by_code.pop(str(args[-1]), None)
 
     async def follow_revocations(self) -> None:
-        """Evicts codes revoked by any replica, for as long as the service runs."""
-        async with self._pool.acquire() as conn:
-            await conn.add_listener(REVOCATIONS_CHANNEL, self._forget)
-            try:
-                await asyncio.Future()  # until cancelled at shutdown
-            finally:
-                await conn.remove_listener(REVOCATIONS_CHANNEL, self._forget)
+        """Evicts codes revoked by any replica, until the LISTEN connection is lost.
+
+        Revocations announced while nobody listened are missed, so the cache starts empty
+        again each time (run it under `keep_running`, which listens again)."""
+        async with listening(self._pool, REVOCATIONS_CHANNEL, self._forget) as listener:
+            self._by_code.clear()
+            await listener.until_lost()
 
     async def revoke(
         self, code: VerificationCode, reason: str, at: datetime, by: str = "operator"

@@ -15,6 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from services.contracts.events import VerdictReached
+from services.runtime.db import listening
 from services.runtime.kafka import ConsumedEvent
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,10 @@ class OutcomeSignal:
         self._changed = asyncio.Event()
 
     async def run(self) -> None:
-        conn = await self._pool.acquire()
-        try:
-            await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            await asyncio.Event().wait()  # until cancelled
-        finally:
-            with contextlib.suppress(Exception):
-                await conn.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(conn)
+        """Until the LISTEN connection is lost (run it under `keep_running`)."""
+        async with listening(self._pool, NOTIFY_CHANNEL, self._on_notify) as listener:
+            self._on_notify(None, 0, NOTIFY_CHANNEL, None)  # commits made while not listening
+            await listener.until_lost()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
         changed, self._changed = self._changed, asyncio.Event()

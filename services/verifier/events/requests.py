@@ -26,6 +26,7 @@ from services.contracts.events import (
 from services.runtime.batching import GroupCommit
 from services.runtime.kafka import BatchHandler, ConsumedEvent
 from services.runtime.observability import request_id_var
+from services.runtime.resilience import TRANSIENT_ERRORS
 from services.runtime.tracing import child_traceparent
 from services.verifier.channels.contact import BodyContacts, Contacted
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus, decide
@@ -295,6 +296,6 @@ async def keep_leases(verifier: RequestVerifier, interval_seconds: float) -> Non
         try:
             await verifier.renew_leases()
             await verifier.sweep()
-        except Exception as error:  # the database may be briefly away; try again next round
+        except TRANSIENT_ERRORS as error:  # the database is away; try again next round
             log.warning("lease keeping failed", extra={"error": repr(error)})
         await asyncio.sleep(interval_seconds)

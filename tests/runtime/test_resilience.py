@@ -1,0 +1,190 @@
+"""Loops that ride out outages: restarted after transient errors with backoff, reported not
+ready meanwhile, bugs still surfacing; LISTEN connections re-established after the server
+closes them."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from services.registry.domain.codes import parse_code
+from services.registry.domain.verifications import new_issue_request
+from services.registry.store import MIGRATIONS
+from services.registry.store.codes import CodeRepository
+from services.runtime.db import apply_migrations, create_pool, listening, read_migrations
+from services.runtime.resilience import Backoff, Loops, LoopState, keep_running, until_available
+
+QUICK = Backoff(initial_seconds=0.01, max_seconds=0.05, jitter_seconds=0.01)
+
+
+async def test_a_loop_that_fails_transiently_is_restarted_and_not_ready_meanwhile() -> None:
+    loops = Loops()
+    states: list[str] = []
+    runs = 0
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        states.append(loops.states()["flaky"])
+        if runs < 4:
+            raise ConnectionRefusedError("database away")
+
+    async with asyncio.timeout(5):
+        await keep_running("flaky", flaky, loops, QUICK)
+    assert runs == 4
+    assert states == ["running"] * 4
+    assert loops.states() == {"flaky": "stopped"}  # it returned by itself
+
+
+async def test_a_loop_waiting_out_an_outage_is_not_ready_but_alive() -> None:
+    loops = Loops()
+    outage_over = asyncio.Event()
+
+    async def blocked() -> None:
+        if not outage_over.is_set():
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        await asyncio.Event().wait()
+
+    slow = Backoff(initial_seconds=0.05, max_seconds=0.05, jitter_seconds=0)
+    task = asyncio.create_task(keep_running("relay", blocked, loops, slow))
+    await asyncio.sleep(0.02)
+    assert loops.states() == {"relay": "retrying"}
+    assert not loops.all_running() and not loops.any_stopped()
+    outage_over.set()
+    await asyncio.sleep(0.1)
+    assert loops.all_running()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert loops.any_stopped()
+
+
+async def test_a_bug_in_a_loop_is_not_retried_and_surfaces() -> None:
+    loops = Loops()
+    runs = 0
+
+    async def buggy() -> None:
+        nonlocal runs
+        runs += 1
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        await keep_running("buggy", buggy, loops, QUICK)
+    assert runs == 1
+    assert loops.states() == {"buggy": LoopState.STOPPED.value}
+
+
+async def test_a_loop_that_ran_healthy_for_long_restarts_at_once() -> None:
+    loops = Loops()
+    runs = 0
+
+    async def once_healthy() -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            await asyncio.sleep(0.05)  # "long" with healthy_after below
+            raise ConnectionResetError("server restarted")
+
+    backoff = Backoff(initial_seconds=10, max_seconds=10, healthy_after_seconds=0.01)
+    async with asyncio.timeout(2):  # no 10 s backoff: it was healthy before failing
+        await keep_running("once", once_healthy, loops, backoff)
+    assert runs == 2
+
+
+async def test_start_up_waits_for_its_dependency() -> None:
+    attempts = 0
+
+    async def connect() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise OSError("connection refused")
+        return "pool"
+
+    assert await until_available("database", connect, QUICK) == "pool"
+    assert attempts == 3
+
+
+async def test_start_up_does_not_hide_a_configuration_error() -> None:
+    async def misconfigured() -> None:
+        raise ValueError("bad DSN")
+
+    with pytest.raises(ValueError, match="bad DSN"):
+        await until_available("database", misconfigured, QUICK)
+
+
+@pytest_asyncio.fixture
+async def registry_pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(fresh_database, "registry")
+    await apply_migrations(pool, read_migrations(MIGRATIONS))
+    yield pool
+    await pool.close()
+
+
+async def close_server_side(pool: asyncpg.Pool, database_url: str) -> None:
+    """What a server restart does to every connection of `pool`: closes it from the server."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'registry' AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.1)
+
+
+@pytest.mark.integration
+async def test_listening_notices_the_server_closing_the_connection(
+    registry_pool: asyncpg.Pool, fresh_database: str
+) -> None:
+    async with listening(registry_pool, "anything", lambda *_: None) as listener:
+        listener.raise_if_lost()
+        await close_server_side(registry_pool, fresh_database)
+        with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+            async with asyncio.timeout(5):
+                await listener.until_lost()
+
+
+async def issue(codes: CodeRepository) -> str:
+    request = new_issue_request(
+        request_id=str(uuid4()),
+        qualification_id="aws-e94e5145",
+        body_ids=["aws"],
+        holder_ref="f" * 64,
+        holder_name="Kenji Nguyen",
+        region="beijing",
+        employer_id=str(uuid4()),
+        verified_at=datetime.now(UTC),
+    )
+    return str((await codes.issue(request)).verification.code)
+
+
+@pytest.mark.integration
+async def test_the_code_cache_follows_revocations_across_a_database_restart(
+    registry_pool: asyncpg.Pool, fresh_database: str
+) -> None:
+    replica_a, replica_b = CodeRepository(registry_pool), CodeRepository(registry_pool)
+    loops = Loops()
+    following = asyncio.create_task(
+        keep_running("revocations", replica_a.follow_revocations, loops, QUICK)
+    )
+    try:
+        await asyncio.sleep(0.2)
+        await close_server_side(registry_pool, fresh_database)
+        code = parse_code(await issue(replica_b))
+        assert (await replica_a.by_code(code)) is not None  # now cached by replica a
+        async with asyncio.timeout(5):
+            while not loops.all_running():
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # listening again
+        assert await replica_b.revoke(code, "fraud found", datetime.now(UTC)) is not None
+        async with asyncio.timeout(5):
+            while (seen := await replica_a.by_code(code)) is None or seen.revoked_at is None:
+                await asyncio.sleep(0.02)
+    finally:
+        following.cancel()
