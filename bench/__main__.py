@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.intake", "bench.registry", "bench.end_to_end")
+BENCHMARKS = ("bench.intake", "bench.registry", "bench.end_to_end", "bench.event_auth")
 
 if __name__ == "__main__":
     for module in BENCHMARKS:
