@@ -23,6 +23,8 @@ class Ports:
     registry_public: int = 8084
     simulator_http: int = 8090
     simulator_smtp: int = 8025
+    mail_smtp: int = 1025  # the mail catcher: where the notifier's e-mail goes
+    mail_http: int = 8089
 
     @classmethod
     def free(cls) -> "Ports":
@@ -60,6 +62,9 @@ def service_specs(
         "DATABASE_URL": platform.database_url,
         "PYTHONPATH": str(REPO_ROOT),
         **_event_keys_env(platform.event_keys_dir),
+        # Before extra_env: a test may point the notifier at its own mailbox.
+        "NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
         **(extra_env or {}),
     }
 
@@ -75,6 +80,16 @@ def service_specs(
         )
 
     return [
+        spec(
+            "mail-catcher",
+            "deploy.local.mail_catcher",
+            ports.mail_http,
+            {
+                "MAILCATCHER_SMTP_PORT": str(ports.mail_smtp),
+                "MAILCATCHER_HTTP_PORT": str(ports.mail_http),
+                "MAILCATCHER_DIRECTORY": str(mail_directory(logs)),
+            },
+        ),
         spec(
             "simulator",
             "simulator",
@@ -123,6 +138,11 @@ def service_specs(
             },
         ),
     ]
+
+
+def mail_directory(logs: Path | None) -> Path:
+    """Where the mail catcher keeps the e-mails it receives, as `.eml` files."""
+    return (logs if logs is not None else REPO_ROOT / ".local" / "logs") / "mail"
 
 
 def _event_keys_env(keys_dir: Path | None) -> dict[str, str]:

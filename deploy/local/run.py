@@ -14,7 +14,7 @@ from pathlib import Path
 
 from deploy.local.demo import DEMO_QUALIFICATION, run_demo
 from deploy.local.kafka import LocalKafka
-from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
+from deploy.local.platform import REPO_ROOT, Platform, Ports, mail_directory, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.supervisor import Supervisor
 from services.runtime.event_auth import write_event_keys
@@ -66,6 +66,7 @@ def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
   verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/healthz
   notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/healthz
   awarding-body simulator      {platform.simulator_url}   (SMTP 127.0.0.1:{ports.simulator_smtp})
+  e-mail sent (mail catcher)   http://127.0.0.1:{ports.mail_http}/   files: {mail_directory(logs)}
   Kafka                        {platform.kafka_bootstrap_servers}
   PostgreSQL                   {platform.database_url}
   logs                         {logs}
