@@ -3,8 +3,13 @@
 `population_for(seed, body_id)` always returns the same certificates for the same pair, so a
 test, the end-to-end suite and the running simulator agree on who holds what without sharing
 any state. `find` picks a certificate of a given kind for tests.
+
+Jointly awarded qualifications (e.g. CDCS, awarded by LIBF, ICC and BAFT together) are one
+certificate held by every co-awarding body: the same number, holder, dates and status at each,
+drawn once per award and appended to each co-awarding body's own population.
 """
 
+import dataclasses
 import random
 import re
 import unicodedata
@@ -67,6 +72,50 @@ _VALIDATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 @dataclass(frozen=True)
+class JointAward:
+    """A qualification several bodies award together, as the catalogue lists it."""
+
+    qualification_id: str  # the catalogue's id (a test keeps this table equal to it)
+    prefix: str  # of the certificate numbers
+    title: str
+    body_ids: tuple[str, ...]
+
+
+JOINT_AWARDS: tuple[JointAward, ...] = (
+    JointAward(
+        "baft-a281b26c", "CDCS", "Certified Documentary Credit Specialist", ("libf", "icc", "baft")
+    ),
+    JointAward(
+        "baft-85f497f3",
+        "CSDG",
+        "Certified Specialist in Demand Guarantees",
+        ("libf", "icc", "baft"),
+    ),
+    JointAward(
+        "baft-eadee40f",
+        "CSCF",
+        "Certified Supply Chain Finance Specialist",
+        ("libf", "baft", "gscff"),
+    ),
+    JointAward(
+        "baft-406aef22",
+        "CTFC",
+        "Certified Trade Finance Compliance Specialist",
+        ("libf", "iiblp", "baft"),
+    ),
+    JointAward("ecuk-e4506f57", "CENG", "Chartered Engineer", ("ecuk", "iet")),
+)
+# A smaller mix than a body's own: mostly authentic, a few of each failure that matters.
+_JOINT_KINDS: dict[CertificateKind, int] = {
+    "authentic": 30,
+    "revoked": 3,
+    "expired": 3,
+    "name_pinyin_order_variant": 2,
+    "name_mismatch": 2,
+}
+
+
+@dataclass(frozen=True)
 class PersonName:
     given: str
     family: str
@@ -103,6 +152,7 @@ class SimulatedCertificate:
     issued_on: date
     expires_on: date | None
     status: CertificateStatus
+    joint: bool = False  # held identically by every body of a joint award
 
     @property
     def credential_id(self) -> str:
@@ -131,6 +181,19 @@ def find(
     return matching[nth]
 
 
+def find_joint(
+    seed: int, qualification_id: str, kind: CertificateKind = "authentic", nth: int = 0
+) -> SimulatedCertificate:
+    """The `nth` certificate of `kind` of a joint award, as its first body holds it."""
+    award = next((a for a in JOINT_AWARDS if a.qualification_id == qualification_id), None)
+    if award is None:
+        raise LookupError(f"{qualification_id} is not a joint award")
+    matching = [cert for cert in _joint_records(seed, award) if cert.kind == kind]
+    if nth >= len(matching):
+        raise LookupError(f"{award.prefix} has {len(matching)} certificates of kind {kind}")
+    return dataclasses.replace(matching[nth], body_id=award.body_ids[0])
+
+
 def lookup(
     seed: int, body_id: str, certificate_number: str, size: int = DEFAULT_POPULATION_SIZE
 ) -> SimulatedCertificate | None:
@@ -157,9 +220,36 @@ def _index_by_number(seed: int, body_id: str, size: int) -> dict[str, SimulatedC
 def _population(seed: int, body_id: str, size: int) -> tuple[SimulatedCertificate, ...]:
     rng = random.Random(f"population|{seed}|{body_id}")
     kinds = _shuffled_kinds(rng, size)
-    numbers = _unique_numbers(rng, body_id, size)
-    return tuple(
+    numbers = _unique_numbers(rng, _number_prefix(body_id), size)
+    own = tuple(
         _make_certificate(rng, body_id, index, kind, number)
+        for index, (kind, number) in enumerate(zip(kinds, numbers, strict=True))
+    )
+    joint = [
+        cert
+        for award in JOINT_AWARDS
+        if body_id in award.body_ids
+        for cert in _joint_records(seed, award)
+    ]
+    return own + tuple(
+        dataclasses.replace(cert, body_id=body_id, index=size + offset)
+        for offset, cert in enumerate(joint)
+    )
+
+
+@lru_cache(maxsize=16)
+def _joint_records(seed: int, award: JointAward) -> tuple[SimulatedCertificate, ...]:
+    """The award's certificates, drawn once for all its bodies (body and index set later)."""
+    rng = random.Random(f"joint|{seed}|{award.prefix}")
+    kinds = [kind for kind, count in _JOINT_KINDS.items() for _ in range(count)]
+    rng.shuffle(kinds)
+    numbers = _unique_numbers(rng, award.prefix, len(kinds))
+    return tuple(
+        dataclasses.replace(
+            _make_certificate(rng, award.body_ids[0], index, kind, number),
+            credential_name=f"{award.title} ({award.prefix})",
+            joint=True,
+        )
         for index, (kind, number) in enumerate(zip(kinds, numbers, strict=True))
     )
 
@@ -175,8 +265,7 @@ def _shuffled_kinds(rng: random.Random, size: int) -> list[CertificateKind]:
     return kinds
 
 
-def _unique_numbers(rng: random.Random, body_id: str, size: int) -> list[str]:
-    prefix = _number_prefix(body_id)
+def _unique_numbers(rng: random.Random, prefix: str, size: int) -> list[str]:
     seen: set[int] = set()
     while len(seen) < size:
         seen.add(rng.randrange(10_000_000, 100_000_000))
