@@ -11,15 +11,22 @@ the parent-death signal). Usage::
                                            log_path=logs / "intake.log"))
         await supervisor.kill("intake")      # crash it at any instant
         await supervisor.restart("intake")   # and bring it back, waiting for health
+
+A spec with a ``restart`` policy is restarted whenever it exits without being asked to
+(a crash, an OOM kill, a ``kill -9`` from outside), after an exponential backoff; too many
+exits within the policy's window is a crash loop: the supervisor gives up on the service,
+logs it as an error and reports it through :meth:`Supervisor.gave_up`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +39,26 @@ from deploy.local.processes import child_setup, log_tail
 
 HealthCheck = Callable[[], Awaitable[bool]]
 
+log = logging.getLogger(__name__)
+
 
 class ServiceError(RuntimeError):
     """A supervised service could not be started, or was asked for while unknown."""
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Restart a service that exited by itself after ``initial_backoff`` seconds, doubling
+    with each recent exit up to ``max_backoff``; more than ``max_restarts`` restarts within
+    ``window_seconds`` is a crash loop, and the service is given up."""
+
+    max_restarts: int = 5
+    window_seconds: float = 60.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 15.0
+
+    def backoff(self, recent_exits: int) -> float:
+        return float(min(self.initial_backoff * 2 ** max(recent_exits - 1, 0), self.max_backoff))
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,7 @@ class ServiceSpec:
     cwd: Path | None = None
     log_path: Path | None = None
     startup_timeout: float = 30.0
+    restart: RestartPolicy | None = None
 
     def full_env(self) -> dict[str, str]:
         base = dict(os.environ) if self.inherit_env else {}
@@ -66,6 +91,7 @@ class ServiceSpec:
 class _Running:
     spec: ServiceSpec
     process: asyncio.subprocess.Process
+    stopping: bool = False  # asked to stop or die: not a crash
 
 
 class Supervisor:
@@ -83,6 +109,9 @@ class Supervisor:
         self.death_signal = death_signal
         self._specs: dict[str, ServiceSpec] = {}
         self._running: dict[str, _Running] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._restarts: dict[str, int] = {}
+        self._given_up: asyncio.Queue[ServiceError] = asyncio.Queue()
 
     # ------------------------------------------------------------------ queries
 
@@ -103,6 +132,14 @@ class Supervisor:
         running = self._running.get(name)
         return running.process.returncode if running is not None else None
 
+    def restarts(self, name: str) -> int:
+        """How often the restart policy has restarted ``name``."""
+        return self._restarts.get(name, 0)
+
+    async def gave_up(self) -> ServiceError:
+        """Waits until a service is given up as crash-looping; says which and why."""
+        return await self._given_up.get()
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, spec: ServiceSpec) -> None:
@@ -117,6 +154,66 @@ class Supervisor:
         except BaseException:
             await self.stop(spec.name)
             raise
+        if spec.restart is not None:
+            self._watchers[spec.name] = asyncio.create_task(self._keep_up(spec, spec.restart))
+
+    async def _keep_up(self, spec: ServiceSpec, policy: RestartPolicy) -> None:
+        """Restarts ``spec`` each time it exits by itself, until it crash-loops."""
+        exits: deque[float] = deque()
+        while True:
+            running = self._running[spec.name]
+            code = await running.process.wait()
+            if running.stopping:
+                return
+            now = time.monotonic()
+            exits.append(now)
+            while exits and exits[0] < now - policy.window_seconds:
+                exits.popleft()
+            if len(exits) > policy.max_restarts:
+                await self._give_up(spec, policy, code, len(exits))
+                return
+            delay = policy.backoff(len(exits))
+            log.warning(
+                "service exited; restarting",
+                extra={"service": spec.name, "exit_code": code, "restart_in_seconds": delay},
+            )
+            await asyncio.sleep(delay)
+            await self._respawn(spec)
+
+    async def _respawn(self, spec: ServiceSpec) -> None:
+        self._restarts[spec.name] = self.restarts(spec.name) + 1
+        self._running[spec.name] = _Running(spec, await self._spawn(spec))
+        try:
+            await self.wait_healthy(spec.name)
+        except ServiceError as error:  # counts as one more exit of the loop above
+            reason = str(error).splitlines()[0]
+            log.warning(
+                "restarted service not healthy", extra={"service": spec.name, "reason": reason}
+            )
+            _signal_group(self._running[spec.name].process.pid, signal.SIGKILL)
+            return
+        log.info(
+            "service restarted",
+            extra={
+                "service": spec.name,
+                "pid": self.pid(spec.name),
+                "restarts": self.restarts(spec.name),
+            },
+        )
+
+    async def _give_up(
+        self, spec: ServiceSpec, policy: RestartPolicy, code: int, exits: int
+    ) -> None:
+        error = ServiceError(
+            f"service {spec.name!r} is crash-looping: {exits} exits within "
+            f"{policy.window_seconds:g}s (last with exit code {code}); giving up on it\n"
+            f"{self._output_tail(spec)}"
+        )
+        log.error(
+            "service crash-looping; not restarted again",
+            extra={"service": spec.name, "exit_code": code, "exits": exits},
+        )
+        await self._given_up.put(error)
 
     async def start_all(self, specs: Sequence[ServiceSpec]) -> None:
         """Start several services concurrently; if one fails, the others are stopped too."""
@@ -199,6 +296,7 @@ class Supervisor:
     async def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> int:
         """Send ``sig`` to the service's process group and wait for it to exit."""
         running = self._require_running(name)
+        running.stopping = True
         if running.process.returncode is None:
             _signal_group(running.process.pid, sig)
         return await running.process.wait()
@@ -208,6 +306,10 @@ class Supervisor:
         running = self._running.get(name)
         if running is None:
             return None
+        running.stopping = True
+        watcher = self._watchers.pop(name, None)
+        if watcher is not None and watcher is not asyncio.current_task():
+            watcher.cancel()
         process = running.process
         if process.returncode is None:
             _signal_group(process.pid, signal.SIGTERM)

@@ -67,6 +67,19 @@ def health_port_of(spec: ServiceSpec) -> int:
     return port
 
 
+def ready_path_of(spec: ServiceSpec) -> str:
+    """The path the local runner waits on: readiness (`/readyz`; the simulator's `/healthz`)."""
+    return urlsplit(spec.health_url).path
+
+
+def probe_paths_of(spec: ServiceSpec) -> dict[str, str]:
+    """Kubernetes probes: ready as the runner waits; alive (and started) without asking any
+    dependency, so an outage of PostgreSQL or Kafka never restarts a pod."""
+    ready = ready_path_of(spec)
+    live = "/livez" if ready == "/readyz" else ready
+    return {"startupProbe": live, "readinessProbe": ready, "livenessProbe": live}
+
+
 def platform_env(spec: ServiceSpec) -> dict[str, str]:
     return {k: v for k, v in spec.env.items() if k not in LOCAL_ONLY_ENV}
 
@@ -167,8 +180,8 @@ def compose_service_mismatches(
     if "deploy/container/Dockerfile" not in str(service.get("build")):
         problems.append(f"{name}: not built from deploy/container/Dockerfile")
     health = " ".join(map(str, (service.get("healthcheck") or {}).get("test", [])))
-    if f":{health_port_of(spec)}/healthz" not in health:
-        problems.append(f"{name}: healthcheck {health!r} is not /healthz on its port")
+    if f":{health_port_of(spec)}{ready_path_of(spec)}" not in health:
+        problems.append(f"{name}: healthcheck {health!r} is not {ready_path_of(spec)} on its port")
     for dependency, condition in (service.get("depends_on") or {}).items():
         if dependency not in services:
             problems.append(f"{name}: depends on unknown {dependency}")
@@ -330,11 +343,11 @@ def deployment_mismatches(
     if not container.get("resources", {}).get("limits", {}).get("memory"):
         problems.append(f"{name}: no memory limit")
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
-    for probe_kind in ("readinessProbe", "livenessProbe"):
+    for probe_kind, path in probe_paths_of(spec).items():
         get = (container.get(probe_kind) or {}).get("httpGet") or {}
         port = ports.get(get.get("port"), get.get("port"))
-        if get.get("path") != "/healthz" or port != health_port_of(spec):
-            problems.append(f"{name}: {probe_kind} is not /healthz on {health_port_of(spec)}")
+        if get.get("path") != path or port != health_port_of(spec):
+            problems.append(f"{name}: {probe_kind} is not {path} on {health_port_of(spec)}")
     env = {
         var: value
         for var, value in k8s_env(container, documents).items()
@@ -378,7 +391,7 @@ def test_k8s_check_reports_drift_from_the_local_runner() -> None:
 
     for expected in (
         "deployments [",
-        "verifier: readinessProbe is not /healthz",
+        "verifier: readinessProbe is not /readyz",
         "verifier: no memory limit",
         "intake: INTAKE_PORT='18080'",
         "registry: host is '127.0.0.1'",

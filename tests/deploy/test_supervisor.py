@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +16,7 @@ import psutil
 import pytest
 
 from deploy.local.processes import free_port
-from deploy.local.supervisor import ServiceError, ServiceSpec, Supervisor
+from deploy.local.supervisor import RestartPolicy, ServiceError, ServiceSpec, Supervisor
 from tests.deploy.deploy_test_support import run_parent_then_kill_it, wait_for_exit
 
 
@@ -204,3 +207,68 @@ asyncio.run(main())
 """
     child_pid = run_parent_then_kill_it(script)
     assert wait_for_exit(child_pid), "the supervised child outlived its supervisor"
+
+
+QUICK_RESTARTS = RestartPolicy(max_restarts=3, window_seconds=30, initial_backoff=0.1)
+
+
+async def wait_for_new_pid(supervisor: Supervisor, name: str, old_pid: int) -> int:
+    async with asyncio.timeout(15):
+        while (pid := supervisor.pid(name)) in (None, old_pid) or not supervisor.is_running(name):
+            await asyncio.sleep(0.05)
+    assert pid is not None
+    return pid
+
+
+async def test_a_killed_service_is_restarted_healthy_and_the_restart_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = dataclasses.replace(http_server_spec("web", tmp_path), restart=QUICK_RESTARTS)
+    assert spec.health_url is not None
+    caplog.set_level(logging.INFO, logger="deploy.local.supervisor")
+    async with Supervisor() as supervisor:
+        await supervisor.start(spec)
+        first_pid = supervisor.pid("web")
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL)  # a crash from outside, not a supervisor stop
+        second_pid = await wait_for_new_pid(supervisor, "web", first_pid)
+        await supervisor.wait_healthy("web")
+        async with httpx.AsyncClient(trust_env=False) as client:
+            assert (await client.get(spec.health_url)).status_code == 200
+        assert supervisor.restarts("web") == 1
+    restarts = [r for r in caplog.records if r.getMessage() == "service exited; restarting"]
+    assert len(restarts) == 1
+    assert restarts[0].__dict__["service"] == "web"
+    assert restarts[0].__dict__["exit_code"] == -signal.SIGKILL
+    assert wait_for_exit(second_pid)
+
+
+async def test_a_crash_loop_is_given_up_loudly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Healthy at once, then exits with 3 a moment later: a crash loop.
+    spec = python_spec(
+        "crashy", tmp_path, "import time, sys; time.sleep(0.2); sys.exit(3)",
+        restart=QUICK_RESTARTS,
+    )  # fmt: skip
+    async with Supervisor() as supervisor:
+        await supervisor.start(spec)
+        async with asyncio.timeout(20):
+            failure = await supervisor.gave_up()
+    assert isinstance(failure, ServiceError)
+    assert "'crashy' is crash-looping: 4 exits within 30s" in str(failure)
+    assert "exit code 3" in str(failure)
+    assert supervisor.restarts("crashy") == 3
+    assert not supervisor.is_running("crashy")
+    assert any(r.levelno == logging.ERROR and "crash" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_deliberate_stop_or_kill_is_not_restarted(tmp_path: Path) -> None:
+    spec = dataclasses.replace(http_server_spec("web", tmp_path), restart=QUICK_RESTARTS)
+    async with Supervisor() as supervisor:
+        await supervisor.start(spec)
+        await supervisor.kill("web")
+        await asyncio.sleep(0.5)
+        assert not supervisor.is_running("web") and supervisor.restarts("web") == 0
+        await supervisor.restart("web")
+        assert supervisor.is_running("web")
