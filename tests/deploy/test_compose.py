@@ -69,6 +69,7 @@ def health_port_of(spec: ServiceSpec) -> int:
 
 def ready_path_of(spec: ServiceSpec) -> str:
     """The path the local runner waits on: readiness (`/readyz`; the simulator's `/healthz`)."""
+    assert spec.health_url is not None, spec.name
     return urlsplit(spec.health_url).path
 
 
