@@ -3,21 +3,28 @@ searched over gRPC, withdrawn by operators with history kept and an event publis
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import grpc
 import pytest
 from aiokafka import AIOKafkaConsumer
+from google.type.date_pb2 import Date
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.contracts.events import QualificationWithdrawn, decode
 from services.contracts.topics import CATALOGUE_CHANGES
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.catalogue.loader import load_edition
 from tests.infra import Infra
-from tests.registry.support import error_code, refusal, registry_settings
+from tests.registry.support import (
+    date_message,
+    error_code,
+    refusal,
+    registry_settings,
+    trusted_stub,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +39,8 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with grpc.aio.insecure_channel(registry.grpc_address) as channel:
-        yield registry_pb2_grpc.RegistryStub(channel)
+    async with trusted_stub(registry.grpc_address) as routed:
+        yield routed
 
 
 async def fetch(database: str, query: str) -> list[asyncpg.Record]:
@@ -83,7 +90,9 @@ async def test_browse_by_list_and_field_pages_through_everything(stub: Any) -> N
     cursor = ""
     while True:
         page = await stub.SearchCatalogue(
-            registry_pb2.SearchCatalogueRequest(list_id="urgent", limit=7, cursor=cursor)
+            registry_pb2.SearchCatalogueRequest(
+                list=registry_pb2.CATALOGUE_LIST_URGENT, limit=7, cursor=cursor
+            )
         )
         seen += [q.id for q in page.qualifications]
         cursor = page.next_cursor
@@ -97,7 +106,7 @@ async def test_browse_by_list_and_field_pages_through_everything(stub: Any) -> N
 @pytest.mark.parametrize(
     "request_",
     [
-        registry_pb2.SearchCatalogueRequest(list_id="nonsense"),
+        registry_pb2.SearchCatalogueRequest(list=99),  # type: ignore[arg-type]
         registry_pb2.SearchCatalogueRequest(limit=1000),
         registry_pb2.SearchCatalogueRequest(cursor="not-a-cursor"),
     ],
@@ -109,9 +118,11 @@ async def test_bad_searches_are_invalid_arguments(stub: Any, request_: Any) -> N
 
 async def test_get_qualification(stub: Any) -> None:
     wanted = CATALOGUE.qualifications[5]
-    found = await stub.GetQualification(
-        registry_pb2.GetQualificationRequest(qualification_id=wanted.id)
-    )
+    found = (
+        await stub.GetQualification(
+            registry_pb2.GetQualificationRequest(qualification_id=wanted.id)
+        )
+    ).qualification
     assert found.name == wanted.name and [b.id for b in found.bodies] == list(wanted.body_ids)
     missing = await refusal(
         stub.GetQualification(registry_pb2.GetQualificationRequest(qualification_id="nope"))
@@ -123,12 +134,16 @@ async def test_withdrawal_is_recorded_kept_and_announced(
     stub: Any, infra: Infra, module_database: str, registry: RunningRegistry
 ) -> None:
     target = CATALOGUE.qualifications[10]
-    withdrawn = await stub.WithdrawQualification(
-        registry_pb2.WithdrawQualificationRequest(
-            qualification_id=target.id, withdrawn_on="2026-01-15", reason="body ceased awarding"
+    withdrawn = (
+        await stub.WithdrawQualification(
+            registry_pb2.WithdrawQualificationRequest(
+                qualification_id=target.id,
+                withdrawn_on=date_message(date(2026, 1, 15)),
+                reason="body ceased awarding",
+            )
         )
-    )
-    assert withdrawn.withdrawn and withdrawn.withdrawn_on == "2026-01-15"
+    ).qualification
+    assert withdrawn.withdrawn and withdrawn.withdrawn_on == date_message(date(2026, 1, 15))
     assert withdrawn.withdrawal_reason == "body ceased awarding"
     again = await refusal(
         stub.WithdrawQualification(
@@ -143,7 +158,7 @@ async def test_withdrawal_is_recorded_kept_and_announced(
     )
     assert target.id not in [q.id for q in active.qualifications]
     rows = await fetch(module_database, "SELECT * FROM qualification_withdrawals")
-    assert [(r["qualification_id"], r["withdrawn_by"]) for r in rows] == [(target.id, "local")]
+    assert [(r["qualification_id"], r["withdrawn_by"]) for r in rows] == [(target.id, "operator")]
     still_there = await fetch(module_database, "SELECT count(*) FROM qualifications")
     assert still_there[0][0] == 163  # nothing deleted
 
@@ -163,13 +178,13 @@ async def test_withdrawal_is_recorded_kept_and_announced(
         ({"qualification_id": "nope", "reason": "x"}, grpc.StatusCode.NOT_FOUND),
         ({"qualification_id": "x", "reason": ""}, grpc.StatusCode.INVALID_ARGUMENT),
         (
-            {"qualification_id": "x", "reason": "y", "withdrawn_on": "15/01/2026"},
+            {"qualification_id": "x", "reason": "y", "withdrawn_on": Date(year=2026, month=2)},
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
     ],
 )
 async def test_bad_withdrawals_are_refused(
-    stub: Any, fields: dict[str, str], status: grpc.StatusCode
+    stub: Any, fields: dict[str, Any], status: grpc.StatusCode
 ) -> None:
     if fields["qualification_id"] == "x":
         fields = fields | {"qualification_id": CATALOGUE.qualifications[20].id}
@@ -197,3 +212,36 @@ async def _withdrawal_event(bootstrap: str, qualification_id: str) -> Qualificat
     finally:
         await consumer.stop()
     raise AssertionError("unreachable")
+
+
+async def test_a_scheduled_withdrawal_is_not_yet_in_effect(stub: Any) -> None:
+    """Withdrawn from the date (inclusive): before it, the qualification is active and
+    shows the scheduled date; from it, it is withdrawn and left out of `active_only`."""
+    today = datetime.now(UTC).date()
+    scheduled, past = CATALOGUE.qualifications[30], CATALOGUE.qualifications[31]
+    for target, on in ((scheduled, today + timedelta(days=30)), (past, today)):
+        await stub.WithdrawQualification(
+            registry_pb2.WithdrawQualificationRequest(
+                qualification_id=target.id, withdrawn_on=date_message(on), reason="exit review"
+            )
+        )
+    ahead = (
+        await stub.GetQualification(
+            registry_pb2.GetQualificationRequest(qualification_id=scheduled.id)
+        )
+    ).qualification
+    assert not ahead.withdrawn
+    assert ahead.withdrawn_on == date_message(today + timedelta(days=30))
+    gone = (
+        await stub.GetQualification(registry_pb2.GetQualificationRequest(qualification_id=past.id))
+    ).qualification
+    assert gone.withdrawn and gone.withdrawn_on == date_message(today)
+
+    for name, target, listed in ((scheduled.name, scheduled, True), (past.name, past, False)):
+        active = await stub.SearchCatalogue(
+            registry_pb2.SearchCatalogueRequest(text=name, active_only=True)
+        )
+        assert (target.id in [q.id for q in active.qualifications]) is listed
+        everything = await stub.SearchCatalogue(registry_pb2.SearchCatalogueRequest(text=name))
+        found = next(q for q in everything.qualifications if q.id == target.id)
+        assert found.withdrawn is not listed  # history kept: still found without active_only
