@@ -3,6 +3,12 @@
 See tests/infra.py for how the infrastructure is chosen (external, testcontainers, local).
 """
 
+import os
+
 from tests.infra import event_keys, fresh_database, infra, module_database
+
+# The development egress allow-list, as `make run` sets it: receivers and the simulator run on
+# this machine. Tests of the production rule build their policy without it.
+os.environ.setdefault("QV_EGRESS_ALLOW", "127.0.0.1,::1,localhost")
 
 __all__ = ["event_keys", "fresh_database", "infra", "module_database"]

@@ -13,6 +13,9 @@ from deploy.local.supervisor import ServiceSpec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+READY_PATHS = {"simulator": "healthz"}  # the services answer /readyz (and /livez)
+DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
+DEV_PKI_DIR = REPO_ROOT / ".local" / "pki"
 @dataclass(frozen=True)
 class Ports:
     intake: int = 8080
@@ -61,11 +64,8 @@ def service_specs(
         "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
         "DATABASE_URL": platform.database_url,
         "PYTHONPATH": str(REPO_ROOT),
-        **_event_keys_env(platform.event_keys_dir),
-        # Before extra_env: a test may point the notifier at its own mailbox.
-        "NOTIFIER_SMTP_HOST": "127.0.0.1",
-        "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
-        **(extra_env or {}),
+        # Development only: the simulator and local webhook receivers are on this machine.
+        "QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW,
     }
 
     def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:

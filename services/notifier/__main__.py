@@ -18,6 +18,7 @@ from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
 from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
+from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
@@ -40,7 +41,7 @@ async def main() -> None:
     limits = httpx.Limits(
         max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
     )
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False, limits=limits) as http:
+    async with guarded_client(EgressPolicy.from_env(), limits=limits) as http:
         try:
             store = NotifierStore(
                 pool, secret_grace=timedelta(seconds=settings.secret_grace_seconds)
@@ -68,6 +69,7 @@ async def main() -> None:
                 time_scale=settings.retry_time_scale,
                 lease_seconds=max(settings.lease_seconds, settings.delivery_timeout_seconds + 1),
                 max_in_flight=settings.max_in_flight,
+                max_in_flight_per_employer=settings.max_in_flight_per_employer,
             )
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
             token = settings.internal_token.get_secret_value()

@@ -8,6 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
+from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
@@ -34,7 +35,7 @@ from services.verifier.store.repository import MIGRATIONS, VerifierStore
 def build_channels(
     settings: VerifierSettings, http: httpx.AsyncClient, clients: BodyClients
 ) -> dict[ChannelType, Channel]:
-    guard = HostGuard(settings.allowed_internal_hosts)
+    guard = HostGuard(policy=EgressPolicy.from_env())
     return {
         ChannelType.CREDENTIAL_API: CredentialApiChannel(clients),
         ChannelType.PUBLIC_REGISTER: PublicRegisterChannel(clients),
@@ -64,8 +65,9 @@ async def main() -> None:
     producer = await start_producer(settings.kafka_bootstrap_servers, "verifier", ALL_TOPICS)
     registry = RegistryClient(settings.registry_target)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    clients = BodyClients()
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+    egress = EgressPolicy.from_env()  # QV_EGRESS_ALLOW: the development allow-list
+    clients = BodyClients(policy=egress)
+    async with guarded_client(egress, limits=limits) as http:
         try:
             contacts = BodyContacts(
                 book,

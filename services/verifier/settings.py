@@ -23,6 +23,9 @@ class VerifierSettings(BaseSettings):
     )
     schema_name: str = "verifier"
     registry_target: str = "127.0.0.1:50051"
+    # Mutual TLS to the registry (required: it issues codes to the `verifier` identity only):
+    # a directory with ca.pem, verifier.pem and verifier-key.pem (deploy/pki/make_dev_pki.py).
+    registry_tls_dir: Path
     bodies_base_url: str = "http://127.0.0.1:8090"
     channels_file: Path = DEFAULT_CHANNELS_FILE
     host: str = "127.0.0.1"
@@ -41,8 +44,5 @@ class VerifierSettings(BaseSettings):
     callback_base_url: str = "http://127.0.0.1:8081"
     callback_secret: str = "sim-callback-secret"
     operator_token: str = "local-operator-token"
-    # Hosts trusted although they resolve to internal addresses (the local simulator). Empty
-    # in production, where bodies are on the public internet.
-    allowed_internal_hosts: list[str] = ["127.0.0.1", "localhost"]
     keys_cache_seconds: float = Field(300.0, ge=0)
     status_list_cache_seconds: float = Field(60.0, ge=0)

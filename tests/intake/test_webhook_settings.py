@@ -26,12 +26,27 @@ async def store(pool: asyncpg.Pool) -> IntakeStore:
     return IntakeStore(pool)
 
 
+def app_with_egress_allow(
+    store: IntakeStore, tmp_path_factory: pytest.TempPathFactory, allow: str
+) -> Any:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("QV_EGRESS_ALLOW", allow)
+        env.setenv("INTAKE_NOTIFIER_INTERNAL_URL", NOTIFIER_INTERNAL)
+        return intake_app(store, write_channels(tmp_path_factory.mktemp("channels")))
+
+
 @pytest.fixture(scope="module")
 def app(store: IntakeStore, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return intake_app(store, write_channels(tmp_path_factory.mktemp("channels")))
+    return app_with_egress_allow(store, tmp_path_factory, "")  # as in production
+
+
+@pytest.fixture(scope="module")
+def development_app(store: IntakeStore, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return app_with_egress_allow(store, tmp_path_factory, "127.0.0.1,::1,localhost")
 
 
 _serial = iter(range(7000, 8000))
+NOTIFIER_INTERNAL = "http://127.0.0.1:8082"
 
 
 @pytest_asyncio.fixture
@@ -63,3 +78,40 @@ async def test_valid_addresses_are_stored_normalised(employer: httpx.AsyncClient
     )
     assert response.status_code == 200, response.text
     assert response.json()["addresses"] == ["HR@example.cn", "招聘@例子.中国"]
+
+
+ISSUE_URLS = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:5432/",
+    "http://10.0.0.1/",
+    "http://[::1]:22/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    NOTIFIER_INTERNAL + "/internal/v1/employers",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[fd12:3456::1]/hook",
+]
+
+
+@pytest.mark.parametrize("url", ISSUE_URLS)
+async def test_webhook_urls_to_internal_or_metadata_hosts_are_refused(
+    employer: httpx.AsyncClient, url: str
+) -> None:
+    response = await employer.put("/v1/webhooks", json={"urls": [url]})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["type"] == "/problems/forbidden-webhook-url"
+    assert [e["pointer"] for e in problem["errors"]] == ["/urls/0"]
+    assert problem["errors"][0]["message"]["zh"] and problem["errors"][0]["message"]["en"]
+
+
+async def test_the_development_allow_list_admits_local_receivers_but_not_the_notifier(
+    development_app: Any, store: IntakeStore
+) -> None:
+    async with await client_for(development_app, store, credit_code(next(_serial))) as client:
+        local = await client.put("/v1/webhooks", json={"urls": ["http://127.0.0.1:9/hooks"]})
+        assert local.status_code == 200, local.text
+        internal = await client.put(
+            "/v1/webhooks", json={"urls": ["http://localhost:8082/internal/v1/employers"]}
+        )
+    assert internal.status_code == 422
+    assert internal.json()["type"] == "/problems/forbidden-webhook-url"

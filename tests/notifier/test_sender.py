@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 import asyncpg
-import httpx
 import pytest
 
 from deploy.local.processes import free_port
@@ -20,6 +19,7 @@ from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.domain.webhooks import RETRY_SCHEDULE
 from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
+from services.runtime.egress import EgressPolicy, guarded_client
 from tests.e2e.conftest import verify_standard_webhook
 from tests.notifier.events import configured, new_secret, verdict
 from tests.notifier.receiver import RecordingEndpoint, recording_endpoint
@@ -28,14 +28,19 @@ from tests.notifier.smtp import Mailbox
 pytestmark = pytest.mark.integration
 FAST = 1e-5  # the ~27-hour schedule in about a second
 SLOWER = 1e-4  # its first retries then wait 0.5, 30 and 180 ms
+LOCAL_RECEIVERS = EgressPolicy.from_entries(["127.0.0.1"])  # the development allow-list
 
 
 @asynccontextmanager
 async def running_sender(
-    pool: asyncpg.Pool, smtp_port: int = 9, time_scale: float = FAST, **limits: int
+    pool: asyncpg.Pool,
+    smtp_port: int = 9,
+    time_scale: float = FAST,
+    egress: EgressPolicy = LOCAL_RECEIVERS,
+    **limits: int,
 ) -> AsyncIterator[NotifierStore]:
     store = NotifierStore(pool)
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with guarded_client(egress) as http:
         sender = DeliverySender(
             store,
             pool,
@@ -233,3 +238,19 @@ async def test_a_hanging_receiver_does_not_delay_another_employers_webhooks(
         await other.wait_for(1, timeout=10)
         waited = other.attempts[0].at - queued
     assert waited < 0.5, f"the other employer waited {waited:.2f} s behind a hanging receiver"
+
+
+async def test_a_webhook_to_a_name_now_resolving_to_an_internal_address_is_not_sent(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    """DNS rebinding: the name passed intake's check; at delivery it resolves to loopback,
+    which this notifier (production policy: no allow-list) refuses to connect to."""
+    employer = uuid4()
+    rebound = endpoint.url.replace("127.0.0.1", "localhost")
+    async with running_sender(notifier_pool, egress=EgressPolicy()) as store:
+        await store.configure_endpoints(configured(employer, {rebound: new_secret()}))
+        await store.accept_verdict(verdict(employer), None)
+        await eventually(lambda: _all(store, employer, "failed"))
+        (view,) = await store.list_deliveries(employer)
+    assert view.attempts == 1 and view.last_error == "forbidden destination"
+    assert endpoint.attempts == [] and not endpoint.seen.is_set()

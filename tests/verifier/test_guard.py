@@ -1,8 +1,18 @@
 """Holder-supplied URLs: only the body's own host, never an internal address, bounded size."""
 
-import pytest
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from services.verifier.channels.guard import HostGuard, RefusedUrl, Resolver
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from deploy.local.processes import free_port
+from services.runtime.lifecycle import http_server
+from services.verifier.channels.guard import HostGuard, RefusedUrl, Resolver, fetch_limited
 
 
 def resolver_to(*addresses: str) -> Resolver:
@@ -51,3 +61,39 @@ async def test_a_literal_internal_address_is_refused_unless_explicitly_allowed()
     await allowed.check("http://127.0.0.1:8090/vc/x/status/1", "127.0.0.1")
     with pytest.raises(RefusedUrl):  # the allow-list does not widen the host check
         await allowed.check("http://10.0.0.1/vc/x/status/1", "127.0.0.1")
+
+
+async def test_a_host_that_rebinds_to_an_internal_address_after_the_check_is_not_fetched() -> None:
+    """DNS rebinding: public when checked, loopback when connected; on a real local server."""
+    answers = iter(["93.184.216.34"])
+
+    async def rebinding(_host: str) -> list[str]:
+        return [next(answers, "127.0.0.1")]
+
+    async with local_status_list() as (port, seen):
+        url = f"http://badges.example.org:{port}/status/1"
+        guard = HostGuard(resolver=rebinding)
+        await guard.check(url, "badges.example.org")
+        async with guard.client() as client:
+            with pytest.raises(RefusedUrl, match="internal"):
+                await fetch_limited(client, url, max_bytes=1000, seconds=2)
+    assert seen == [], "nothing reached the internal address"
+
+
+@asynccontextmanager
+async def local_status_list() -> AsyncIterator[tuple[int, list[str]]]:
+    port, seen = free_port(), []
+
+    async def status(request: Request) -> Response:
+        seen.append(request.url.path)
+        return Response(b"{}", media_type="application/json")
+
+    server = http_server(Starlette(routes=[Route("/status/1", status)]), "127.0.0.1", port)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield port, seen
+    finally:
+        server.should_exit = True
+        await task

@@ -1,19 +1,15 @@
 """The HTTP application of intake: routers wired to the use cases; the only place that
 knows HTTP exists (with the modules of this package)."""
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import FastAPI
 
 from services.intake.api.auth import employer_dependency
 from services.intake.api.batches import batch_routes
 from services.intake.api.catalogue_routes import catalogue_routes
 from services.intake.api.http_errors import install_error_handlers
-from services.intake.api.openapi import documented_problems, install_openapi
-from services.intake.api.schemas import WebhookOut, WebhooksIn, WebhooksOut
+from services.intake.api.openapi import install_openapi
 from services.intake.api.verifications import verification_routes
 from services.intake.api.webhook_routes import webhook_router
 from services.intake.applying import Applying
@@ -62,27 +58,8 @@ def create_app(
     employer = employer_dependency(context.store)
     app.include_router(verification_routes(context.store, applying, employer))
     app.include_router(batch_routes(context.store, applying, employer, context.max_batch_rows))
-    app.include_router(_webhook_routes(context.store, employer))
     app.include_router(webhook_router(context))
     app.include_router(catalogue_routes(context.catalogue))
     app.router.routes.extend(ops_routes(health, loops))
     install_openapi(app)
     return app
-
-
-def _webhook_routes(store: IntakeStore, employer: Callable[..., Awaitable[UUID]]) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["webhooks"])
-
-    @router.put(
-        "/webhooks",
-        response_model=WebhooksOut,
-        summary="Set the webhook endpoints; each gets a signing secret",
-        responses=documented_problems(401, 422),
-    )
-    async def configure_webhooks(
-        body: WebhooksIn, employer_id: Annotated[UUID, Depends(employer)]
-    ) -> WebhooksOut:
-        endpoints = await store.set_webhooks(employer_id, [str(u) for u in body.urls])
-        return WebhooksOut(endpoints=[WebhookOut(url=e.url, secret=e.secret) for e in endpoints])
-
-    return router

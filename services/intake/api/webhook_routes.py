@@ -15,9 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.intake.api.auth import employer_dependency
+from services.intake.api.openapi import documented_problems
 from services.intake.api.problems import PROBLEM_JSON
-from services.intake.domain.errors import Refusal, RefusalCode
+from services.intake.api.schemas import WebhookOut, WebhooksIn, WebhooksOut
+from services.intake.domain.errors import FieldProblem, Refusal, RefusalCode
 from services.intake.settings import IntakeSettings
+from services.runtime.egress import EgressPolicy, EgressRefused
 from services.runtime.email_address import MAX_LENGTH as MAX_EMAIL_LENGTH
 from services.runtime.email_address import normalised_email
 
@@ -93,8 +96,13 @@ _NO_ENDPOINT = Refusal(RefusalCode.NOT_FOUND, "未找到该 Webhook 端点", "No
 _NO_DELIVERY = Refusal(RefusalCode.NOT_FOUND, "未找到该投递记录", "No such delivery")
 
 
-def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None) -> APIRouter:
+def webhook_router(
+    context: "IntakeContext",
+    link: IntakeSettings | None = None,
+    egress: EgressPolicy | None = None,
+) -> APIRouter:
     link = link or IntakeSettings()  # the INTAKE_NOTIFIER_* settings
+    egress = egress or EgressPolicy.from_env()
     router = APIRouter(prefix="/v1/webhooks", tags=["notifications"])
     # Intake's own pool: settings changes are stored with their event in intake's schema.
     settings_store = context.store.webhook_settings
@@ -103,6 +111,22 @@ def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None)
 
     Employer = Annotated[UUID, Depends(employer)]
     problem = {"content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
+
+    @router.put(
+        "",
+        response_model=WebhooksOut,
+        tags=["webhooks"],
+        summary="Set the webhook endpoints; each gets a signing secret",
+        description="Each URL must be https and reach a public address: loopback, link-local, "
+        "private and unique-local addresses and cloud metadata hosts are refused "
+        "(`/problems/forbidden-webhook-url`), and every delivery checks the address again.",
+        responses=documented_problems(401, 422),
+    )
+    async def configure_webhooks(body: WebhooksIn, employer_id: Employer) -> WebhooksOut:
+        urls = [str(u) for u in body.urls]
+        await _refuse_forbidden(urls, egress, [link.notifier_internal_url])
+        endpoints = await context.store.set_webhooks(employer_id, urls)
+        return WebhooksOut(endpoints=[WebhookOut(url=e.url, secret=e.secret) for e in endpoints])
 
     @router.post("/secrets/rotate", response_model=RotationOut, responses={404: problem})
     async def rotate_secret(body: RotationIn, employer_id: Employer) -> RotationOut:
@@ -150,6 +174,22 @@ def webhook_router(context: "IntakeContext", link: IntakeSettings | None = None)
         return response.json()
 
     return router
+
+
+async def _refuse_forbidden(urls: list[str], egress: EgressPolicy, own: list[str]) -> None:
+    problems = []
+    for index, url in enumerate(urls):
+        try:
+            await egress.check_url(url, never=own)
+        except EgressRefused as refused:
+            problems.append(FieldProblem(f"/urls/{index}", refused.message_zh, refused.message_en))
+    if problems:
+        raise Refusal(
+            RefusalCode.FORBIDDEN_WEBHOOK_URL,
+            "不允许的 Webhook 地址",
+            "Webhook URL not allowed",
+            problems,
+        )
 
 
 class _NotifierClient:

@@ -1,4 +1,5 @@
-"""Posts one webhook, signed per Standard Webhooks with every secret still valid."""
+"""Posts one webhook, signed per Standard Webhooks with every secret still valid, through a
+client that connects only to addresses the egress policy allows (`guarded_client`)."""
 
 import time
 
@@ -7,6 +8,7 @@ import httpx
 from services.notifier.delivery.transport import Failure
 from services.notifier.domain.webhooks import signature_header
 from services.notifier.store.repository import DueDelivery
+from services.runtime.egress import refused_by_egress
 
 
 class WebhookTransport:
@@ -32,6 +34,8 @@ class WebhookTransport:
                 delivery.url, content=delivery.payload, headers=headers, timeout=self._timeout
             )
         except httpx.HTTPError as error:
+            if refused_by_egress(error):  # resolves to an internal address now: do not insist
+                return Failure("forbidden destination", final=True)
             return Failure(type(error).__name__)
         if 200 <= response.status_code < 300:
             return None

@@ -1,53 +1,55 @@
 """Outbound fetches of URLs that came from a holder: only the awarding body's known host, never
-an internal address, within size and time limits."""
+an internal address, within size and time limits.
+
+The address rule is the platform's egress policy (`services.runtime.egress`); the check here
+refuses early and says why, the client from `HostGuard.client` checks again the address it
+really connects to, so a name that rebinds to an internal address in between is refused."""
 
 import asyncio
-import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import httpx
 
+from services.runtime.egress import (
+    DEFAULT_LIMITS,
+    EgressPolicy,
+    Resolver,
+    guarded_client,
+    ip_of,
+    refused_by_egress,
+    resolve_host,
+)
 from services.verifier.channels.errors import TransientChannelError
+
+__all__ = ["HostGuard", "RefusedUrl", "Resolver", "fetch_limited", "resolve_host"]
 
 
 class RefusedUrl(ValueError):
     """A URL the verifier will not fetch; the message says why (no personal data)."""
 
 
-Resolver = Callable[[str], Awaitable[list[str]]]
-
-
-async def resolve_host(host: str) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def _is_internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
 class HostGuard:
     """Allows a URL only on the expected host, over http(s), resolving to public addresses.
 
     `allowed_internal_hosts` lists hosts an operator explicitly trusts although they resolve to
-    internal addresses (e.g. the simulator on 127.0.0.1 in development).
+    internal addresses (e.g. the simulator on 127.0.0.1 in development); `policy` gives them
+    as an egress policy instead (the development allow-list, `QV_EGRESS_ALLOW`).
     """
 
     def __init__(
-        self, allowed_internal_hosts: Iterable[str] = (), resolver: Resolver = resolve_host
+        self,
+        allowed_internal_hosts: Iterable[str] = (),
+        resolver: Resolver = resolve_host,
+        *,
+        policy: EgressPolicy | None = None,
     ) -> None:
-        self._allowed_internal = {h.lower() for h in allowed_internal_hosts}
+        self._policy = policy or EgressPolicy.from_entries(allowed_internal_hosts)
         self._resolve = resolver
+
+    def client(self, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncClient:
+        """The client to fetch checked URLs with: it connects only where the check allowed."""
+        return guarded_client(self._policy, limits=limits, resolver=self._resolve)
 
     async def check(self, url: str, expected_host: str) -> None:
         parts = urlsplit(url)
@@ -58,22 +60,14 @@ class HostGuard:
             raise RefusedUrl("host is not a known host of the awarding body")
         if parts.username or parts.password:
             raise RefusedUrl("credentials in URLs are not allowed")
-        if host in self._allowed_internal:
+        if self._policy.host_allowed(host):
             return
         try:
-            addresses = [host] if _is_ip(host) else await self._resolve(host)
+            addresses = [host.strip("[]")] if ip_of(host) else await self._resolve(host)
         except OSError as error:
             raise TransientChannelError(f"cannot resolve host: {type(error).__name__}") from error
-        if not addresses or any(_is_internal(a) for a in addresses):
+        if not addresses or not all(self._policy.address_allowed(a) for a in addresses):
             raise RefusedUrl("host resolves to an internal address")
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 async def fetch_limited(
@@ -89,6 +83,8 @@ async def fetch_limited(
                     if len(body) > max_bytes:
                         raise RefusedUrl(f"answer larger than {max_bytes} bytes")
     except (httpx.TransportError, TimeoutError) as error:
+        if isinstance(error, httpx.TransportError) and refused_by_egress(error):
+            raise RefusedUrl("host resolves to an internal address") from error
         raise TransientChannelError(type(error).__name__) from error
     return httpx.Response(
         response.status_code,

@@ -3,7 +3,8 @@
 An httpx pool costs time quadratic in its size on every request (it scans all its connections
 for each queued request): measured on the simulator, 50 connections in one pool cost 5.7 ms of
 CPU per request, the same 50 in pools of 4 about 1.1 ms. Pools per body also keep one body's
-connections from crowding out another's.
+connections from crowding out another's. Every connection passes the egress policy: a body's
+endpoint is configured, but its name may still come to resolve to an internal address.
 """
 
 import ssl
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from services.runtime.egress import EgressPolicy, guarded_client
 from services.verifier.channels.config import BodyChannel
 
 CONNECTIONS_PER_POOL = 4
@@ -25,8 +27,11 @@ class _Pool:
 
 
 class BodyClients:
-    def __init__(self, connections_per_pool: int = CONNECTIONS_PER_POOL) -> None:
+    def __init__(
+        self, connections_per_pool: int = CONNECTIONS_PER_POOL, policy: EgressPolicy | None = None
+    ) -> None:
         self._per_pool = connections_per_pool
+        self._policy = policy or EgressPolicy.from_env()
         self._pools: dict[str, list[_Pool]] = {}
         self._tls: ssl.SSLContext | None = None  # loading the CA bundle takes ~70 ms: once
 
@@ -48,7 +53,7 @@ class BodyClients:
         if self._tls is None:
             self._tls = ssl.create_default_context()
         pools = [
-            _Pool(httpx.AsyncClient(limits=limits, follow_redirects=False, verify=self._tls))
+            _Pool(guarded_client(self._policy, limits=limits, verify=self._tls, timeout=5.0))
             for _ in range(count)
         ]
         self._pools[body_id] = pools
