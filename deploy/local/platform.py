@@ -11,11 +11,9 @@ from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-READY_PATHS = {"simulator": "healthz"}  # the services answer /readyz (and /livez)
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
-DEV_PKI_DIR = REPO_ROOT / ".local" / "pki"
+
+
 @dataclass(frozen=True)
 class Ports:
     intake: int = 8080
@@ -66,6 +64,11 @@ def service_specs(
         "PYTHONPATH": str(REPO_ROOT),
         # Development only: the simulator and local webhook receivers are on this machine.
         "QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW,
+        **_event_keys_env(platform.event_keys_dir),
+        # Before extra_env: a test may point the notifier at its own mailbox.
+        "NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
+        **(extra_env or {}),
     }
 
     def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:
