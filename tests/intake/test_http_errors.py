@@ -137,3 +137,47 @@ async def test_an_out_of_range_delivery_cursor_is_refused(employer: httpx.AsyncC
     )
     body = assert_problem(response, 422, "/problems/invalid-field")
     assert [e["pointer"] for e in body["errors"]] == ["/before"]
+
+
+async def test_a_method_the_path_lacks_is_405_naming_every_method_it_has(
+    employer: httpx.AsyncClient,
+) -> None:
+    options = await employer.options("/v1/verifications")
+    assert_problem(options, 405, "/problems/method-not-allowed")
+    assert options.headers["allow"] == "GET, POST"
+    check = await employer.get("/v1/verifications/check")
+    assert_problem(check, 405, "/problems/method-not-allowed")
+    assert check.headers["allow"] == "POST"
+
+
+async def test_dates_in_queries_must_be_rfc3339(employer: httpx.AsyncClient) -> None:
+    for name in ("accepted_from", "accepted_to", "before"):
+        response = await employer.get("/v1/verifications", params={name: "0.5"})
+        body = assert_problem(response, 422, "/problems/invalid-field")
+        assert [e["pointer"] for e in body["errors"]] == [f"/{name}"]
+    listed = await employer.get(
+        "/v1/verifications", params={"accepted_from": "2025-06-01T09:30:00Z"}
+    )
+    assert listed.status_code == 200, listed.text
+
+
+async def test_a_batch_row_that_is_not_an_object_makes_the_batch_malformed(
+    employer: httpx.AsyncClient,
+) -> None:
+    response = await employer.post("/v1/verification-batches/check", json=[application(), [1]])
+    body = assert_problem(response, 400, "/problems/malformed-batch")
+    assert [e["pointer"] for e in body["errors"]] == ["/1"]
+
+
+async def test_a_batch_row_with_a_nul_in_a_field_name_is_refused_and_remembered(
+    employer: httpx.AsyncClient,
+) -> None:
+    row = application("AWS-NUL-KEY") | {"\x00x": 1}
+    sent = {"json": [row], "headers": {"Idempotency-Key": "nul-in-a-field-name"}}
+    first = await employer.post("/v1/verification-batches", **sent)  # type: ignore[arg-type]
+    assert first.status_code == 200, first.text
+    (result,) = first.json()["results"]
+    assert result["result"] == "refused"
+    assert [e["pointer"] for e in result["problem"]["errors"]] == ["/\\u0000x"]
+    again = await employer.post("/v1/verification-batches", **sent)  # type: ignore[arg-type]
+    assert again.json() == first.json()

@@ -1,7 +1,10 @@
 """The served OpenAPI document is valid, documents every route, and its examples are true:
 each request-body example is accepted by the running API."""
 
+import json
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -119,3 +122,58 @@ async def test_request_examples_are_accepted_by_the_api(
             )
             assert response.status_code == 200, response.text
             assert response.json()["refused"] == 0, response.text
+
+
+REPO = Path(__file__).resolve().parents[2]
+REDOCLY = REPO / "node_modules" / ".bin" / "redocly"
+
+
+def test_redocly_recommended_rules_find_nothing(document: dict[str, Any], tmp_path: Path) -> None:
+    assert REDOCLY.exists(), "run `make setup` (npm ci) to install the pinned redocly"
+    served = tmp_path / "openapi.json"
+    served.write_text(json.dumps(document))
+    lint = subprocess.run(
+        [REDOCLY, "lint", "--config", REPO / "redocly.yaml", served, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(lint.stdout)
+    assert report["totals"] == {"errors": 0, "warnings": 0, "ignored": 0}, report["problems"]
+    assert lint.returncode == 0, lint.stderr
+
+
+def test_employer_operations_use_the_bearer_scheme_and_document_401(
+    document: dict[str, Any],
+) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes == {
+        "apiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "API key",
+            "description": schemes["apiKey"]["description"],
+        }
+    }
+    for path, method, operation in operations(document):
+        parameters = operation.get("parameters", [])
+        assert not [p for p in parameters if p["name"].lower() == "authorization"], path
+        if path.startswith("/v1/") and not path.startswith("/v1/catalogue/"):
+            assert operation["security"] == [{"apiKey": []}], (path, method)
+            assert "401" in operation["responses"], (path, method)
+        else:
+            assert operation["security"] == [], (path, method)
+        assert "422" in operation["responses"], (path, method)
+
+
+async def test_unknown_query_parameters_are_refused(app: Any, pool: asyncpg.Pool) -> None:
+    async with await client_for(app, IntakeStore(pool), credit_code(9002)) as employer:
+        mistyped = await employer.get("/v1/verifications", params={"stauts": "failed"})
+        known = await employer.get("/v1/verifications", params={"status": "authentic"})
+        public = await employer.get("/v1/catalogue/bodies", params={"lang": "en"})
+    assert known.status_code == 200, known.text
+    for refused, name in ((mistyped, "stauts"), (public, "lang")):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert [e["pointer"] for e in refused.json()["errors"]] == [f"/{name}"]

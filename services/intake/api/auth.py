@@ -5,7 +5,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Header
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.store.repository import IntakeStore
@@ -30,6 +31,15 @@ class _ApiKeyCache:
         self._entries[api_key] = (employer_id, time.monotonic() + self._ttl)
 
 
+# An OpenAPI security scheme (so clients and tools know how to authenticate); the 401 is ours.
+API_KEY = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="API key",
+    description="`Authorization: Bearer <API key>`, the key an operator issued to the employer",
+    auto_error=False,
+)
+
+
 def unauthenticated() -> Refusal:
     return Refusal(
         RefusalCode.UNAUTHENTICATED, "缺少或无效的 API 密钥", "Missing or invalid API key"
@@ -41,13 +51,11 @@ def employer_dependency(store: IntakeStore) -> Callable[..., Awaitable[UUID]]:
     keys = _ApiKeyCache()
 
     async def employer(
-        authorization: Annotated[
-            str | None, Header(description="`Bearer <API key>` issued to the employer")
-        ] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)],
     ) -> UUID:
-        if not authorization or not authorization.startswith("Bearer "):
+        if credentials is None or not credentials.credentials:
             raise unauthenticated()
-        api_key = authorization.removeprefix("Bearer ").strip()
+        api_key = credentials.credentials
         employer_id = keys.get(api_key) or await store.authenticate(api_key)
         if employer_id is None:
             raise unauthenticated()

@@ -63,7 +63,7 @@ EXAMPLE_CSV = (
 
 @dataclass(frozen=True)
 class BatchInput:
-    rows: list[Any]  # each row: the application object as submitted (possibly not an object)
+    rows: list[Any]  # each row: the application object as submitted, validated row by row
     from_csv: bool
 
 
@@ -116,6 +116,11 @@ def _json_rows(raw: bytes) -> list[Any]:
         raise malformed("不是有效的 JSON", f"not valid JSON: {error}") from None
     if not isinstance(document, list):
         raise malformed("须为 JSON 数组", "must be a JSON array of applications")
+    for index, row in enumerate(document):
+        if not isinstance(row, dict):
+            raise malformed(
+                "每条申请须为 JSON 对象", "each application must be an object", f"/{index}"
+            )
     return document
 
 

@@ -44,8 +44,14 @@ def _batch_body(max_rows: int) -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "array",
+                        "minItems": 1,
                         "maxItems": max_rows,
-                        "items": {"$ref": "#/components/schemas/VerificationIn"},
+                        # Rows are checked one by one, a bad row refused in the results: any
+                        # object is a row the batch accepts to answer for.
+                        "items": {
+                            "type": "object",
+                            "description": "One application, as VerificationIn",
+                        },
                     },
                     "example": [EXAMPLE_APPLICATION, EXAMPLE_PASSPORT_APPLICATION],
                 },

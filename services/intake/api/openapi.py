@@ -10,14 +10,17 @@ from services.intake.api.problems import PROBLEM_JSON
 from services.intake.api.schemas import Problem
 
 _DESCRIPTIONS = {
-    400: "Malformed input (bad cursor, malformed batch); problem details",
+    400: "Malformed input (JSON that does not parse, bad cursor, malformed batch); problem details",
     401: "Missing or invalid API key; problem details",
     404: "Not found (or another employer's); problem details",
     409: "Idempotency-Key reused with a different body; problem details",
     413: "Too many rows in the batch; problem details",
     415: "Unsupported Content-Type; problem details",
-    422: "Refused: invalid field or an acceptance rule; problem details",
+    422: "Refused: invalid field, unknown query parameter or an acceptance rule; problem details",
 }
+
+# Not a grant of rights: the document must name its terms, and none are granted.
+LICENSE = {"name": "Proprietary; no licence is granted", "identifier": "LicenseRef-Proprietary"}
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
@@ -35,13 +38,42 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
                 tags=app.openapi_tags,
+                servers=[{"url": "/", "description": "This intake"}],
+                license_info=LICENSE,
             )
             _problems_as_problem_json(document)
             _ops_paths(document)
+            _refusals_everywhere(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _refusals_everywhere(document: dict[str, Any]) -> None:
+    """What every operation can answer besides its own refusals: 401 where a key is needed
+    (public ones say they need none), 400 for a JSON body that does not parse, and 422 for a
+    query parameter the operation does not know (see query_guard)."""
+    for operation in _operations(document):
+        responses = operation["responses"]
+        if operation.get("security"):
+            responses.setdefault("401", _problem(401))
+        else:
+            operation["security"] = []
+        if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            responses.setdefault("400", _problem(400))
+        responses.setdefault("422", _problem(422))
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for item in document.get("paths", {}).values() for op in item.values()]
+
+
+def _problem(status: int) -> dict[str, Any]:
+    return {
+        "description": _DESCRIPTIONS[status],
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
+    }
 
 
 def _problems_as_problem_json(document: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: every refusal code mapped once to a status and a problem type."""
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,11 +96,20 @@ def invalid_fields(errors: Sequence[Any]) -> Refusal:
     )
 
 
+def _visible(name: str) -> str:
+    """A field name as a reader can see it, and PostgreSQL can store it (no NUL)."""
+    return _CONTROL.sub(lambda c: f"\\u{ord(c.group()):04x}", name)
+
+
+# Control characters, and lone surrogates that no UTF-8 answer could carry.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
 def _from_pydantic(error: Any) -> FieldProblem:
     location = [str(part) for part in error.get("loc", ())]
     if location and location[0] in {"body", "query", "path", "header"}:
         location = location[1:]
-    pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in location)
+    pointer = "/" + "/".join(_visible(p.replace("~", "~0").replace("/", "~1")) for p in location)
     kind = error.get("type", "")
     zh = "缺少必填字段" if kind == "missing" else "字段格式错误"
     return FieldProblem(pointer, zh, error.get("msg", "invalid"))

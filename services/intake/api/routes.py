@@ -10,6 +10,7 @@ from services.intake.api.batches import batch_routes
 from services.intake.api.catalogue_routes import catalogue_routes
 from services.intake.api.http_errors import install_error_handlers
 from services.intake.api.openapi import install_openapi
+from services.intake.api.query_guard import UnknownQueryParameters
 from services.intake.api.verifications import verification_routes
 from services.intake.api.webhook_routes import webhook_router
 from services.intake.applying import Applying
@@ -62,4 +63,5 @@ def create_app(
     app.include_router(catalogue_routes(context.catalogue))
     app.router.routes.extend(ops_routes(health, loops))
     install_openapi(app)
+    app.add_middleware(UnknownQueryParameters, routes=app.routes, openapi=lambda: app.openapi())
     return app

@@ -3,11 +3,13 @@
 import base64
 import binascii
 import hashlib
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from pydantic import BeforeValidator
 
 from services.contracts.events import Region
 from services.intake.api.openapi import documented_problems
@@ -40,6 +42,16 @@ APPLICATION_EXAMPLES: dict[str, Any] = {
 }
 
 _MIN_UUID = UUID(int=0)
+
+
+def _iso_8601_only(value: object) -> object:
+    # pydantic would also read "0.5" as seconds since 1970; the contract says date-time.
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2025-06-01T09:30:00Z")
+    return value
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 
 def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -> APIRouter:
@@ -111,7 +123,8 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
         )
 
     @router.get(
-        "/verifications/{request_id}",
+        # Only a UUID matches, so that GET /v1/verifications/check is a 405, not a bad id.
+        "/verifications/{request_id:uuid}",
         response_model=VerificationOut,
         summary="Read one request (status, expected completion, outcome)",
         responses=documented_problems(401, 404, 422),
@@ -138,11 +151,11 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
         certificate_number: Annotated[
             str | None, Query(max_length=100, pattern=PRINTABLE_ASCII)
         ] = None,
-        accepted_from: Annotated[datetime | None, Query(description="Inclusive")] = None,
-        accepted_to: Annotated[datetime | None, Query(description="Exclusive")] = None,
+        accepted_from: Annotated[Timestamp | None, Query(description="Inclusive")] = None,
+        accepted_to: Annotated[Timestamp | None, Query(description="Exclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
-        before: Annotated[datetime | None, Query(deprecated=True)] = None,
+        before: Annotated[Timestamp | None, Query(deprecated=True)] = None,
     ) -> VerificationPage:
         where = RequestFilter(
             status, qualification_id, region, certificate_number, accepted_from, accepted_to
