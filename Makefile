@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV ?= $(PYTHON) -m uv
 UV_VERSION := 0.13.9
-PROTOS := $(shell find protos -name '*.proto')
+PROTOS := $(shell find protos/qualverify -name '*.proto')
 
 .PHONY: run test check lint typecheck protos bench clean setup
 

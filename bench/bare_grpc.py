@@ -1,10 +1,12 @@
 """A bare grpc.aio server answering LookupCode with a constant: the yardstick for the registry.
+It serves mutual TLS with the registry's certificates, so both pay the same for TLS.
 
-python -m bench.bare_grpc PORT
+python -m bench.bare_grpc PORT TLS_DIR
 """
 
 import asyncio
 import sys
+from pathlib import Path
 
 import grpc
 
@@ -19,7 +21,7 @@ _ANSWER = registry_pb2.LookupCodeResponse(
 )
 
 
-class BareRegistry(registry_pb2_grpc.RegistryServicer):
+class BareRegistry(registry_pb2_grpc.RegistryServiceServicer):
     """Implements only LookupCode; the base class answers UNIMPLEMENTED for the rest."""
 
     async def LookupCode(
@@ -28,13 +30,18 @@ class BareRegistry(registry_pb2_grpc.RegistryServicer):
         return _ANSWER
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, tls_dir: Path) -> None:
     server = grpc.aio.server()
-    registry_pb2_grpc.add_RegistryServicer_to_server(BareRegistry(), server)  # type: ignore[abstract]
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    registry_pb2_grpc.add_RegistryServiceServicer_to_server(BareRegistry(), server)  # type: ignore[abstract]
+    credentials = grpc.ssl_server_credentials(
+        [((tls_dir / "registry-key.pem").read_bytes(), (tls_dir / "registry.pem").read_bytes())],
+        root_certificates=(tls_dir / "ca.pem").read_bytes(),
+        require_client_auth=True,
+    )
+    server.add_secure_port(f"127.0.0.1:{port}", credentials)
     await server.start()
     await server.wait_for_termination()
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    asyncio.run(serve(int(sys.argv[1]), Path(sys.argv[2])))

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,13 +21,15 @@ from bench.stack import platform, resident_megabytes
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from services.verifier.registry_client import mutual_tls_credentials
 
 
-async def issue_codes(target: str, count: int) -> list[str]:
+async def issue_codes(target: str, tls_dir: Path, count: int) -> list[str]:
     stamp = Timestamp()
     stamp.FromDatetime(datetime.now(UTC))
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = registry_pb2_grpc.RegistryStub(channel)
+    credentials = mutual_tls_credentials(tls_dir, "verifier")
+    async with grpc.aio.secure_channel(target, credentials) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
 
         async def issue(n: int) -> str:
             response = await stub.IssueCode(
@@ -36,7 +39,7 @@ async def issue_codes(target: str, count: int) -> list[str]:
                     body_ids=["aws"],
                     holder_ref=f"{n:064x}",
                     holder_name="Kenji Nguyen",
-                    region="beijing",
+                    region=registry_pb2.REGION_BEIJING,
                     employer_id=str(uuid.uuid4()),
                     verified_at=stamp,
                 ),
@@ -52,11 +55,14 @@ async def issue_codes(target: str, count: int) -> list[str]:
         return codes
 
 
-async def _lookups(target: str, codes: list[str], seconds: float, concurrency: int) -> int:
+async def _lookups(
+    target: str, tls_dir: Path, codes: list[str], seconds: float, concurrency: int
+) -> int:
     done = 0
     deadline = time.perf_counter() + seconds
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = registry_pb2_grpc.RegistryStub(channel)
+    credentials = mutual_tls_credentials(tls_dir, "beijing")
+    async with grpc.aio.secure_channel(target, credentials) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
 
         async def worker() -> None:
             nonlocal done
@@ -71,19 +77,22 @@ async def _lookups(target: str, codes: list[str], seconds: float, concurrency: i
 
 def _client_process(
     target: str,
+    tls_dir: Path,
     codes: list[str],
     seconds: float,
     concurrency: int,
     out: "multiprocessing.Queue[int]",
 ) -> None:
-    out.put(asyncio.run(_lookups(target, codes, seconds, concurrency)))
+    out.put(asyncio.run(_lookups(target, tls_dir, codes, seconds, concurrency)))
 
 
-def measure(target: str, codes: list[str], seconds: float, concurrency: int) -> float:
+def measure(
+    target: str, tls_dir: Path, codes: list[str], seconds: float, concurrency: int
+) -> float:
     """Lookups per second, from a client in its own process so it does not share the loop."""
     queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     client = multiprocessing.Process(
-        target=_client_process, args=(target, codes, seconds, concurrency, queue)
+        target=_client_process, args=(target, tls_dir, codes, seconds, concurrency, queue)
     )
     client.start()
     count = queue.get()
@@ -99,16 +108,16 @@ async def main() -> None:
     args = parser.parse_args()
     async with platform({"registry"}) as (running, supervisor):
         bare_port = free_port()
-        await supervisor.start(
-            ServiceSpec("bare-grpc", [sys.executable, "-m", "bench.bare_grpc", str(bare_port)])
-        )
+        tls = running.tls_dir
+        bare_argv = [sys.executable, "-m", "bench.bare_grpc", str(bare_port), str(tls)]
+        await supervisor.start(ServiceSpec("bare-grpc", bare_argv))
         await asyncio.sleep(1.0)
-        codes = await issue_codes(running.registry_target, args.codes)
+        codes = await issue_codes(running.registry_target, tls, args.codes)
         bare_target = f"127.0.0.1:{bare_port}"
-        measure(bare_target, codes, 2, args.concurrency)  # warm-up both
-        measure(running.registry_target, codes, 2, args.concurrency)
-        bare = measure(bare_target, codes, args.seconds, args.concurrency)
-        registry = measure(running.registry_target, codes, args.seconds, args.concurrency)
+        measure(bare_target, tls, codes, 2, args.concurrency)  # warm-up both
+        measure(running.registry_target, tls, codes, 2, args.concurrency)
+        bare = measure(bare_target, tls, codes, args.seconds, args.concurrency)
+        registry = measure(running.registry_target, tls, codes, args.seconds, args.concurrency)
         memory = resident_megabytes(supervisor)
     ratio = registry / bare
     print(f"bare grpc.aio LookupCode: {bare:.0f}/s")

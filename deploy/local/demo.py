@@ -10,6 +10,7 @@ import httpx
 from deploy.local.platform import Platform
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.intake.admin import register_employer
+from services.verifier.registry_client import mutual_tls_credentials
 from simulator.population import find
 from simulator.settings import SimulatorSettings
 
@@ -45,7 +46,7 @@ async def run_demo(platform: Platform) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=platform.intake_url, headers=headers) as client:
         accepted = (await client.post("/v1/verifications", json=body)).raise_for_status().json()
         outcome = await _await_outcome(client, accepted["id"])
-    lookup = await _lookup(platform.registry_target, outcome.get("verification_code"))
+    lookup = await _lookup(platform, outcome.get("verification_code"))
     return {
         "api_key": employer["api_key"],
         "certificate": certificate.certificate_number,
@@ -65,10 +66,12 @@ async def _await_outcome(client: httpx.AsyncClient, request_id: str) -> dict[str
             await asyncio.sleep(0.2)
 
 
-async def _lookup(target: str, code: str | None) -> str:
+async def _lookup(platform: Platform, code: str | None) -> str:
+    """As the Beijing regional system does: mutual TLS with its certificate."""
     if not code:
         return "no code"
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = registry_pb2_grpc.RegistryStub(channel)
+    credentials = mutual_tls_credentials(platform.tls_dir, "beijing")
+    async with grpc.aio.secure_channel(platform.registry_target, credentials) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
         response = await stub.LookupCode(registry_pb2.LookupCodeRequest(code=code), timeout=5)
     return str(registry_pb2.CodeStatus.Name(response.status))

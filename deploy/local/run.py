@@ -58,10 +58,11 @@ async def serve(platform: Platform) -> None:
 def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
     ports = platform.ports
     public = f"http://127.0.0.1:{ports.registry_public}"
+    pki = _shown(platform.tls_dir)
     return f"""
 === The verification platform is up ===
   intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
-  registry (gRPC)              {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
+  registry (gRPC, mutual TLS)  {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
   public code check            {public}/v1/codes/<code>   JWKS: {public}/.well-known/jwks.json
   verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/healthz
   notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/healthz
@@ -75,6 +76,11 @@ Demo: certificate {demo["certificate"]} of {DEMO_QUALIFICATION} verified as {dem
       verification code {demo["code"]} (registry lookup: {demo["lookup"]}).
       Check it as anyone can: curl -s {public}/v1/codes/{demo["code"]}
 
+A region's system reads the registry with its client certificate (made in {pki}), e.g. Beijing:
+  grpcurl -cacert {pki}/ca.pem -cert {pki}/beijing.pem -key {pki}/beijing-key.pem \\
+    -d '{{"region": "REGION_BEIJING"}}' \\
+    {platform.registry_target} qualverify.registry.v1.RegistryService/StreamOutcomes
+
 Try it yourself (demo employer API key below):
   export QV_API_KEY={demo["api_key"]}
   curl -s -X POST {platform.intake_url}/v1/verifications \\
@@ -86,11 +92,19 @@ Press Ctrl-C to stop everything.
 """
 
 
+def _shown(path: Path) -> str:
+    """Relative to the working directory when inside it, as a newcomer would type it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def main() -> None:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with infrastructure() as (kafka_servers, database_url):
         keys = write_event_keys(STATE_DIR / "pki" / "events")
-        platform = Platform(kafka_servers, database_url, Ports(), keys)
+        platform = Platform(kafka_servers, database_url, Ports(), keys, STATE_DIR / "pki")
         asyncio.run(serve(platform))
 
 

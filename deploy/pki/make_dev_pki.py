@@ -3,7 +3,8 @@
     uv run python -m deploy.pki.make_dev_pki [OUT_DIR]      # default .local/pki
 
 Writes `ca.pem` (+ `ca-key.pem`), the registry's server certificate `registry.pem` /
-`registry-key.pem` (SAN localhost and 127.0.0.1), and one client certificate per identity:
+`registry-key.pem` (SAN localhost, registry and 127.0.0.1: the names the registry is reached
+by locally, in compose and in k8s), and one client certificate per identity:
 `beijing`, `tianjin`, `hebei`, `operator`, `verifier` (`<name>.pem`, `<name>-key.pem`). The
 certificate's common name is the identity the registry authorises. Also writes the Ed25519
 keys that sign Kafka events to `events/` (`<service>.key.pem`, `<service>.pub.pem`; point
@@ -11,6 +12,7 @@ keys that sign Kafka events to `events/` (`<service>.key.pem`, `<service>.pub.pe
 unencrypted (mode 0600).
 """
 
+import fcntl
 import ipaddress
 import sys
 from collections.abc import Sequence
@@ -42,12 +44,33 @@ def make_dev_pki(
     _write(out_dir, "ca", ca_cert, ca_key)
     server_names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
+        x509.DNSName(SERVER_NAME),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
     ]
     _issue(out_dir, SERVER_NAME, ca_cert, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, server_names)
     for identity in clients:
         _issue(out_dir, identity, ca_cert, ca_key, ExtendedKeyUsageOID.CLIENT_AUTH, [])
     return out_dir
+
+
+def ensure_dev_pki(out_dir: Path) -> Path:
+    """The development PKI in `out_dir`, made once: kept when complete, else made afresh.
+
+    A lock next to the directory keeps concurrent runners from writing it at the same time.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (out_dir.parent / f".{out_dir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _complete(out_dir):
+            make_dev_pki(out_dir)
+    return out_dir
+
+
+def _complete(out_dir: Path) -> bool:
+    names = ("ca", SERVER_NAME, *CLIENT_IDENTITIES)
+    return all((out_dir / f"{name}.pem").is_file() for name in names) and all(
+        (out_dir / f"{name}-key.pem").is_file() for name in (SERVER_NAME, *CLIENT_IDENTITIES)
+    )
 
 
 def _ca_certificate(key: ec.EllipticCurvePrivateKey, name: str) -> x509.Certificate:

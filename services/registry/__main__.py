@@ -4,13 +4,13 @@ import asyncio
 import signal
 
 from services.registry.api.app import serve
-from services.registry.settings import RegistrySettings
+from services.registry.settings import load_settings
 from services.runtime.lifecycle import run_service
 from services.runtime.observability import configure_logging
 
 
 async def main() -> None:
-    settings = RegistrySettings()
+    settings = load_settings()
     configure_logging("registry", settings.log_level)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,8 +1,9 @@
 """Configuration of the registry from `REGISTRY_*` environment variables, with local defaults."""
 
 from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.proxies import TrustedProxies
@@ -22,8 +23,17 @@ class RegistrySettings(BaseSettings):
         ),
     )
     consumer_group: str = "registry"
+    # `development` allows the built-in signing-key passphrase; anything else requires one.
+    env: Literal["production", "development"] = "production"
     host: str = "127.0.0.1"
-    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    grpc_port: int = Field(default=50051, ge=0, le=65535)  # always mutual TLS
+    # Opt-in plaintext port for anonymous callers, who get the public level only: LookupCode
+    # (masked name) and the catalogue reads. Unset: no plaintext port at all.
+    plaintext_port: int | None = Field(default=None, ge=0, le=65535)
+    # Largest request accepted (RESOURCE_EXHAUSTED beyond); every request fits in a few KB.
+    max_receive_message_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Largest response sent: a full page of verifications with their statements is ~300 KB.
+    max_send_message_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     ops_port: int = Field(default=8083, ge=0, le=65535)
     # Public HTTP: the code check anyone may use, the JWKS and the status list.
     public_port: int = Field(default=8084, ge=0, le=65535)
@@ -33,14 +43,15 @@ class RegistrySettings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-
     # separated). Empty: the direct peer is the client, whatever the headers say.
     trusted_proxies: TrustedProxies = Field(default_factory=list)
-    # Mutual TLS: a directory holding ca.pem, registry.pem and registry-key.pem (as made by
-    # deploy/pki/make-dev-pki.py), or the three files one by one. Unset: plaintext (local).
+    # Mutual TLS (required): a directory holding ca.pem, registry.pem and registry-key.pem (as
+    # made by deploy/pki/make_dev_pki.py), or the three files one by one.
     tls_dir: Path | None = None
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
-    # Encrypts the signing keys' private halves at rest (PKCS#8 with a passphrase).
-    signing_key_passphrase: SecretStr = SecretStr("local-development-only")
+    # Encrypts the signing keys' private halves at rest (PKCS#8 with a passphrase). Required
+    # unless env is development.
+    signing_key_passphrase: SecretStr | None = None
     catalogue_file: Path | None = None  # default: the packaged 2025 edition
     grace_seconds: float = Field(default=5.0, ge=0)
     pool_min_size: int = Field(default=2, ge=1)
@@ -48,14 +59,55 @@ class RegistrySettings(BaseSettings):
     stream_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
 
-    def tls_files(self) -> tuple[Path, Path, Path] | None:
-        """(CA, server certificate, server key) when mutual TLS is configured, else None."""
+    @model_validator(mode="after")
+    def _required_outside_development(self) -> Self:
+        given = self.signing_key_passphrase and self.signing_key_passphrase.get_secret_value()
+        if not given and self.env != "development":
+            raise ValueError(
+                "REGISTRY_SIGNING_KEY_PASSPHRASE is required (or set REGISTRY_ENV=development)"
+            )
+        self._tls_paths()
+        return self
+
+    def passphrase(self) -> str:
+        """The signing keys' passphrase; a fixed one only in development."""
+        given = self.signing_key_passphrase and self.signing_key_passphrase.get_secret_value()
+        return given or DEVELOPMENT_PASSPHRASE
+
+    def tls_files(self) -> tuple[Path, Path, Path]:
+        """(CA, server certificate, server key) of the mutual-TLS port, each a readable file."""
+        paths = self._tls_paths()
+        missing = [str(path) for path in paths if not path.is_file()]
+        if missing:
+            raise ValueError(f"mutual TLS files not found: {', '.join(missing)}")
+        return paths
+
+    def _tls_paths(self) -> tuple[Path, Path, Path]:
         directory = self.tls_dir
         ca = self.tls_ca_file or (directory / "ca.pem" if directory else None)
         cert = self.tls_cert_file or (directory / "registry.pem" if directory else None)
         key = self.tls_key_file or (directory / "registry-key.pem" if directory else None)
-        if ca is None and cert is None and key is None:
-            return None
         if ca is None or cert is None or key is None:
-            raise ValueError("mutual TLS needs the CA, the certificate and the key together")
+            raise ValueError(
+                "mutual TLS is required: set REGISTRY_TLS_DIR (ca.pem, registry.pem, "
+                "registry-key.pem) or REGISTRY_TLS_CA_FILE, _CERT_FILE and _KEY_FILE together"
+            )
         return ca, cert, key
+
+
+DEVELOPMENT_PASSPHRASE = "local-development-only"
+
+
+def load_settings() -> RegistrySettings:
+    """The settings from the environment, or exit with one line saying what is wrong."""
+    try:
+        return RegistrySettings()
+    except ValidationError as error:
+        problems = "; ".join(_problem(detail) for detail in error.errors())
+        raise SystemExit(f"registry cannot start: {problems}") from None
+
+
+def _problem(detail: Any) -> str:
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    location = ".".join(str(part) for part in detail["loc"])
+    return f"REGISTRY_{location.upper()}: {message}" if location else message

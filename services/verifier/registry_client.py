@@ -9,6 +9,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.contracts.events import VerificationRequested
 
+_REGIONS: dict[str, registry_pb2.Region.ValueType] = {
+    "beijing": registry_pb2.REGION_BEIJING,
+    "tianjin": registry_pb2.REGION_TIANJIN,
+    "hebei": registry_pb2.REGION_HEBEI,
+}
+
 
 class RegistryUnavailable(ConnectionError):
     """The registry did not answer; the verdict is retried later, never dropped."""
@@ -28,16 +34,12 @@ class RegistryClient:
     def __init__(
         self,
         target: str,
+        credentials: grpc.ChannelCredentials,
         timeout_seconds: float = 5.0,
-        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
-        """Plaintext by default (local development); mutual TLS when given `credentials`."""
-        self._channel = (
-            grpc.aio.secure_channel(target, credentials)
-            if credentials is not None
-            else grpc.aio.insecure_channel(target)
-        )
-        self._stub = registry_pb2_grpc.RegistryStub(self._channel)
+        """Mutual TLS with `credentials`: the registry issues codes to the verifier only."""
+        self._channel = grpc.aio.secure_channel(target, credentials)
+        self._stub = registry_pb2_grpc.RegistryServiceStub(self._channel)
         self._timeout = timeout_seconds
 
     async def issue_code(self, request: VerificationRequested, verified_at: datetime) -> str:
@@ -49,7 +51,7 @@ class RegistryClient:
             body_ids=request.body_ids,
             holder_ref=request.holder.holder_ref,
             holder_name=request.holder.name,
-            region=request.region,
+            region=_REGIONS[request.region],
             employer_id=str(request.employer_id),
             verified_at=stamp,
         )

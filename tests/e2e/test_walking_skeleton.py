@@ -19,6 +19,7 @@ from services.contracts.events import (
 )
 from services.contracts.topics import OUTCOME_PUBLISHED, VERDICT_REACHED, VERIFICATION_REQUESTED
 from services.intake.admin import register_employer
+from services.verifier.registry_client import mutual_tls_credentials
 from simulator.population import find, unknown_certificate_number
 from simulator.settings import SimulatorSettings
 from tests.e2e.conftest import RunningPlatform, WebhookReceiver, verify_standard_webhook
@@ -127,8 +128,9 @@ async def test_authentic_certificate_travels_every_hop(
         assert status["verification_code"] == code
         assert {c["check"] for c in status["checks"]} == {"record", "name"}
 
-    async with grpc.aio.insecure_channel(platform.platform.registry_target) as channel:
-        registry = registry_pb2_grpc.RegistryStub(channel)
+    credentials = mutual_tls_credentials(platform.platform.tls_dir, "tianjin")
+    async with grpc.aio.secure_channel(platform.platform.registry_target, credentials) as channel:
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
         lookup = await registry.LookupCode(registry_pb2.LookupCodeRequest(code=code), timeout=5)
         assert lookup.status == registry_pb2.CODE_STATUS_VALID
         assert lookup.qualification_id == QUALIFICATION
@@ -157,8 +159,9 @@ async def test_certificate_unknown_to_the_body_gets_no_code(
         assert status["status"] == "not_authentic"
         assert status["verification_code"] is None
 
-    async with grpc.aio.insecure_channel(platform.platform.registry_target) as channel:
-        registry = registry_pb2_grpc.RegistryStub(channel)
+    credentials = mutual_tls_credentials(platform.platform.tls_dir, "tianjin")
+    async with grpc.aio.secure_channel(platform.platform.registry_target, credentials) as channel:
+        registry = registry_pb2_grpc.RegistryServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await registry.GetVerification(
                 registry_pb2.GetVerificationRequest(request_id=request_id), timeout=5

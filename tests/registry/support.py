@@ -1,19 +1,28 @@
-"""Helpers shared by the registry's integration tests: settings on free ports, issue requests."""
+"""Helpers shared by the registry's integration tests: settings on free ports, issue requests,
+and stubs that call over mutual TLS as the identity each RPC needs."""
 
+import contextlib
+import functools
+import tempfile
 import uuid
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.type.date_pb2 import Date
 
-from qualverify.registry.v1 import registry_pb2
+from deploy.pki.make_dev_pki import make_dev_pki
+from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.registry.api.status import ERROR_CODE_KEY
 from services.registry.settings import RegistrySettings
 from tests.infra import Infra
 
 HOLDER = "ZHANG Wei"
+QUALIFICATION = "acca-f491547a"  # ACCA, awarded by "acca" alone
 VERIFIED_AT = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
 
 
@@ -28,6 +37,8 @@ def registry_settings(infra: Infra, database_url: str, **overrides: Any) -> Regi
         "public_port": 0,
         "grace_seconds": 1,
         "stream_poll_seconds": 0.5,
+        "tls_dir": session_pki(),
+        "signing_key_passphrase": "registry-tests",
     }
     return RegistrySettings(**(values | overrides))
 
@@ -37,7 +48,7 @@ def issue_request(request_id: str | None = None, **fields: Any) -> registry_pb2.
     verified_at.FromDatetime(VERIFIED_AT)
     values: dict[str, Any] = {
         "request_id": request_id or str(uuid.uuid4()),
-        "qualification_id": "int-acca",
+        "qualification_id": QUALIFICATION,
         "body_ids": ["acca"],
         "holder_ref": "hr-" + uuid.uuid4().hex[:12],
         "holder_name": HOLDER,
@@ -45,7 +56,89 @@ def issue_request(request_id: str | None = None, **fields: Any) -> registry_pb2.
         "employer_id": "91110108MA01ABCD2X",
         "verified_at": verified_at,
     }
-    return registry_pb2.IssueCodeRequest(**(values | fields))
+    values |= fields
+    values["region"] = region_value(values["region"])
+    return registry_pb2.IssueCodeRequest(**values)
+
+
+def date_message(day: date) -> Date:
+    return Date(year=day.year, month=day.month, day=day.day)
+
+
+def region_value(region: str) -> registry_pb2.Region.ValueType:
+    """The Region enum value of "beijing" etc.; "" is REGION_UNSPECIFIED."""
+    if not region:
+        return registry_pb2.REGION_UNSPECIFIED
+    return registry_pb2.Region.Value(f"REGION_{region.upper()}")
+
+
+@functools.cache
+def session_pki() -> Path:
+    """One development PKI (CA, registry, regions, operator, verifier) for the test session."""
+    return make_dev_pki(Path(tempfile.mkdtemp(prefix="qv-test-pki-")))
+
+
+def secure_channel(address: str, identity: str, pki: Path | None = None) -> Any:
+    """A grpc.aio channel presenting `<identity>.pem` of the test PKI (or of `pki`)."""
+    directory = pki or session_pki()
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=(session_pki() / "ca.pem").read_bytes(),
+        private_key=(directory / f"{identity}-key.pem").read_bytes(),
+        certificate_chain=(directory / f"{identity}.pem").read_bytes(),
+    )
+    return grpc.aio.secure_channel(address, credentials)
+
+
+_CALLER_OF: dict[str, str] = {
+    "IssueCode": "verifier",
+    "RevokeCode": "operator",
+    "WithdrawQualification": "operator",
+    "RotateSigningKey": "operator",
+}
+
+
+_REGION_NAMES = {
+    registry_pb2.REGION_BEIJING: "beijing",
+    registry_pb2.REGION_TIANJIN: "tianjin",
+    registry_pb2.REGION_HEBEI: "hebei",
+}
+
+
+class TrustedStub:
+    """Calls each RPC as an identity the access table allows to: the verifier issues, the
+    operator revokes and withdraws, a region streams its own outcomes, Beijing reads the rest.
+    Every call still goes through mutual TLS and authorisation."""
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._channels: dict[str, Any] = {}
+
+    def as_identity(self, identity: str) -> Any:
+        if identity not in self._channels:
+            self._channels[identity] = secure_channel(self._address, identity)
+        return registry_pb2_grpc.RegistryServiceStub(self._channels[identity])
+
+    def __getattr__(self, rpc: str) -> Callable[..., Any]:
+        def call(request: Any, *args: Any, **kwargs: Any) -> Any:
+            identity = _CALLER_OF.get(rpc, "beijing")
+            if rpc == "StreamOutcomes" and request.region in _REGION_NAMES:
+                identity = _REGION_NAMES[request.region]
+            return getattr(self.as_identity(identity), rpc)(request, *args, **kwargs)
+
+        return call
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+
+
+@contextlib.asynccontextmanager
+async def trusted_stub(address: str) -> AsyncIterator[Any]:
+    stub = TrustedStub(address)
+    try:
+        yield stub
+    finally:
+        await stub.close()
 
 
 async def refusal(call: Any) -> grpc.aio.AioRpcError:

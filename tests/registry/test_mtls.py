@@ -20,7 +20,7 @@ from services.contracts.events import CertificateClaim, HolderClaim, Verificatio
 from services.registry.api.app import RunningRegistry, running_registry
 from services.verifier.registry_client import RegistryClient, mutual_tls_credentials
 from tests.infra import Infra
-from tests.registry.support import issue_request, refusal, registry_settings
+from tests.registry.support import QUALIFICATION, issue_request, refusal, registry_settings
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ async def stub_for(registry: RunningRegistry, pki: Path) -> AsyncIterator[StubFo
         )
         channel = grpc.aio.secure_channel(registry.grpc_address, credentials)
         channels.append(channel)
-        return registry_pb2_grpc.RegistryStub(channel)
+        return registry_pb2_grpc.RegistryServiceStub(channel)
 
     yield open_stub
     for channel in channels:
@@ -68,7 +68,7 @@ async def test_the_verifier_issues_and_a_region_reads_in_full(stub_for: StubFor)
         full = await stub_for(region).GetVerification(
             registry_pb2.GetVerificationRequest(code=issued.code), timeout=10
         )
-        assert full.holder_name == "ZHANG Wei"
+        assert full.verification.holder_name == "ZHANG Wei"
         looked_up = await stub_for(region).LookupCode(
             registry_pb2.LookupCodeRequest(code=issued.code), timeout=10
         )
@@ -81,7 +81,7 @@ async def test_a_region_cannot_revoke_but_the_operator_can(stub_for: StubFor) ->
     error = await refusal(stub_for("beijing").RevokeCode(revoke, timeout=10))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "beijing" in (error.details() or "")
-    revoked = await stub_for("operator").RevokeCode(revoke, timeout=10)
+    revoked = (await stub_for("operator").RevokeCode(revoke, timeout=10)).verification
     assert revoked.status == registry_pb2.CODE_STATUS_REVOKED
     assert revoked.holder_name == "Z**** W**" and not revoked.holder_ref  # no personal data
 
@@ -116,7 +116,7 @@ async def test_each_identity_is_refused_what_the_table_does_not_allow(
 
 async def test_a_region_may_not_stream_another_regions_outcomes(stub_for: StubFor) -> None:
     stream = stub_for("tianjin").StreamOutcomes(
-        registry_pb2.StreamOutcomesRequest(region="beijing"), timeout=10
+        registry_pb2.StreamOutcomesRequest(region=registry_pb2.REGION_BEIJING), timeout=10
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for _ in stream:
@@ -142,7 +142,7 @@ async def test_a_certificate_from_another_ca_is_refused(stub_for: StubFor, tmp_p
 async def test_a_plaintext_caller_is_refused(registry: RunningRegistry) -> None:
     async with grpc.aio.insecure_channel(registry.grpc_address) as channel:
         error = await refusal(
-            registry_pb2_grpc.RegistryStub(channel).LookupCode(
+            registry_pb2_grpc.RegistryServiceStub(channel).LookupCode(
                 registry_pb2.LookupCodeRequest(code="x"), timeout=5
             )
         )
@@ -226,7 +226,7 @@ async def test_the_verifiers_client_issues_codes_over_mutual_tls(
         request_id=uuid.uuid4(),
         employer_id=uuid.uuid4(),
         region="hebei",
-        qualification_id="int-acca",
+        qualification_id=QUALIFICATION,
         body_ids=["acca"],
         holder=HolderClaim(name="LI Na", nationality="CHN", holder_ref="hr-verifier-client"),
         certificate=CertificateClaim(number="N-1", issued_on=date(2024, 1, 1)),

@@ -11,14 +11,20 @@ import grpc
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.contracts.events import LocalizedText, Verdict, VerdictReached
 from services.contracts.topics import VERDICT_REACHED
 from services.registry.api.app import RunningRegistry, running_registry
 from services.runtime.kafka import create_producer
 from tests.infra import Infra
 from tests.kafka_probe import skip_history
-from tests.registry.support import refusal, registry_settings
+from tests.registry.support import (
+    QUALIFICATION,
+    refusal,
+    region_value,
+    registry_settings,
+    trusted_stub,
+)
 from tests.signing import signed
 
 pytestmark = pytest.mark.integration
@@ -37,8 +43,8 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with grpc.aio.insecure_channel(registry.grpc_address) as channel:
-        yield registry_pb2_grpc.RegistryStub(channel)
+    async with trusted_stub(registry.grpc_address) as routed:
+        yield routed
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,7 @@ def verdict(region: str, holder_ref: str = "hr-stream") -> VerdictReached:
         request_id=uuid.uuid4(),
         employer_id=uuid.uuid4(),
         region=region,
-        qualification_id="int-acca",
+        qualification_id=QUALIFICATION,
         holder_ref=holder_ref,
         verdict=Verdict.AUTHENTIC,
         reason=LocalizedText(zh="证书真实", en="authentic"),
@@ -73,8 +79,8 @@ async def publish(producer: AIOKafkaProducer, events: list[VerdictReached]) -> N
 async def take(stream: Any, count: int, seconds: float = 30) -> list[Any]:
     received: list[Any] = []
     async with asyncio.timeout(seconds):
-        async for outcome in stream:
-            received.append(outcome)
+        async for response in stream:
+            received.append(response.outcome)
             if len(received) == count:
                 break
     return received
@@ -84,14 +90,16 @@ async def test_a_resumed_stream_misses_nothing(stub: Any, producer: AIOKafkaProd
     region = "hebei"
     first_batch = [verdict(region) for _ in range(6)]
     await publish(producer, first_batch)
-    first = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region=region))
+    first = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region=region_value(region)))
     seen = await take(first, 4)
     first.cancel()  # the region's system disconnects after four
 
     later = [verdict(region) for _ in range(5)]
     await publish(producer, later)
     resumed = stub.StreamOutcomes(
-        registry_pb2.StreamOutcomesRequest(region=region, after_cursor=seen[-1].cursor)
+        registry_pb2.StreamOutcomesRequest(
+            region=region_value(region), after_cursor=seen[-1].cursor
+        )
     )
     rest = await take(resumed, 7)
     # Published while the stream is open: it tails new outcomes too.
@@ -105,9 +113,9 @@ async def test_a_resumed_stream_misses_nothing(stub: Any, producer: AIOKafkaProd
     assert cursors == sorted(cursors) and len(set(cursors)) == len(cursors)
     expected = [str(event.request_id) for event in first_batch + later + tail]
     assert sorted(outcome.request_id for outcome in everything) == sorted(expected)
-    assert {outcome.region for outcome in everything} == {region}
+    assert {outcome.region for outcome in everything} == {region_value(region)}
     assert everything[0].holder_ref == "hr-stream"
-    assert everything[0].verdict == "authentic"
+    assert everything[0].verdict == registry_pb2.VERDICT_AUTHENTIC
 
 
 async def test_a_redelivered_event_is_recorded_once(stub: Any, producer: AIOKafkaProducer) -> None:
@@ -116,7 +124,7 @@ async def test_a_redelivered_event_is_recorded_once(stub: Any, producer: AIOKafk
     await publish(producer, [event, event])
     marker = verdict(region)
     await publish(producer, [marker])
-    stream = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region=region))
+    stream = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region=region_value(region)))
     received = await take(stream, 2)
     stream.cancel()
     assert [o.request_id for o in received] == [str(event.request_id), str(marker.request_id)]
@@ -128,23 +136,27 @@ async def test_other_regions_outcomes_are_not_streamed(
     await publish(producer, [verdict("beijing", "hr-beijing"), verdict("tianjin", "hr-t")])
     marker = verdict("beijing", "hr-beijing-marker")
     await publish(producer, [marker])
-    stream = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region="beijing"))
+    stream = stub.StreamOutcomes(registry_pb2.StreamOutcomesRequest(region=region_value("beijing")))
     received: list[Any] = []
     async with asyncio.timeout(30):
-        async for outcome in stream:
+        async for response in stream:
+            outcome = response.outcome
             received.append(outcome)
             if outcome.request_id == str(marker.request_id):
                 break
     stream.cancel()
-    assert {o.region for o in received} == {"beijing"}
+    assert {o.region for o in received} == {registry_pb2.REGION_BEIJING}
 
 
-@pytest.mark.parametrize(("region", "cursor"), [("shanghai", 0), ("", 0), ("beijing", -1)])
+@pytest.mark.parametrize(
+    ("region", "cursor"),
+    [(99, 0), (registry_pb2.REGION_UNSPECIFIED, 0), (registry_pb2.REGION_BEIJING, -1)],
+)
 async def test_bad_stream_requests_are_invalid_arguments(
-    stub: Any, region: str, cursor: int
+    stub: Any, region: int, cursor: int
 ) -> None:
     stream = stub.StreamOutcomes(
-        registry_pb2.StreamOutcomesRequest(region=region, after_cursor=cursor)
+        registry_pb2.StreamOutcomesRequest(region=region, after_cursor=cursor)  # type: ignore[arg-type]
     )
     error = await refusal(take(stream, 1, seconds=10))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -152,7 +164,8 @@ async def test_bad_stream_requests_are_invalid_arguments(
 
 async def test_a_stream_ends_at_the_callers_deadline(stub: Any) -> None:
     stream = stub.StreamOutcomes(
-        registry_pb2.StreamOutcomesRequest(region="beijing", after_cursor=10**12), timeout=0.5
+        registry_pb2.StreamOutcomesRequest(region=registry_pb2.REGION_BEIJING, after_cursor=10**12),
+        timeout=0.5,
     )
     error = await refusal(take(stream, 1, seconds=10))
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED

@@ -5,16 +5,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import grpc
 import httpx
 import pytest
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.catalogue.loader import load_edition
 from services.registry.domain.codes import CHECK_SYMBOLS, generate_code
 from tests.infra import Infra
-from tests.registry.support import issue_request, registry_settings
+from tests.registry.support import issue_request, registry_settings, trusted_stub
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +31,8 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with grpc.aio.insecure_channel(registry.grpc_address) as channel:
-        yield registry_pb2_grpc.RegistryStub(channel)
+    async with trusted_stub(registry.grpc_address) as routed:
+        yield routed
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.api.server import SERVICE_NAME
 from services.registry.api.servicer import REQUEST_ID_METADATA
@@ -37,11 +37,15 @@ from services.runtime.observability import request_id_var
 from tests.infra import Infra
 from tests.registry.support import (
     HOLDER,
+    QUALIFICATION,
     VERIFIED_AT,
     error_code,
     issue_request,
     refusal,
     registry_settings,
+    secure_channel,
+    session_pki,
+    trusted_stub,
 )
 
 pytestmark = pytest.mark.integration
@@ -57,13 +61,14 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def channel(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with grpc.aio.insecure_channel(registry.grpc_address) as opened:
+    async with secure_channel(registry.grpc_address, "beijing") as opened:
         yield opened
 
 
-@pytest.fixture
-def stub(channel: Any) -> Any:
-    return registry_pb2_grpc.RegistryStub(channel)
+@pytest.fixture(scope="module")
+async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
+    async with trusted_stub(registry.grpc_address) as routed:
+        yield routed
 
 
 async def test_issuing_twice_returns_the_same_code(stub: Any) -> None:
@@ -126,14 +131,15 @@ async def test_missing_verified_at_is_an_invalid_argument(stub: Any) -> None:
 
 
 async def test_lookup_shows_the_masked_name_only(stub: Any) -> None:
-    issued = await stub.IssueCode(issue_request(body_ids=["acca", "cpa-au"]))
+    joint: dict[str, Any] = {"qualification_id": "baft-a281b26c", "body_ids": ["libf", "icc"]}
+    issued = await stub.IssueCode(issue_request(**joint))
     typed = issued.code.replace("-", "").lower()
     found = await stub.LookupCode(registry_pb2.LookupCodeRequest(code=typed))
     assert found.code == issued.code
     assert found.status == registry_pb2.CODE_STATUS_VALID
     assert found.holder_name_masked == "Z**** W**"
-    assert list(found.body_ids) == ["acca", "cpa-au"]
-    assert found.qualification_id == "int-acca"
+    assert list(found.body_ids) == ["libf", "icc"]
+    assert found.qualification_id == "baft-a281b26c"
     assert found.verified_at.ToDatetime(tzinfo=UTC) == VERIFIED_AT
     assert HOLDER not in str(found)
 
@@ -172,7 +178,7 @@ async def test_a_revoked_code_looks_up_as_revoked(stub: Any, registry: RunningRe
     assert found.status == registry_pb2.CODE_STATUS_REVOKED
     assert found.revocation_reason == "certificate withdrawn by ACCA"
     full = await stub.GetVerification(registry_pb2.GetVerificationRequest(code=issued.code))
-    assert full.revoked_at.ToDatetime(tzinfo=UTC) == revoked_at
+    assert full.verification.revoked_at.ToDatetime(tzinfo=UTC) == revoked_at
 
 
 async def test_get_verification_by_request_id_and_by_code(stub: Any) -> None:
@@ -183,9 +189,9 @@ async def test_get_verification_by_request_id_and_by_code(stub: Any) -> None:
     by_code = await stub.GetVerification(
         registry_pb2.GetVerificationRequest(code=issued.code.lower())
     )
-    assert by_id == by_code == issued.verification
-    assert by_id.region == "tianjin"
-    assert by_id.holder_name == HOLDER
+    assert by_id.verification == by_code.verification == issued.verification
+    assert by_id.verification.region == registry_pb2.REGION_TIANJIN
+    assert by_id.verification.holder_name == HOLDER
 
 
 async def test_get_verification_refusals(stub: Any) -> None:
@@ -285,7 +291,7 @@ async def test_a_code_collision_draws_another_code(module_database: str, stub: A
         codes = CodeRepository(pool, new_code=lambda: next(drawn))
         request = new_issue_request(
             request_id=str(uuid.uuid4()),
-            qualification_id="int-acca",
+            qualification_id=QUALIFICATION,
             body_ids=["acca"],
             holder_ref="hr-collision",
             holder_name=HOLDER,
@@ -318,11 +324,7 @@ async def test_database_failures_are_internal_errors_without_details(
     infra: Infra, fresh_database: str
 ) -> None:
     settings = registry_settings(infra, fresh_database)
-    async with (
-        running_registry(settings) as running,
-        grpc.aio.insecure_channel(running.grpc_address) as channel,
-    ):
-        stub = registry_pb2_grpc.RegistryStub(channel)
+    async with running_registry(settings) as running, trusted_stub(running.grpc_address) as stub:
         issued = await stub.IssueCode(issue_request())
         connection = await asyncpg.connect(fresh_database)
         try:
@@ -352,6 +354,8 @@ async def test_the_entry_point_serves_and_stops_on_sigterm(
         "REGISTRY_OPS_PORT": "0",
         "REGISTRY_PUBLIC_PORT": "0",
         "REGISTRY_GRACE_SECONDS": "1",
+        "REGISTRY_TLS_DIR": str(session_pki()),
+        "REGISTRY_SIGNING_KEY_PASSPHRASE": "registry-tests",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -364,7 +368,7 @@ async def test_the_entry_point_serves_and_stops_on_sigterm(
     assert process.stdout is not None
     try:
         serving = await asyncio.wait_for(_log_line(process.stdout, "registry serving"), 30)
-        async with grpc.aio.insecure_channel(serving["grpc_address"]) as channel:
+        async with secure_channel(serving["grpc_address"], "hebei") as channel:
             reply = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=SERVICE_NAME)
             )
@@ -385,3 +389,51 @@ async def _log_line(stream: asyncio.StreamReader, message: str) -> dict[str, Any
         if record.get("message") == message:
             return record
     raise AssertionError(f"the registry exited without logging {message!r}")
+
+
+async def test_issuing_for_a_qualification_not_in_the_catalogue_is_refused(
+    stub: Any, registry: RunningRegistry
+) -> None:
+    request = issue_request(qualification_id="no-such-q")
+    error = await refusal(stub.IssueCode(request))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error_code(error) == "unknown-qualification"
+    assert "qualification_id" in (error.details() or "")
+    assert await registry.codes.by_request_id(uuid.UUID(request.request_id)) is None
+
+
+async def test_issuing_for_a_body_that_does_not_award_the_qualification_is_refused(
+    stub: Any, registry: RunningRegistry
+) -> None:
+    request = issue_request(body_ids=["acca", "icc"])
+    error = await refusal(stub.IssueCode(request))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.details() or "").startswith("body_ids: ")
+    assert await registry.codes.by_request_id(uuid.UUID(request.request_id)) is None
+
+
+async def test_a_holders_verifications_come_in_pages(stub: Any) -> None:
+    holder_ref = "hr-pages-" + uuid.uuid4().hex[:8]
+    issued = [await stub.IssueCode(issue_request(holder_ref=holder_ref)) for _ in range(5)]
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = await stub.ListHolderVerifications(
+            registry_pb2.ListHolderVerificationsRequest(
+                holder_ref=holder_ref, limit=2, cursor=cursor
+            )
+        )
+        seen += [verification.code for verification in page.verifications]
+        assert len(page.verifications) <= 2
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(response.code for response in issued)
+    assert len(seen) == len(set(seen)) == 5
+    bad = await refusal(
+        stub.ListHolderVerifications(
+            registry_pb2.ListHolderVerificationsRequest(holder_ref=holder_ref, cursor="%%%")
+        )
+    )
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (bad.details() or "").startswith("cursor: ")

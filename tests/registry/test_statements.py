@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import grpc
 import httpx
 import orjson
 import pytest
@@ -14,7 +13,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OKPKey
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.domain.statements import (
     STATUS_LIST_BITS,
@@ -22,7 +21,7 @@ from services.registry.domain.statements import (
     status_bit,
 )
 from tests.infra import Infra
-from tests.registry.support import issue_request, registry_settings
+from tests.registry.support import QUALIFICATION, issue_request, registry_settings, trusted_stub
 
 pytestmark = pytest.mark.integration
 
@@ -40,8 +39,8 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with grpc.aio.insecure_channel(registry.grpc_address) as channel:
-        yield registry_pb2_grpc.RegistryStub(channel)
+    async with trusted_stub(registry.grpc_address) as routed:
+        yield routed
 
 
 async def published_keys(registry: RunningRegistry) -> KeySet:
@@ -92,7 +91,7 @@ async def test_a_statement_verifies_offline_with_the_published_key(
     claims = verify_offline(issued.statement, keys)
     subject = claims["credentialSubject"]
     assert subject["verificationCode"] == issued.code
-    assert subject["qualificationId"] == "int-acca"
+    assert subject["qualificationId"] == QUALIFICATION
     assert subject["holderNameMasked"] == "Z**** W**"
     assert "ZHANG Wei" not in issued.statement
     assert claims["issuer"]["id"] == "https://registry.example.cn"

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 import asyncpg
+import grpc
 import pytest
 
 from services.runtime.db import apply_migrations, create_pool, read_migrations
@@ -39,7 +40,7 @@ def verifier_for(
     }
     contacts = BodyContacts(channel_book({BODY: "credential_api"}), simulator.base_url, channels)
     # Nothing here is authentic, so the registry is never called; an unused port proves it.
-    registry = RegistryClient("127.0.0.1:9", timeout_seconds=1)
+    registry = RegistryClient("127.0.0.1:9", grpc.ssl_channel_credentials(), timeout_seconds=1)
     verifier = RequestVerifier(
         contacts, registry, VerifierStore(pool), owner=owner, lease_seconds=1, max_takeovers=2
     )

@@ -12,7 +12,7 @@ import uvicorn
 
 from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED
 from services.registry.api.public import PublicApi
-from services.registry.api.server import GrpcServer, start_grpc_server
+from services.registry.api.server import GrpcOptions, GrpcServer, start_grpc_server
 from services.registry.api.servicer import ServiceParts
 from services.registry.catalogue.loader import load_edition
 from services.registry.domain.statements import Issuer
@@ -73,9 +73,7 @@ async def serve(
         cleanup.push_async_callback(producer.stop)
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
         public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
-        grpc_server = await start_grpc_server(
-            codes, settings.host, settings.grpc_port, parts, settings.tls_files()
-        )
+        grpc_server = await start_grpc_server(codes, parts, GrpcOptions.of(settings))
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
         checks = {"database": codes.ping, "kafka": kafka_check(producer)}
         # Both leave SIGTERM/SIGINT to the registry, which stops them after gRPC drains.
@@ -109,7 +107,7 @@ async def serve(
                 "grpc_address": running.grpc_address,
                 "ops_port": running.ops_port,
                 "public_port": running.public_port,
-                "mutual_tls": settings.tls_files() is not None,
+                "plaintext_port": running.grpc.plaintext_port,
             },
         )
         async with asyncio.TaskGroup() as tasks:
@@ -131,7 +129,7 @@ async def _prepare(
     pool: asyncpg.Pool, settings: RegistrySettings
 ) -> tuple[ServiceParts, CodeRepository]:
     """Loads the catalogue edition and makes sure a signing key exists."""
-    keys = SigningKeys(pool, settings.signing_key_passphrase.get_secret_value())
+    keys = SigningKeys(pool, settings.passphrase())
     await keys.ensure_current()
     catalogue = CatalogueStore(pool)
     await catalogue.load(load_edition(settings.catalogue_file))

@@ -1,17 +1,31 @@
-"""Mutual TLS and authorisation: who is calling (from the client certificate) and whether the
-one table in `domain.access` lets them call this RPC."""
+"""Who is calling and whether they may: identity from the client certificate (mutual TLS) or
+anonymous (the opt-in plaintext port), authorised by the one table in `domain.access`.
+
+The interceptor also turns bytes that are not a valid request into INVALID_ARGUMENT (grpcio
+would answer UNKNOWN) and checks every request against `bounds` before the servicer sees it.
+"""
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
-from services.registry.domain.access import LOCAL, Caller, may_call
+from services.registry.api.bounds import check_bounds
+from services.registry.api.status import abort_with
+from services.registry.domain.access import ANONYMOUS, Caller, may_call
+from services.registry.domain.errors import InvalidField, RegistryError
 
-# Served to every authenticated caller, whatever its identity.
+# Served to every caller, whatever its identity.
 _OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-_REGISTRY_PREFIX = "/qualverify.registry.v1.Registry/"
+_REGISTRY_PREFIX = "/qualverify.registry.v1.RegistryService/"
+
+Deserializer = Callable[[bytes], Any]
+
+
+class Undecodable:
+    """Stands in for a request whose bytes did not parse, so the RPC can refuse it cleanly."""
 
 
 def server_credentials(ca: Path, cert: Path, key: Path) -> Any:
@@ -23,18 +37,20 @@ def server_credentials(ca: Path, cert: Path, key: Path) -> Any:
     )
 
 
-def caller_of(context: Any, secure: bool) -> Caller:
+def caller_of(context: Any) -> Caller:
+    """The certificate's common name over mutual TLS; ANONYMOUS over plaintext."""
     peer = str(context.peer() or "unknown")
-    if not secure:
-        return Caller(LOCAL, peer)
-    names = (context.auth_context() or {}).get("x509_common_name") or []
-    identity = names[0].decode() if names else ""
-    return Caller(identity, peer)
+    auth = context.auth_context() or {}
+    if auth.get("transport_security_type") != [b"ssl"]:
+        return Caller(ANONYMOUS, peer)
+    names = auth.get("x509_common_name") or []
+    return Caller(names[0].decode() if names else "", peer)
 
 
 class AuthorisationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Refuses a call before it reaches the servicer: UNAUTHENTICATED without an identity,
-    PERMISSION_DENIED when the identity may not call the method."""
+    """Before a call reaches the servicer: INVALID_ARGUMENT for undecodable bytes,
+    UNAUTHENTICATED without an identity, PERMISSION_DENIED when the identity may not call the
+    method, INVALID_ARGUMENT for a field out of bounds."""
 
     async def intercept_service(
         self,
@@ -46,26 +62,37 @@ class AuthorisationInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         if handler is None or method.startswith(_OPEN_SERVICES):
             return handler
         rpc = method.removeprefix(_REGISTRY_PREFIX)
+        deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _guarded_unary(handler.unary_unary, rpc),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _guarded_stream(handler.unary_stream, rpc),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
+
+
+def _tolerant(deserializer: Deserializer) -> Deserializer:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            return Undecodable()
+
+    return deserialize
 
 
 def _guarded_unary(
     behaviour: Callable[[Any, Any], Awaitable[Any]], rpc: str
 ) -> Callable[[Any, Any], Awaitable[Any]]:
     async def guarded(request: Any, context: Any) -> Any:
-        await _authorise(context, rpc)
+        await _admit(request, context, rpc)
         return await behaviour(request, context)
 
     return guarded
@@ -73,15 +100,24 @@ def _guarded_unary(
 
 def _guarded_stream(behaviour: Callable[[Any, Any], Any], rpc: str) -> Callable[[Any, Any], Any]:
     async def guarded(request: Any, context: Any) -> Any:
-        await _authorise(context, rpc)
+        await _admit(request, context, rpc)
         async for message in behaviour(request, context):
             yield message
 
     return guarded
 
 
-async def _authorise(context: Any, rpc: str) -> None:
-    caller = caller_of(context, secure=True)
+async def _admit(request: Message | Undecodable, context: Any, rpc: str) -> None:
+    if isinstance(request, Undecodable):
+        await abort_with(
+            context,
+            InvalidField(
+                "request",
+                f"is not a valid protobuf {rpc}Request message",
+                f"不是有效的 protobuf {rpc}Request 消息",
+            ),
+        )
+    caller = caller_of(context)
     if not caller.identity:
         await context.abort(
             grpc.StatusCode.UNAUTHENTICATED,
@@ -92,3 +128,7 @@ async def _authorise(context: Any, rpc: str) -> None:
             grpc.StatusCode.PERMISSION_DENIED,
             f"'{caller.identity}' may not call {rpc} / “{caller.identity}”无权调用 {rpc}",
         )
+    try:
+        check_bounds(request)
+    except RegistryError as error:
+        await abort_with(context, error)

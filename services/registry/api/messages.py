@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.type.date_pb2 import Date
 
 from qualverify.registry.v1 import registry_pb2
 from services.registry.catalogue.model import Catalogue, ListId, Qualification
@@ -12,6 +13,7 @@ from services.registry.domain.errors import InvalidField
 from services.registry.domain.verifications import (
     CodeStatus,
     IssueRequest,
+    Region,
     Verification,
     new_issue_request,
 )
@@ -21,6 +23,36 @@ _STATUS = {
     CodeStatus.VALID: registry_pb2.CODE_STATUS_VALID,
     CodeStatus.REVOKED: registry_pb2.CODE_STATUS_REVOKED,
 }
+REGION_MESSAGES: dict[Region, registry_pb2.Region.ValueType] = {
+    Region.BEIJING: registry_pb2.REGION_BEIJING,
+    Region.TIANJIN: registry_pb2.REGION_TIANJIN,
+    Region.HEBEI: registry_pb2.REGION_HEBEI,
+}
+_REGIONS = {message: region for region, message in REGION_MESSAGES.items()}
+_LISTS: dict[ListId, registry_pb2.CatalogueList.ValueType] = {
+    ListId.INTERNATIONAL: registry_pb2.CATALOGUE_LIST_INTERNATIONAL,
+    ListId.URGENT: registry_pb2.CATALOGUE_LIST_URGENT,
+    ListId.OUTBOUND: registry_pb2.CATALOGUE_LIST_OUTBOUND,
+    ListId.MUTUAL: registry_pb2.CATALOGUE_LIST_MUTUAL,
+}
+_LIST_IDS = {message: list_id for list_id, message in _LISTS.items()}
+_VERDICTS: dict[str, registry_pb2.Verdict.ValueType] = {
+    "authentic": registry_pb2.VERDICT_AUTHENTIC,
+    "not_authentic": registry_pb2.VERDICT_NOT_AUTHENTIC,
+    "unable_to_verify": registry_pb2.VERDICT_UNABLE_TO_VERIFY,
+    "needs_review": registry_pb2.VERDICT_NEEDS_REVIEW,
+}
+
+
+def region_of(message: registry_pb2.Region.ValueType) -> Region:
+    """The domain region of a request's region enum; unspecified or unknown is refused."""
+    try:
+        return _REGIONS[message]
+    except KeyError:
+        allowed = ", ".join(registry_pb2.Region.Name(value) for value in REGION_MESSAGES.values())
+        raise InvalidField(
+            "region", f"must be one of {allowed}", f"必须是以下之一：{allowed}"
+        ) from None
 
 
 def issue_request(message: registry_pb2.IssueCodeRequest) -> IssueRequest:
@@ -30,7 +62,7 @@ def issue_request(message: registry_pb2.IssueCodeRequest) -> IssueRequest:
         body_ids=list(message.body_ids),
         holder_ref=message.holder_ref,
         holder_name=message.holder_name,
-        region=message.region,
+        region=region_of(message.region).value,
         employer_id=message.employer_id,
         verified_at=(
             message.verified_at.ToDatetime(tzinfo=UTC) if message.HasField("verified_at") else None
@@ -50,7 +82,7 @@ def verification_message(
         body_ids=verification.body_ids,
         holder_ref=verification.holder_ref,
         holder_name=verification.holder_name,
-        region=verification.region.value,
+        region=REGION_MESSAGES[verification.region],
         employer_id=verification.employer_id,
         verified_at=_timestamp(verification.verified_at),
         revoked_at=_timestamp(verification.revoked_at),
@@ -88,10 +120,10 @@ def outcome_message(outcome: StoredOutcome, personal: bool) -> registry_pb2.Outc
     return registry_pb2.Outcome(
         cursor=outcome.cursor,
         request_id=str(outcome.request_id),
-        region=outcome.region,
+        region=REGION_MESSAGES[Region(outcome.region)],
         qualification_id=outcome.qualification_id,
         holder_ref=outcome.holder_ref if personal else "",
-        verdict=outcome.verdict,
+        verdict=_VERDICTS.get(outcome.verdict, registry_pb2.VERDICT_UNSPECIFIED),
         verification_code=outcome.verification_code or "",
         decided_at=_timestamp(outcome.decided_at),
     )
@@ -99,13 +131,13 @@ def outcome_message(outcome: StoredOutcome, personal: bool) -> registry_pb2.Outc
 
 def search_query(request: registry_pb2.SearchCatalogueRequest, today: date) -> SearchQuery:
     list_id: ListId | None = None
-    if request.list_id.strip():
+    if request.list != registry_pb2.CATALOGUE_LIST_UNSPECIFIED:
         try:
-            list_id = ListId(request.list_id.strip().lower())
-        except ValueError:
-            allowed = ", ".join(item.value for item in ListId)
+            list_id = _LIST_IDS[request.list]
+        except KeyError:
+            allowed = ", ".join(registry_pb2.CatalogueList.Name(value) for value in _LISTS.values())
             raise InvalidField(
-                "list_id", f"must be one of {allowed}", f"必须是以下之一：{allowed}"
+                "list", f"must be one of {allowed}", f"必须是以下之一：{allowed}"
             ) from None
     return SearchQuery(
         text=request.text or None,
@@ -131,21 +163,28 @@ def qualification_message(
         ],
         country=qualification.country,
         fields=qualification.fields,
-        list_ids=[list_id.value for list_id in qualification.list_ids()],
+        lists=[_LISTS[list_id] for list_id in qualification.list_ids()],
         notes=qualification.notes,
         edition_id=catalogue.edition.id,
         withdrawn=withdrawal is not None,
-        withdrawn_on=withdrawal.date.isoformat() if withdrawal else "",
+        withdrawn_on=_date_message(withdrawal.date) if withdrawal else None,
         withdrawal_reason=withdrawal.reason if withdrawal else "",
     )
 
 
-def iso_date(field: str, text: str, default: date) -> date:
-    if not text.strip():
+def _date_message(day: date) -> Date:
+    return Date(year=day.year, month=day.month, day=day.day)
+
+
+def date_of(field: str, message: Date, default: date) -> date:
+    """A full calendar date from a `google.type.Date`; `default` when it is unset."""
+    if message.year == message.month == message.day == 0:
         return default
     try:
-        return date.fromisoformat(text.strip())
+        return date(message.year, message.month, message.day)
     except ValueError:
         raise InvalidField(
-            field, "must be a date such as 2025-10-01", "必须是日期（例如 2025-10-01）"
+            field,
+            "must be a full date with year, month and day, e.g. 2025-10-01",
+            "必须是包含年、月、日的完整日期（例如 2025-10-01）",
         ) from None

@@ -1,4 +1,8 @@
-"""The grpc.aio server of the registry, with health checking and reflection."""
+"""The grpc.aio server of the registry, with health checking and reflection.
+
+One server, two kinds of port: the mutual-TLS port every platform caller uses, and an opt-in
+plaintext port where callers are anonymous and get the public level only.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +16,32 @@ from grpc_reflection.v1alpha import reflection
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.registry.api.auth import AuthorisationInterceptor, server_credentials
 from services.registry.api.servicer import RegistryService, ServiceParts
+from services.registry.settings import RegistrySettings
 from services.registry.store.codes import CodeRepository
 
-SERVICE_NAME: str = registry_pb2.DESCRIPTOR.services_by_name["Registry"].full_name
+SERVICE_NAME: str = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
 OVERALL = ""  # the health service's name for the server as a whole
+
+
+@dataclass(frozen=True)
+class GrpcOptions:
+    host: str
+    port: int  # mutual TLS; 0 picks a free port
+    tls: tuple[Path, Path, Path]  # CA, certificate, key
+    plaintext_port: int | None = None  # anonymous, public level; None: no such port
+    max_receive_message_bytes: int = 64 * 1024
+    max_send_message_bytes: int = 4 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: RegistrySettings) -> "GrpcOptions":
+        return cls(
+            host=settings.host,
+            port=settings.grpc_port,
+            tls=settings.tls_files(),
+            plaintext_port=settings.plaintext_port,
+            max_receive_message_bytes=settings.max_receive_message_bytes,
+            max_send_message_bytes=settings.max_send_message_bytes,
+        )
 
 
 @dataclass
@@ -24,10 +50,15 @@ class GrpcServer:
     health: health_aio.HealthServicer
     host: str
     port: int
+    plaintext_port: int | None = None
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def plaintext_address(self) -> str | None:
+        return None if self.plaintext_port is None else f"{self.host}:{self.plaintext_port}"
 
     async def stop(self, grace: float) -> None:
         """NOT_SERVING first so balancers drain, then let in-flight calls finish within grace."""
@@ -36,21 +67,21 @@ class GrpcServer:
 
 
 async def start_grpc_server(
-    codes: CodeRepository,
-    host: str,
-    port: int,
-    parts: ServiceParts | None = None,
-    tls: tuple[Path, Path, Path] | None = None,
+    codes: CodeRepository, parts: ServiceParts | None, options: GrpcOptions
 ) -> GrpcServer:
-    """Binds (port 0 picks a free port), starts and reports SERVING; returns the bound port.
+    """Binds, starts and reports SERVING; returns the bound ports.
 
-    With `tls` (CA, certificate, key) every caller must present a client certificate of that
-    CA, and each RPC is authorised from the certificate's identity; without, plaintext.
+    On the TLS port every caller must present a client certificate of the CA, and each RPC is
+    authorised from the certificate's identity.
     """
-    interceptors = [AuthorisationInterceptor()] if tls else []
-    server = grpc.aio.server(interceptors=interceptors)
-    servicer = RegistryService(codes, parts, secure=tls is not None)
-    registry_pb2_grpc.add_RegistryServicer_to_server(servicer, server)
+    server = grpc.aio.server(
+        interceptors=[AuthorisationInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", options.max_receive_message_bytes),
+            ("grpc.max_send_message_length", options.max_send_message_bytes),
+        ],
+    )
+    registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryService(codes, parts), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -61,14 +92,20 @@ async def start_grpc_server(
         ),
         server,
     )
-    address = f"{host}:{port}"
-    if tls:
-        bound = server.add_secure_port(address, server_credentials(*tls))
-    else:
-        bound = server.add_insecure_port(address)
-    if bound == 0:
-        raise OSError(f"cannot bind the registry gRPC server to {host}:{port}")
+    port = _bind(
+        server.add_secure_port, options.host, options.port, server_credentials(*options.tls)
+    )
+    plaintext = None
+    if options.plaintext_port is not None:
+        plaintext = _bind(server.add_insecure_port, options.host, options.plaintext_port)
     await server.start()
     for service in (OVERALL, SERVICE_NAME):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
-    return GrpcServer(server=server, health=health, host=host, port=bound)
+    return GrpcServer(server, health, options.host, port, plaintext)
+
+
+def _bind(add_port: Any, host: str, port: int, *credentials: Any) -> int:
+    bound = int(add_port(f"{host}:{port}", *credentials))
+    if bound == 0:
+        raise OSError(f"cannot bind the registry gRPC server to {host}:{port}")
+    return bound

@@ -30,10 +30,14 @@ from services.registry.domain.errors import (
     PermissionDenied,
     RegistryError,
 )
+from services.registry.domain.issuing import ensure_awarded
 from services.registry.domain.verifications import (
+    HOLDER_PAGE_DEFAULT,
+    HOLDER_PAGE_MAX,
     MAX_TEXT,
+    HolderCursor,
     Verification,
-    parse_region,
+    page_limit,
     parse_request_id,
     revocation_reason,
 )
@@ -67,16 +71,14 @@ class ServiceParts:
     poll_seconds: float = 1.0
 
 
-class RegistryService(registry_pb2_grpc.RegistryServicer):
+class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     def __init__(
         self,
         codes: CodeRepository,
         parts: ServiceParts | None = None,
-        secure: bool = False,
     ) -> None:
         self._codes = codes
         self._parts = parts
-        self._secure = secure
 
     @property
     def _p(self) -> ServiceParts:
@@ -90,7 +92,9 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         request_id_var.set(_request_id(context, request.request_id))
 
         async def issue() -> registry_pb2.IssueCodeResponse:
-            issued = await self._codes.issue(messages.issue_request(request))
+            wanted = messages.issue_request(request)
+            ensure_awarded(await self._p.catalogue.current(), wanted)
+            issued = await self._codes.issue(wanted)
             log.info("code issued", extra={"newly_issued": issued.newly_issued})
             return registry_pb2.IssueCodeResponse(
                 code=str(issued.verification.code),
@@ -116,10 +120,10 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
 
     async def GetVerification(
         self, request: registry_pb2.GetVerificationRequest, context: Any
-    ) -> registry_pb2.Verification:
+    ) -> registry_pb2.GetVerificationResponse:
         request_id_var.set(_request_id(context, request.request_id))
 
-        async def get() -> registry_pb2.Verification:
+        async def get() -> registry_pb2.GetVerificationResponse:
             key = request.WhichOneof("key")
             if key == "request_id":
                 verification = await self._by_request_id(request.request_id)
@@ -130,7 +134,11 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                 raise InvalidField(
                     "key", "give a request_id or a code", "请提供 request_id 或 code"
                 )
-            return messages.verification_message(verification, self._caller(context).personal)
+            return registry_pb2.GetVerificationResponse(
+                verification=messages.verification_message(
+                    verification, self._caller(context).personal
+                )
+            )
 
         return await _handled("GetVerification", context, get)
 
@@ -143,27 +151,34 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
             holder_ref = request.holder_ref.strip()
             if not holder_ref or len(holder_ref) > MAX_TEXT:
                 raise InvalidField("holder_ref", "is required", "不能为空")
-            found = await self._codes.by_holder(holder_ref)
+            limit = page_limit(request.limit, HOLDER_PAGE_DEFAULT, HOLDER_PAGE_MAX)
+            after = HolderCursor.decode(request.cursor) if request.cursor else None
+            found = await self._codes.by_holder(holder_ref, limit + 1, after)
+            page, more = found[:limit], len(found) > limit
             caller = self._caller(context)
             await self._p.audit.record(
                 actor=caller.identity,
                 peer=caller.peer,
                 action="ListHolderVerifications",
-                outcome=f"{len(found)} found",
+                outcome=f"{len(page)} found",
                 holder_ref=holder_ref,
             )
+            last = page[-1] if more else None
             return registry_pb2.ListHolderVerificationsResponse(
-                verifications=[messages.verification_message(v, caller.personal) for v in found]
+                verifications=[messages.verification_message(v, caller.personal) for v in page],
+                next_cursor=HolderCursor(last.verified_at, last.request_id).encode()
+                if last
+                else "",
             )
 
         return await _handled("ListHolderVerifications", context, list_all)
 
     async def RevokeCode(
         self, request: registry_pb2.RevokeCodeRequest, context: Any
-    ) -> registry_pb2.Verification:
+    ) -> registry_pb2.RevokeCodeResponse:
         request_id_var.set(_request_id(context))
 
-        async def revoke() -> registry_pb2.Verification:
+        async def revoke() -> registry_pb2.RevokeCodeResponse:
             code = parse_code(request.code)
             reason = revocation_reason(request.reason)
             caller = self._caller(context)
@@ -172,17 +187,19 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                 revoked = await self._by_code(request.code)
             else:
                 log.info("code revoked", extra={"revoked_by": caller.identity})
-            return messages.verification_message(revoked, caller.personal)
+            return registry_pb2.RevokeCodeResponse(
+                verification=messages.verification_message(revoked, caller.personal)
+            )
 
         return await _handled("RevokeCode", context, revoke)
 
     async def StreamOutcomes(
         self, request: registry_pb2.StreamOutcomesRequest, context: Any
-    ) -> AsyncIterator[registry_pb2.Outcome]:
+    ) -> AsyncIterator[registry_pb2.StreamOutcomesResponse]:
         request_id_var.set(_request_id(context))
         caller = self._caller(context)
         try:
-            region = parse_region(request.region)
+            region = messages.region_of(request.region)
             if request.after_cursor < 0:
                 raise InvalidField("after_cursor", "must not be negative", "不能为负数")
             if not caller.may_stream(region):
@@ -195,7 +212,9 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
             await abort_with(context, error)
         RPCS.labels("StreamOutcomes", "opened").inc()
         async for outcome in self._outcomes_after(region.value, request.after_cursor):
-            yield messages.outcome_message(outcome, caller.personal)
+            yield registry_pb2.StreamOutcomesResponse(
+                outcome=messages.outcome_message(outcome, caller.personal)
+            )
 
     async def _outcomes_after(self, region: str, cursor: int) -> AsyncIterator[StoredOutcome]:
         """The backlog after `cursor`, then each new outcome as it is committed; never ends."""
@@ -223,7 +242,10 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                     "limit", f"must be between 1 and {MAX_LIMIT}", f"必须在 1 到 {MAX_LIMIT} 之间"
                 )
             try:
-                page = search(catalogue, query, limit=limit, cursor=request.cursor or None)
+                # Pure Python over the whole catalogue: off the event loop, so other calls go on.
+                page = await asyncio.to_thread(
+                    search, catalogue, query, limit=limit, cursor=request.cursor or None
+                )
             except InvalidCursorError:
                 raise InvalidField(
                     "cursor", "was not issued for this search", "不是本次查询签发的游标"
@@ -239,10 +261,10 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
 
     async def GetQualification(
         self, request: registry_pb2.GetQualificationRequest, context: Any
-    ) -> registry_pb2.Qualification:
+    ) -> registry_pb2.GetQualificationResponse:
         request_id_var.set(_request_id(context))
 
-        async def get() -> registry_pb2.Qualification:
+        async def get() -> registry_pb2.GetQualificationResponse:
             catalogue = await self._p.catalogue.current()
             try:
                 qualification = catalogue.qualification(request.qualification_id.strip())
@@ -250,23 +272,27 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                 raise NotFound(
                     "no such qualification in the catalogue", "目录中没有该职业资格"
                 ) from None
-            return messages.qualification_message(catalogue, qualification)
+            return registry_pb2.GetQualificationResponse(
+                qualification=messages.qualification_message(catalogue, qualification)
+            )
 
         return await _handled("GetQualification", context, get)
 
     async def WithdrawQualification(
         self, request: registry_pb2.WithdrawQualificationRequest, context: Any
-    ) -> registry_pb2.Qualification:
+    ) -> registry_pb2.WithdrawQualificationResponse:
         request_id_var.set(_request_id(context))
 
-        async def withdraw() -> registry_pb2.Qualification:
-            on = messages.iso_date("withdrawn_on", request.withdrawn_on, datetime.now(UTC).date())
+        async def withdraw() -> registry_pb2.WithdrawQualificationResponse:
+            on = messages.date_of("withdrawn_on", request.withdrawn_on, datetime.now(UTC).date())
             reason = revocation_reason(request.reason)
             qualification = await self._p.catalogue.withdraw(
                 request.qualification_id.strip(), on, reason, self._caller(context).identity
             )
             catalogue = await self._p.catalogue.current()
-            return messages.qualification_message(catalogue, qualification)
+            return registry_pb2.WithdrawQualificationResponse(
+                qualification=messages.qualification_message(catalogue, qualification)
+            )
 
         return await _handled("WithdrawQualification", context, withdraw)
 
@@ -281,7 +307,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         return await _handled("RotateSigningKey", context, rotate)
 
     def _caller(self, context: Any) -> Caller:
-        return caller_of(context, self._secure)
+        return caller_of(context)
 
     async def _audited_by_code(self, context: Any, action: str, text: str) -> Verification:
         code = parse_code(text)

@@ -11,6 +11,9 @@ STATUS_BY_ERROR: dict[ErrorCode, grpc.StatusCode] = {
     ErrorCode.CHECK_CHARACTER_MISMATCH: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorCode.INVALID_FIELD: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorCode.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    # The code would be issued under a qualification that does not exist: the referenced
+    # resource is missing (NOT_FOUND), not a state that may change (FAILED_PRECONDITION).
+    ErrorCode.UNKNOWN_QUALIFICATION: grpc.StatusCode.NOT_FOUND,
     ErrorCode.REQUEST_CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.ALREADY_WITHDRAWN: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,

@@ -1,8 +1,8 @@
 """Who may call what: the one table from caller identity to allowed RPCs (pure).
 
 Identities are the common names of the client certificates issued by the platform's CA
-(see deploy/pki/make-dev-pki.py). Without TLS (local development) every caller is `LOCAL`,
-trusted with everything.
+(see deploy/pki/make_dev_pki.py). A caller on the opt-in plaintext port is `ANONYMOUS` and
+gets the public level only: what anyone holding a code may see, and the catalogue.
 """
 
 from dataclasses import dataclass
@@ -32,19 +32,20 @@ _REGION_RPCS = _READ_CATALOGUE | {
     Rpc.STREAM_OUTCOMES,
 }
 
+ANONYMOUS = "anonymous"  # a caller without a certificate (plaintext port)
+
 ALLOWED_RPCS: dict[str, frozenset[Rpc]] = {
+    ANONYMOUS: _READ_CATALOGUE | {Rpc.LOOKUP_CODE},
     **{region.value: _REGION_RPCS for region in Region},
     "operator": _READ_CATALOGUE
     | {Rpc.LOOKUP_CODE, Rpc.REVOKE_CODE, Rpc.WITHDRAW_QUALIFICATION, Rpc.ROTATE_SIGNING_KEY},
     "verifier": frozenset({Rpc.ISSUE_CODE, Rpc.LOOKUP_CODE}),
 }
 
-LOCAL = "local"  # the caller of a plaintext (development) server
-
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    identity: str  # certificate common name, or LOCAL
+    identity: str  # certificate common name, or ANONYMOUS
     peer: str  # network address, for the audit log
 
     @property
@@ -56,15 +57,13 @@ class Caller:
 
     @property
     def personal(self) -> bool:
-        """Full names and holder references go to the regions only (and to local development)."""
-        return self.identity == LOCAL or self.region is not None
+        """Full names and holder references go to the regions only."""
+        return self.region is not None
 
     def may_stream(self, region: Region) -> bool:
-        return self.identity in (LOCAL, "operator") or self.region == region
+        return self.identity == "operator" or self.region == region
 
 
 def may_call(identity: str, rpc: str) -> bool:
     """True when `identity` may call `rpc` (a method name such as "RevokeCode")."""
-    if identity == LOCAL:
-        return True
     return rpc in ALLOWED_RPCS.get(identity, frozenset())

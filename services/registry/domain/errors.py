@@ -11,6 +11,7 @@ class ErrorCode(StrEnum):
     CHECK_CHARACTER_MISMATCH = "check-character-mismatch"
     INVALID_FIELD = "invalid-field"
     NOT_FOUND = "not-found"
+    UNKNOWN_QUALIFICATION = "unknown-qualification"
     REQUEST_CONFLICT = "request-conflict"
     ALREADY_WITHDRAWN = "already-withdrawn"
     PERMISSION_DENIED = "permission-denied"
@@ -48,6 +49,18 @@ class InvalidField(RegistryError):
 
 class NotFound(RegistryError):
     code = ErrorCode.NOT_FOUND
+
+
+class UnknownQualification(RegistryError):
+    """A code was asked for a qualification the catalogue does not hold."""
+
+    code = ErrorCode.UNKNOWN_QUALIFICATION
+
+    def __init__(self, qualification_id: str) -> None:
+        super().__init__(
+            f"qualification_id: '{qualification_id}' is not in the catalogue",
+            f"qualification_id：目录中没有职业资格“{qualification_id}”",
+        )
 
 
 class RequestConflict(RegistryError):

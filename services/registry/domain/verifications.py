@@ -1,5 +1,7 @@
 """Verifications: what the registry records when it issues a code, and the rules for issuing."""
 
+import base64
+import binascii
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +12,8 @@ from services.registry.domain.codes import VerificationCode
 from services.registry.domain.errors import InvalidField, RequestConflict
 
 MAX_TEXT = 200  # longest identifier or name the registry accepts in any field
+HOLDER_PAGE_DEFAULT = 50
+HOLDER_PAGE_MAX = 100
 
 
 class Region(StrEnum):
@@ -63,6 +67,43 @@ class Verification:
 class Issued:
     verification: Verification
     newly_issued: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HolderCursor:
+    """Where a page of one holder's verifications ended (they are ordered by these two)."""
+
+    verified_at: datetime
+    request_id: UUID
+
+    def encode(self) -> str:
+        text = f"{self.verified_at.isoformat()}|{self.request_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "HolderCursor":
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            moment, request_id = raw.split("|")
+            verified_at = datetime.fromisoformat(moment)
+            if verified_at.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(verified_at, UUID(request_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise InvalidField(
+                "cursor", "is not a next_cursor this registry issued", "不是本服务签发的游标"
+            ) from None
+
+
+def page_limit(value: int, default: int, maximum: int) -> int:
+    """A page size: 0 means the default, else 1..maximum."""
+    if value == 0:
+        return default
+    if not 1 <= value <= maximum:
+        raise InvalidField(
+            "limit", f"must be between 1 and {maximum}", f"必须在 1 到 {maximum} 之间"
+        )
+    return value
 
 
 def parse_request_id(text: str, field: str = "request_id") -> UUID:

@@ -13,6 +13,7 @@ import asyncpg
 from services.registry.domain.codes import VerificationCode, generate_code, parse_code
 from services.registry.domain.statements import Issuer, verification_claims
 from services.registry.domain.verifications import (
+    HolderCursor,
     Issued,
     IssueRequest,
     Region,
@@ -60,7 +61,8 @@ class CodeRepository:
     SET_STATEMENT = "UPDATE verification_codes SET statement = $2 WHERE request_id = $1"
     BY_HOLDER = (
         f"SELECT {_COLUMNS} FROM verification_codes WHERE holder_ref = $1 "
-        "ORDER BY verified_at, created_at LIMIT $2"
+        "AND ($2::timestamptz IS NULL OR (verified_at, request_id) > ($2, $3::uuid)) "
+        "ORDER BY verified_at, request_id LIMIT $4"
     )
     REVOKED_INDEXES = (
         "SELECT status_list_index FROM verification_codes "
@@ -113,8 +115,17 @@ class CodeRepository:
             await conn.execute(self.SET_STATEMENT, request.request_id, statement)
             return {**dict(row), "statement": statement}
 
-    async def by_holder(self, holder_ref: str, limit: int = 500) -> list[Verification]:
-        rows = await self._pool.fetch(self.BY_HOLDER, holder_ref, limit)
+    async def by_holder(
+        self, holder_ref: str, limit: int, after: HolderCursor | None = None
+    ) -> list[Verification]:
+        """One holder's verifications, oldest first, after `after` (keyset pagination)."""
+        rows = await self._pool.fetch(
+            self.BY_HOLDER,
+            holder_ref,
+            after.verified_at if after else None,
+            after.request_id if after else None,
+            limit,
+        )
         return [_verification(row) for row in rows]
 
     async def revoked_indexes(self) -> list[int]:
