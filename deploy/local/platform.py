@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec
+from services.contracts.topics import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
@@ -64,11 +65,6 @@ def service_specs(
         "PYTHONPATH": str(REPO_ROOT),
         # Development only: the simulator and local webhook receivers are on this machine.
         "QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW,
-        **_event_keys_env(platform.event_keys_dir),
-        # Before extra_env: a test may point the notifier at its own mailbox.
-        "NOTIFIER_SMTP_HOST": "127.0.0.1",
-        "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
-        **(extra_env or {}),
     }
 
     def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:
@@ -76,7 +72,7 @@ def service_specs(
             name=name,
             argv=[sys.executable, "-m", module],
             health_url=f"http://127.0.0.1:{health_port}/healthz",
-            env=common | env,
+            env=common | _event_keys_env(name, platform.event_keys_dir) | env | (extra_env or {}),
             cwd=REPO_ROOT,
             log_path=None if logs is None else logs / f"{name}.log",
             startup_timeout=60.0,
@@ -129,7 +125,11 @@ def service_specs(
             "notifier",
             "services.notifier",
             ports.notifier_ops,
-            {"NOTIFIER_OPS_PORT": str(ports.notifier_ops)},
+            {
+                "NOTIFIER_OPS_PORT": str(ports.notifier_ops),
+                "NOTIFIER_SMTP_HOST": "127.0.0.1",  # the mail catcher
+                "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
+            },
         ),
         spec(
             "intake",
@@ -148,7 +148,8 @@ def mail_directory(logs: Path | None) -> Path:
     return (logs if logs is not None else REPO_ROOT / ".local" / "logs") / "mail"
 
 
-def _event_keys_env(keys_dir: Path | None) -> dict[str, str]:
-    if keys_dir is None:
+def _event_keys_env(name: str, keys_dir: Path | None) -> dict[str, str]:
+    """The services' event signing keys (docs/event-authenticity.md); None: from the env."""
+    if keys_dir is None or name not in SERVICES:
         return {}
     return {"EVENT_SIGNING_KEY_DIR": str(keys_dir), "EVENT_TRUST_DIR": str(keys_dir)}

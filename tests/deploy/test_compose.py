@@ -22,16 +22,21 @@ from pydantic_settings import BaseSettings
 
 from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
 from deploy.local.supervisor import ServiceSpec
+from services.contracts.topics import SERVICES
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.registry.settings import RegistrySettings
+from services.runtime.event_auth import EventAuthSettings
 from services.verifier.settings import VerifierSettings
 from simulator.settings import SimulatorSettings
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 K8S_DIR = REPO_ROOT / "deploy" / "k8s"
 INFRASTRUCTURE = {"kafka", "postgres"}
-LOCAL_ONLY_ENV = {"PYTHONPATH"}  # the image sets it itself
+# The image sets PYTHONPATH itself; the notifier's SMTP is the local mail catcher under the
+# runner, a deployment's own relay elsewhere.
+LOCAL_ONLY_ENV = {"PYTHONPATH", "NOTIFIER_SMTP_HOST", "NOTIFIER_SMTP_PORT"}
+LOCAL_ONLY_PROCESSES = {"mail-catcher"}  # development only: catches the notifier's e-mail
 ANY_ADDRESS = "0.0.0.0"
 
 # Which settings each process reads, and which of their fields are listen addresses.
@@ -44,6 +49,8 @@ SETTINGS: dict[str, tuple[type[BaseSettings], tuple[str, ...]]] = {
 }
 # The local runner hands these to every process; a container gets only those it reads.
 COMMON_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
+# Every service (not the simulator) reads its event signing keys (docs/event-authenticity.md).
+EVENT_KEYS_ENV = {"EVENT_SIGNING_KEY_DIR", "EVENT_TRUST_DIR"}
 
 Yaml = dict[str, Any]
 
@@ -52,8 +59,17 @@ Yaml = dict[str, Any]
 
 
 def local_specs() -> dict[str, ServiceSpec]:
-    platform = Platform("kafka:9092", "postgresql://qualverify@postgres:5432/qualverify", Ports())
-    return {spec.name: spec for spec in service_specs(platform, logs=None)}
+    platform = Platform(
+        "kafka:9092",
+        "postgresql://qualverify@postgres:5432/qualverify",
+        Ports(),
+        event_keys_dir=Path("/run/qualverify/events"),
+    )
+    return {
+        spec.name: spec
+        for spec in service_specs(platform, logs=None)
+        if spec.name not in LOCAL_ONLY_PROCESSES
+    }
 
 
 def module_of(spec: ServiceSpec) -> str:
@@ -119,6 +135,8 @@ def settings_mismatches(name: str, env: Mapping[str, str]) -> list[str]:
     """Env names the process would not read, and listen addresses other than 0.0.0.0."""
     settings_class, host_fields = SETTINGS[name]
     unknown = set(env) - accepted_env_names(settings_class) - COMMON_ENV
+    if name in SERVICES:
+        unknown -= accepted_env_names(EventAuthSettings)
     problems = [f"{name}: {var} is read by no setting" for var in sorted(unknown)]
     with pytest.MonkeyPatch.context() as patch:
         for var, value in env.items():
@@ -352,7 +370,7 @@ def deployment_mismatches(
     env = {
         var: value
         for var, value in k8s_env(container, documents).items()
-        if var in COMMON_ENV or var.startswith(name.upper() + "_")
+        if var in COMMON_ENV | EVENT_KEYS_ENV or var.startswith(name.upper() + "_")
     }
     return problems + env_mismatches(name, spec, env)
 
