@@ -74,7 +74,7 @@ def test_a_per_body_override_beats_the_default(tmp_path: Path) -> None:
 def test_binding_does_not_change_the_book(tmp_path: Path) -> None:
     book = load_channel_book(book_file(tmp_path, {"default": DEFAULT}))
     book.channel_of("body-1", BASE_URL)
-    assert book.default.endpoint == DEFAULT["endpoint"]
+    assert book.default is not None and book.default.endpoint == DEFAULT["endpoint"]
 
 
 @pytest.mark.parametrize(
