@@ -46,6 +46,8 @@ async def test_partial_names_in_english_and_chinese(client: httpx.AsyncClient) -
     assert len(english) == 3 and all("LEED" in n for n in english)  # all three LEED AP
     english_name = await names(client, q="Solutions Architect Professional")
     assert english_name == ["解决方案架构师认证 (专业级)"]
+    aws = (await client.get(ROUTE, params={"q": "Solutions Architect Professional"})).json()
+    assert aws["items"][0]["name_en"] == "AWS Certified Solutions Architect - Professional"
     by_body_alias = await names(client, q="阿里云技术")  # httpx URL-encodes it
     assert by_body_alias == ["阿里云云计算工程师 ACA"]
     by_dash = await names(client, q="HCIE-Datacom")

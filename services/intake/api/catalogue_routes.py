@@ -67,6 +67,7 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
         return QualificationSummary(
             id=qualification.id,
             name=qualification.name,
+            name_en=qualification.name_en,
             body_ids=list(qualification.body_ids),
             country=qualification.country,
             fields=list(qualification.fields),
@@ -127,6 +128,7 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
         return QualificationDetail(
             id=found.id,
             name=found.name,
+            name_en=found.name_en,
             country=found.country,
             fields=[*found.fields],
             notes=found.notes,

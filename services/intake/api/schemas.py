@@ -313,6 +313,7 @@ class ListMembershipOut(BaseModel):
 class QualificationSummary(BaseModel):
     id: str
     name: str
+    name_en: str | None = Field(description="English name, where the awarding body uses one")
     body_ids: list[str]
     country: str
     fields: list[str]
@@ -350,6 +351,7 @@ class WithdrawalOut(BaseModel):
 class QualificationDetail(BaseModel):
     id: str
     name: str
+    name_en: str | None = Field(description="English name, where the awarding body uses one")
     country: str
     fields: list[str]
     notes: str
