@@ -42,12 +42,23 @@ A region needing the holder's masked name looks the code up over gRPC (`LookupCo
 
 HEADERS_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["event-type", "schema-version", "event-id"],
+    "required": ["event-type", "schema-version", "event-id", "qv-signer", "qv-signature"],
     "properties": {
         "event-type": {"type": "string", "description": "Class name of the event"},
         "schema-version": {"type": "string", "description": "Version of that event's schema"},
         "event-id": {"type": "string", "format": "uuid", "description": "De-duplication key"},
         "traceparent": {"type": "string", "description": "W3C trace context"},
+        "qv-signer": {
+            "type": "string",
+            "description": "The producing service; consumers accept only the topic's owner",
+        },
+        "qv-signature": {
+            "type": "string",
+            "description": (
+                "Base64 Ed25519 signature of the signer over topic, key, value and the other "
+                "headers (docs/event-authenticity.md)"
+            ),
+        },
     },
 }
 
