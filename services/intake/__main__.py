@@ -31,7 +31,9 @@ async def main() -> None:
     configure_logging("intake", settings.log_level)
     keys = EventKeys.load("intake")
     catalogue = EditionCatalogue.load()
-    channels = ChannelDirectory.load(settings.channels_file)
+    channels = ChannelDirectory.load(
+        settings.channels_file, required_bodies=[b.id for b in catalogue.edition.bodies]
+    )
     policy = TurnaroundPolicy(settings.turnaround_min_samples, settings.turnaround_smoothing)
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size

@@ -8,6 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
+from services.registry.catalogue.loader import load_edition
 from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
@@ -58,7 +59,9 @@ async def main() -> None:
     settings = VerifierSettings()
     configure_logging("verifier", settings.log_level)
     keys = EventKeys.load("verifier")
-    book = load_channel_book(settings.channels_file)
+    # Every awarding body of the catalogue needs a channel: refuse to start otherwise.
+    catalogue_bodies = [body.id for body in load_edition().bodies]
+    book = load_channel_book(settings.channels_file, required_bodies=catalogue_bodies)
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )

@@ -6,7 +6,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
 
 from qualverify.registry.v1 import registry_pb2
-from services.registry.catalogue.model import Catalogue, ListId, Qualification
+from services.registry.catalogue.model import (
+    Catalogue,
+    ListId,
+    Qualification,
+    catalogue_today,
+)
 from services.registry.catalogue.search import SearchQuery
 from services.registry.domain.codes import mask_name
 from services.registry.domain.errors import InvalidField
@@ -166,7 +171,7 @@ def qualification_message(
         lists=[_LISTS[list_id] for list_id in qualification.list_ids()],
         notes=qualification.notes,
         edition_id=catalogue.edition.id,
-        withdrawn=withdrawal is not None,
+        withdrawn=catalogue.is_withdrawn(qualification.id, catalogue_today()),
         withdrawn_on=_date_message(withdrawal.date) if withdrawal else None,
         withdrawal_reason=withdrawal.reason if withdrawal else "",
     )
