@@ -84,7 +84,12 @@ def catalogue_routes(catalogue: EditionCatalogue) -> APIRouter:
     )
     async def qualifications(
         q: Annotated[
-            str | None, Query(description="Part of the name, Chinese or English", max_length=200)
+            str | None,
+            Query(
+                description="Words of the name (Chinese or English), an abbreviation such as "
+                "CFA, or an awarding body's name; all words must occur, in any order",
+                max_length=200,
+            ),
         ] = None,
         body: Annotated[
             str | None, Query(description="Awarding body id, or part of its name", max_length=200)
