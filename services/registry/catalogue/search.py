@@ -26,7 +26,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SEPARATOR = "\x1f"  # between spellings, so that no word matches across two of them
 _INDEXES_KEPT = 4
-_indexes: dict[int, tuple[Catalogue, dict[str, str]]] = {}
+_indexes: dict[int, tuple[Catalogue, _Index]] = {}
 
 
 class InvalidCursorError(ValueError):
@@ -77,7 +77,13 @@ def search(
     fingerprint = _fingerprint(catalogue, query)
     if cursor is not None:
         offset = _decode_cursor(cursor, fingerprint)
-    matches = [q for q in _ordered(catalogue, query.list_id) if _matches(catalogue, q, query)]
+    index = _index(catalogue)
+    words = tuple(fold(query.text or "").split())
+    matches = [
+        q
+        for q in _ordered(catalogue, query.list_id, index)
+        if _matches(catalogue, q, query, index.haystacks[q.id], words)
+    ]
     page = tuple(matches[offset : offset + limit])
     end = offset + len(page)
     next_cursor = _encode_cursor(end, fingerprint) if end < len(matches) else None
@@ -90,15 +96,23 @@ def field_facets(catalogue: Catalogue) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _ordered(catalogue: Catalogue, list_id: ListId | None) -> list[Qualification]:
+def _ordered(
+    catalogue: Catalogue, list_id: ListId | None, index: _Index
+) -> tuple[Qualification, ...]:
     if list_id is not None:
-        return list(catalogue.members_of(list_id))
-    return sorted(catalogue.qualifications, key=Qualification.sort_key)
+        return catalogue.members_of(list_id)
+    return index.in_catalogue_order
 
 
-def _matches(catalogue: Catalogue, qualification: Qualification, query: SearchQuery) -> bool:
+def _matches(
+    catalogue: Catalogue,
+    qualification: Qualification,
+    query: SearchQuery,
+    haystack: str,
+    words: tuple[str, ...],
+) -> bool:
     return (
-        _text_matches(catalogue, qualification, query.text)
+        all(word in haystack for word in words)
         and _body_matches(catalogue, qualification, query.body)
         and _field_matches(qualification, query.field)
         and (query.list_id is None or query.list_id in qualification.list_ids())
@@ -106,20 +120,21 @@ def _matches(catalogue: Catalogue, qualification: Qualification, query: SearchQu
     )
 
 
-def _text_matches(catalogue: Catalogue, qualification: Qualification, text: str | None) -> bool:
-    words = fold(text or "").split()
-    if not words:
-        return True
-    haystack = _index(catalogue)[qualification.id]
-    return all(word in haystack for word in words)
+@dataclass(frozen=True)
+class _Index:
+    haystacks: dict[str, str]  # folded searchable text per qualification id
+    in_catalogue_order: tuple[Qualification, ...]
 
 
-def _index(catalogue: Catalogue) -> dict[str, str]:
-    """Folded searchable text per qualification id, built once per catalogue instance."""
+def _index(catalogue: Catalogue) -> _Index:
+    """Built once per catalogue instance (catalogues are immutable)."""
     cached = _indexes.get(id(catalogue))
     if cached is not None and cached[0] is catalogue:
         return cached[1]
-    index = {q.id: _searchable(catalogue, q) for q in catalogue.qualifications}
+    index = _Index(
+        haystacks={q.id: _searchable(catalogue, q) for q in catalogue.qualifications},
+        in_catalogue_order=tuple(sorted(catalogue.qualifications, key=Qualification.sort_key)),
+    )
     if len(_indexes) >= _INDEXES_KEPT:
         _indexes.clear()
     _indexes[id(catalogue)] = (catalogue, index)
