@@ -4,6 +4,7 @@ not parse, routes and methods that do not exist, and input that PostgreSQL would
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -181,3 +182,26 @@ async def test_a_batch_row_with_a_nul_in_a_field_name_is_refused_and_remembered(
     assert [e["pointer"] for e in result["problem"]["errors"]] == ["/\\u0000x"]
     again = await employer.post("/v1/verification-batches", **sent)  # type: ignore[arg-type]
     assert again.json() == first.json()
+
+
+class _FailingStore(IntakeStore):
+    async def authenticate(self, api_key: str) -> UUID | None:
+        raise RuntimeError(f"lookup failed for holder ZHANG Wei, key {api_key}")
+
+
+async def test_an_unexpected_error_is_a_500_problem_logged_without_its_message(
+    pool: asyncpg.Pool, channels_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = intake_app(_FailingStore(pool), channels_file)
+    async with anonymous_client(app) as client:
+        response = await client.get(
+            "/v1/verifications", headers={"Authorization": "Bearer qv_secret_key"}
+        )
+    body = assert_problem(response, 500, "/problems/internal-error")
+    assert "ZHANG" not in response.text and "qv_secret_key" not in response.text
+    (record,) = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert record.__dict__["error"] == "RuntimeError"
+    assert record.exc_info is None
+    everything = caplog.text + repr(record.__dict__)
+    assert "ZHANG" not in everything and "qv_secret_key" not in everything
+    assert body["instance"] == "/v1/verifications"

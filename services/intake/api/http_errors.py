@@ -3,6 +3,7 @@ not parse (FastAPI would answer in English only, or with a character offset as a
 routes and methods that do not exist, and anything unexpected."""
 
 import logging
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.intake.api.problems import (
     PROBLEM_JSON,
@@ -36,7 +38,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Refusal, refusal_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
-    app.add_exception_handler(Exception, unexpected_error_handler)
+    app.add_middleware(UnexpectedErrors)
     for unreachable in DATABASE_UNREACHABLE:
         app.add_exception_handler(unreachable, unavailable_handler)
 
@@ -68,13 +70,42 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return _plain_status(exc.status_code, instance, exc.headers)
 
 
-async def unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    # Only the class: the message may quote personal data from the request.
-    log.error("unexpected error", extra={"error": type(exc).__name__, "path": request.url.path})
-    refusal = Refusal(
-        RefusalCode.INTERNAL_ERROR, "服务内部错误，请稍后重试", "Internal error; try again later"
-    )
-    return problem_response(refusal, request.url.path)
+class UnexpectedErrors:
+    """Any other exception: a 500 problem, logged by class and place only, since its message
+    may quote personal data or a key from the request (Starlette would log it whole)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, watched)
+        except Exception as error:
+            log.error("unexpected error", extra=_where(error) | {"path": scope["path"]})
+            if started:  # too late for an answer of ours: the connection is cut
+                return
+            refusal = Refusal(
+                RefusalCode.INTERNAL_ERROR,
+                "服务内部错误，请稍后重试",
+                "Internal error; try again later",
+            )
+            await problem_response(refusal, scope["path"])(scope, receive, send)
+
+
+def _where(error: Exception) -> dict[str, Any]:
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error": type(error).__name__, "at": place}
 
 
 async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
