@@ -10,5 +10,7 @@ from tests.infra import event_keys, fresh_database, infra, module_database
 # The development egress allow-list, as `make run` sets it: receivers and the simulator run on
 # this machine. Tests of the production rule build their policy without it.
 os.environ.setdefault("QV_EGRESS_ALLOW", "127.0.0.1,::1,localhost")
+# Development: the built-in webhook-secrets key (tests of the production rule set their own).
+os.environ.setdefault("QV_ENV", "development")
 
 __all__ = ["event_keys", "fresh_database", "infra", "module_database"]

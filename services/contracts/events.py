@@ -173,13 +173,17 @@ class OutcomePublished(Event):
 class WebhookEndpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
     url: str
-    secret: str
+    # The signing secret sealed with AES-256-GCM under the key only intake and the notifier
+    # hold, bound to employer and URL (services/runtime/secret_box.py); never the secret itself.
+    sealed_secret: str
 
 
 class EmployerWebhooksConfigured(Event):
     """Latest webhook endpoints of one employer (compacted topic keyed by employer)."""
 
     topic: ClassVar[TopicSpec] = EMPLOYER_WEBHOOKS
+    # Version 1 carried each secret in clear; those secrets were rotated when version 2 came.
+    schema_version: ClassVar[int] = 2
 
     employer_id: UUID
     endpoints: list[WebhookEndpoint]

@@ -41,6 +41,8 @@ async def main() -> None:
     producer = await start_producer(settings.kafka_bootstrap_servers, "intake", ALL_TOPICS)
     try:
         store = IntakeStore(pool, policy)
+        # Once, after migration 003: secrets that travelled in clear are replaced.
+        await until_available("webhook secrets", store.webhook_settings.rotate_leaked_secrets)
         catalogue.replace_withdrawals(await until_available("withdrawals", store.withdrawals))
         context = IntakeContext(
             store=store,

@@ -25,12 +25,14 @@ from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging, ops_routes
 from services.runtime.outbox import OutboxRelay
-from services.runtime.resilience import Loops
+from services.runtime.resilience import Loops, until_available
+from services.runtime.secret_box import SecretBox
 from services.runtime.startup import open_database, start_producer
 
 
 async def main() -> None:
     settings = NotifierSettings()
+    box = SecretBox.from_env()  # WEBHOOK_SECRETS_KEY, shared with intake only
     configure_logging("notifier", settings.log_level)
     keys = EventKeys.load("notifier")
     pool = await open_database(
@@ -46,6 +48,8 @@ async def main() -> None:
             store = NotifierStore(
                 pool, secret_grace=timedelta(seconds=settings.secret_grace_seconds)
             )
+            # Once, after migration 003: secrets stored in clear before are sealed in place.
+            await until_available("webhook secrets", lambda: store.seal_clear_secrets(box))
             consumer = EventConsumer(
                 bootstrap=settings.kafka_bootstrap_servers,
                 group_id="notifier",
@@ -58,7 +62,7 @@ async def main() -> None:
                 store,
                 pool,
                 {
-                    WEBHOOK: WebhookTransport(http, settings.delivery_timeout_seconds),
+                    WEBHOOK: WebhookTransport(http, box, settings.delivery_timeout_seconds),
                     EMAIL: EmailTransport(
                         settings.smtp_host,
                         settings.smtp_port,

@@ -71,7 +71,9 @@ OUTCOME = OutcomePublished(
 )
 WEBHOOKS = EmployerWebhooksConfigured(
     employer_id=EMPLOYER_ID,
-    endpoints=[WebhookEndpoint(url="https://example.test/hook", secret="whsec_c2VjcmV0")],
+    endpoints=[
+        WebhookEndpoint(url="https://example.test/hook", sealed_secret="v1.0a1b2c3d.c2VhbGVk")
+    ],
 )
 PROGRESSED = VerificationProgressed(
     request_id=REQUEST_ID,
@@ -99,7 +101,7 @@ def test_round_trip_with_headers(event: Event) -> None:
     value, headers = encode(event, traceparent=TRACEPARENT)
     by_name = as_dict(headers)
     assert by_name["event-type"] == type(event).__name__.encode()
-    assert by_name["schema-version"] == b"1"
+    assert by_name["schema-version"] == str(event.schema_version).encode()
     assert by_name["event-id"] == str(event.event_id).encode()
     assert by_name["traceparent"] == TRACEPARENT.encode()
     decoded = decode(value, by_name)
@@ -179,3 +181,9 @@ def test_events_are_immutable() -> None:
 def test_the_region_is_restricted_to_the_three_regions() -> None:
     with pytest.raises(ValidationError):
         OutcomePublished.model_validate(OUTCOME.model_dump() | {"region": "shanghai"})
+
+
+def test_webhook_configurations_of_version_1_with_clear_secrets_are_refused() -> None:
+    value, headers = encode(WEBHOOKS)
+    with pytest.raises(UnknownEvent):
+        decode(value, as_dict(headers) | {"schema-version": b"1"})

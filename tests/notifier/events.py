@@ -16,6 +16,9 @@ from services.contracts.events import (
     VerificationProgressed,
     WebhookEndpoint,
 )
+from services.runtime.secret_box import SecretBox
+
+BOX = SecretBox.from_env()  # the development key, as intake seals with it in the tests
 
 
 def new_secret() -> str:
@@ -30,7 +33,10 @@ def configured(
 ) -> EmployerWebhooksConfigured:
     return EmployerWebhooksConfigured(
         employer_id=employer_id,
-        endpoints=[WebhookEndpoint(url=url, secret=secret) for url, secret in endpoints.items()],
+        endpoints=[
+            WebhookEndpoint(url=url, sealed_secret=BOX.seal(secret, employer_id, url))
+            for url, secret in endpoints.items()
+        ],
         emails=emails,
         occurred_at=at or datetime.now(UTC),
     )

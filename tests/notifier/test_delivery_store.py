@@ -8,8 +8,10 @@ import asyncpg
 import pytest
 
 from services.contracts.events import Stage
-from services.notifier.store.repository import NotifierStore, delivery_id
-from tests.notifier.events import configured, new_secret, progressed, verdict
+from services.notifier.store.repository import MIGRATIONS, NotifierStore, delivery_id
+from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.secret_box import SecretBox
+from tests.notifier.events import BOX, configured, new_secret, progressed, verdict
 
 pytestmark = pytest.mark.integration
 HOOK = "http://127.0.0.1:9/hooks"
@@ -107,13 +109,13 @@ async def test_a_rotated_secret_keeps_signing_during_the_grace_period(
     await store.accept_verdict(verdict(employer), None)
 
     (due,) = await store.claim_due(10, lease_seconds=30)
-    assert due.secrets() == [new, old]
+    assert [BOX.unseal(s, employer, HOOK) for s in due.sealed_secrets()] == [new, old]
 
     expired = NotifierStore(notifier_pool, secret_grace=timedelta(0))
     await expired.configure_endpoints(configured(employer, {HOOK: new_secret()}))
     await expired.accept_verdict(verdict(employer), None)
     (later,) = await store.claim_due(10, lease_seconds=30)
-    assert later.previous_secret is None, "the grace period is over"
+    assert later.sealed_previous_secret is None, "the grace period is over"
 
 
 async def test_email_recipients_change_only_when_the_event_names_them(
@@ -169,3 +171,39 @@ async def test_a_configuration_with_malformed_addresses_keeps_only_what_intake_a
     assert sorted(v.destination for v in views) == sorted(
         [HOOK, "mailto:hr@example.cn", "mailto:HR@example.cn"]
     )
+
+
+async def test_secrets_are_stored_sealed_and_clear_ones_of_before_are_sealed_at_start(
+    fresh_database: str,
+) -> None:
+    pool = await create_pool(fresh_database, "notifier", max_size=2)
+    try:
+        migrations = read_migrations(MIGRATIONS)
+        await apply_migrations(pool, [m for m in migrations if m[0] < "003"])
+        employer, leaked = uuid4(), new_secret()
+        await pool.execute(
+            "INSERT INTO webhook_endpoints (employer_id, url, secret, configured_at) "
+            "VALUES ($1, $2, $3, now() - interval '1 day')",
+            employer,
+            HOOK,
+            leaked,
+        )
+        await apply_migrations(pool, migrations)
+        store, box = NotifierStore(pool), SecretBox.from_env()
+        assert await store.seal_clear_secrets(box) == 1
+        assert await store.seal_clear_secrets(box) == 0, "once"
+        at_rest = await pool.fetchval("SELECT sealed_secret FROM webhook_endpoints")
+        assert "whsec_" not in at_rest and leaked[6:] not in at_rest
+        assert box.unseal(at_rest, employer, HOOK) == leaked
+
+        rotated = new_secret()  # intake's rotation of the leaked secret arrives
+        await store.configure_endpoints(configured(employer, {HOOK: rotated}))
+        await store.accept_verdict(verdict(employer), None)
+        (due,) = await store.claim_due(10, 30)
+        assert [box.unseal(s, employer, HOOK) for s in due.sealed_secrets()] == [rotated, leaked]
+        stored = await pool.fetchrow(
+            "SELECT sealed_secret, sealed_previous_secret FROM webhook_endpoints"
+        )
+        assert stored is not None and not any("whsec_" in value for value in stored)
+    finally:
+        await pool.close()

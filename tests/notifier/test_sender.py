@@ -21,7 +21,7 @@ from services.notifier.domain.webhooks import RETRY_SCHEDULE
 from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
 from services.runtime.egress import EgressPolicy, guarded_client
 from tests.e2e.conftest import verify_standard_webhook
-from tests.notifier.events import configured, new_secret, verdict
+from tests.notifier.events import BOX, configured, new_secret, verdict
 from tests.notifier.receiver import RecordingEndpoint, recording_endpoint
 from tests.notifier.smtp import Mailbox
 
@@ -45,7 +45,7 @@ async def running_sender(
             store,
             pool,
             {
-                WEBHOOK: WebhookTransport(http, timeout_seconds=2),
+                WEBHOOK: WebhookTransport(http, BOX, timeout_seconds=2),
                 EMAIL: EmailTransport("127.0.0.1", smtp_port, "notify@qualverify.test", 2),
             },
             time_scale=time_scale,

@@ -125,7 +125,21 @@ def webhook_router(
     async def configure_webhooks(body: WebhooksIn, employer_id: Employer) -> WebhooksOut:
         urls = [str(u) for u in body.urls]
         await _refuse_forbidden(urls, egress, [link.notifier_internal_url])
-        endpoints = await context.store.set_webhooks(employer_id, urls)
+        endpoints = await settings_store.set_webhooks(employer_id, urls)
+        return WebhooksOut(endpoints=[WebhookOut(url=e.url, secret=e.secret) for e in endpoints])
+
+    @router.get(
+        "",
+        response_model=WebhooksOut,
+        tags=["webhooks"],
+        summary="The webhook endpoints with their current signing secrets",
+        description="Secrets are stored encrypted and shown only to their employer. After a "
+        "rotation (including the one that replaced secrets which had travelled unencrypted) "
+        "this returns the new secret; the previous one keeps signing for the grace period.",
+        responses=documented_problems(401),
+    )
+    async def list_webhooks(employer_id: Employer) -> WebhooksOut:
+        endpoints = await settings_store.secrets_of(employer_id)
         return WebhooksOut(endpoints=[WebhookOut(url=e.url, secret=e.secret) for e in endpoints])
 
     @router.post("/secrets/rotate", response_model=RotationOut, responses={404: problem})

@@ -15,19 +15,17 @@ import asyncpg
 import orjson
 
 from services.contracts.events import (
-    EmployerWebhooksConfigured,
     QualificationWithdrawn,
     VerdictReached,
     VerificationProgressed,
     VerificationRequested,
-    WebhookEndpoint,
 )
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.domain.lifecycle import FINAL, IN_FLIGHT, Status, status_after_verdict
 from services.intake.domain.turnaround import Observed, TurnaroundPolicy
 from services.intake.store import observations
 from services.intake.store.observations import WithdrawalRecord
-from services.intake.store.webhook_settings import WebhookSettingsStore, new_webhook_secret
+from services.intake.store.webhook_settings import WebhookSettingsStore
 from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox, write_traced_outbox
@@ -447,28 +445,6 @@ class IntakeStore:
             await observations.record_contacts(conn, contacts, self._policy)
         if contacts:
             self._observed.clear()
-
-    async def set_webhooks(self, employer_id: UUID, urls: list[str]) -> list[WebhookEndpoint]:
-        """Replace the employer's webhook endpoints; each new endpoint gets a signing secret."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            known = {
-                row["url"]: row["secret"]
-                for row in await conn.fetch(
-                    "SELECT url, secret FROM webhook_endpoints WHERE employer_id = $1", employer_id
-                )
-            }
-            endpoints = [
-                WebhookEndpoint(url=url, secret=known.get(url) or new_webhook_secret())
-                for url in dict.fromkeys(urls)
-            ]
-            await conn.execute("DELETE FROM webhook_endpoints WHERE employer_id = $1", employer_id)
-            await conn.executemany(
-                "INSERT INTO webhook_endpoints (employer_id, url, secret) VALUES ($1, $2, $3)",
-                [(employer_id, e.url, e.secret) for e in endpoints],
-            )
-            event = EmployerWebhooksConfigured(employer_id=employer_id, endpoints=endpoints)
-            await write_outbox(conn, [event])
-        return endpoints
 
 
 async def _first_time(conn: Connection, event_id: UUID) -> bool:

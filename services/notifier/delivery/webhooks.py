@@ -9,17 +9,23 @@ from services.notifier.delivery.transport import Failure
 from services.notifier.domain.webhooks import signature_header
 from services.notifier.store.repository import DueDelivery
 from services.runtime.egress import refused_by_egress
+from services.runtime.secret_box import SecretBox
 
 
 class WebhookTransport:
-    def __init__(self, client: httpx.AsyncClient, timeout_seconds: float = 10.0) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, box: SecretBox, timeout_seconds: float = 10.0
+    ) -> None:
         self._client = client
+        self._box = box
         self._timeout = timeout_seconds
 
     async def send(self, delivery: DueDelivery) -> Failure | None:
-        secrets = delivery.secrets()
-        if not secrets:
+        sealed = delivery.sealed_secrets()
+        if not sealed:
             return Failure("endpoint removed", final=True)
+        # Opened only here, for the signature: in clear nowhere else, never logged.
+        secrets = [self._box.unseal(s, delivery.employer_id, delivery.url) for s in sealed]
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

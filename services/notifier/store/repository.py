@@ -34,6 +34,7 @@ from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.email_address import InvalidEmailAddress, normalised_email
 from services.runtime.outbox import write_outbox
+from services.runtime.secret_box import SecretBox, is_sealed
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -49,13 +50,14 @@ class DueDelivery:
     employer_id: UUID
     channel: str
     url: str
-    secret: str | None  # None: the endpoint was removed since the delivery was queued
-    previous_secret: str | None
+    # Sealed (SecretBox, bound to employer and URL); None: the endpoint was removed since.
+    sealed_secret: str | None
+    sealed_previous_secret: str | None
     payload: bytes
     attempts: int
 
-    def secrets(self) -> list[str]:
-        return [s for s in (self.secret, self.previous_secret) if s]
+    def sealed_secrets(self) -> list[str]:
+        return [s for s in (self.sealed_secret, self.sealed_previous_secret) if s]
 
 
 @dataclass(frozen=True)
@@ -186,10 +188,36 @@ class NotifierStore:
             await conn.executemany(
                 _UPSERT_ENDPOINT,
                 [
-                    (event.employer_id, e.url, e.secret, event.occurred_at, grace_until)
+                    (event.employer_id, e.url, e.sealed_secret, event.occurred_at, grace_until)
                     for e in event.endpoints
                 ],
             )
+
+    async def seal_clear_secrets(self, box: SecretBox) -> int:
+        """Start-up step after migration 003: seal the secrets stored in clear before, in place.
+        Returns how many rows it sealed; 0 once done."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT employer_id, url, sealed_secret, sealed_previous_secret "
+                "FROM webhook_endpoints WHERE NOT (sealed_secret LIKE 'v1.%' AND "
+                "coalesce(sealed_previous_secret, 'v1.') LIKE 'v1.%') FOR UPDATE"
+            )
+            for row in rows:
+                employer_id, url = row["employer_id"], row["url"]
+                sealed = [
+                    value
+                    if value is None or is_sealed(value)
+                    else box.seal(value, employer_id, url)
+                    for value in (row["sealed_secret"], row["sealed_previous_secret"])
+                ]
+                await conn.execute(
+                    "UPDATE webhook_endpoints SET sealed_secret = $3, sealed_previous_secret = $4 "
+                    "WHERE employer_id = $1 AND url = $2",
+                    employer_id,
+                    url,
+                    *sealed,
+                )
+        return len(rows)
 
     async def claim_due(
         self,
@@ -361,14 +389,15 @@ def _view(row: asyncpg.Record) -> DeliveryView:
 
 
 _UPSERT_ENDPOINT = """
-INSERT INTO webhook_endpoints (employer_id, url, secret, configured_at)
+INSERT INTO webhook_endpoints (employer_id, url, sealed_secret, configured_at)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (employer_id, url) DO UPDATE SET
-    previous_secret = CASE WHEN webhook_endpoints.secret <> EXCLUDED.secret
-        THEN webhook_endpoints.secret ELSE webhook_endpoints.previous_secret END,
-    previous_secret_expires_at = CASE WHEN webhook_endpoints.secret <> EXCLUDED.secret
+    sealed_previous_secret = CASE WHEN webhook_endpoints.sealed_secret <> EXCLUDED.sealed_secret
+        THEN webhook_endpoints.sealed_secret ELSE webhook_endpoints.sealed_previous_secret END,
+    previous_secret_expires_at = CASE
+        WHEN webhook_endpoints.sealed_secret <> EXCLUDED.sealed_secret
         THEN $5::timestamptz ELSE webhook_endpoints.previous_secret_expires_at END,
-    secret = EXCLUDED.secret,
+    sealed_secret = EXCLUDED.sealed_secret,
     configured_at = EXCLUDED.configured_at
 """
 
@@ -411,11 +440,11 @@ SET next_attempt_at = now() + make_interval(secs => $2)
 FROM due
 WHERE d.webhook_id = due.webhook_id
 RETURNING d.webhook_id, d.employer_id, d.channel, d.url, d.payload, d.attempts,
-    (SELECT e.secret FROM webhook_endpoints e
-     WHERE e.employer_id = d.employer_id AND e.url = d.url) AS secret,
-    (SELECT e.previous_secret FROM webhook_endpoints e
+    (SELECT e.sealed_secret FROM webhook_endpoints e
+     WHERE e.employer_id = d.employer_id AND e.url = d.url) AS sealed_secret,
+    (SELECT e.sealed_previous_secret FROM webhook_endpoints e
      WHERE e.employer_id = d.employer_id AND e.url = d.url
-       AND e.previous_secret_expires_at > now()) AS previous_secret
+       AND e.previous_secret_expires_at > now()) AS sealed_previous_secret
 """
 
 _VIEW_COLUMNS = (
