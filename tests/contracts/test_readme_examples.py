@@ -1,6 +1,9 @@
-"""The files the README's curl examples send (`examples/`) are accepted by intake's dry run
-exactly as the README says, and name certificates the simulator really holds."""
+"""The README tried as a new user would: the files its curl examples send (`examples/`) exist,
+are accepted by intake's dry run exactly as it says, and name certificates the simulator really
+holds; its URLs are plain ASCII (curl sends raw UTF-8, which the server refuses); and the
+employer it registers is a new one."""
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,8 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from deploy.local.demo import DEMO_EMPLOYER_CREDIT_CODE
+from services.intake.domain.identifiers import is_valid_credit_code
 from services.intake.store.repository import IntakeStore
 from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
 from simulator.population import lookup
@@ -19,7 +24,10 @@ from tests.intake.support import client_for, credit_code, intake_app, intake_poo
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+SENT_FILE = r"(?:-d|--data|--data-binary) @(\S+)"  # curl's "send this file"
 
 
 @pytest_asyncio.fixture
@@ -71,3 +79,28 @@ def test_the_examples_name_certificates_the_simulator_holds() -> None:
         body = qualification.split("-", 1)[0]
         certificate = lookup(seed, body, number)
         assert certificate is not None and certificate.issued_on.isoformat() == issued_on
+
+
+def curl_commands() -> list[str]:
+    """Each `curl` command of the README's shell blocks, continuation lines joined."""
+    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
+    commands = " ".join(blocks).replace("\\\n", " ").splitlines()
+    return [line.strip() for line in commands if line.strip().startswith("curl")]
+
+
+def test_every_file_a_curl_example_sends_is_in_the_repository() -> None:
+    sent = [m for command in curl_commands() for m in re.findall(SENT_FILE, command)]
+    assert sent, "the README sends files"
+    assert [name for name in sent if not (REPO / name).is_file()] == []
+
+
+def test_no_curl_example_puts_raw_non_ascii_into_a_url() -> None:
+    urls = [u for command in curl_commands() for u in re.findall(r"https?://[^\s'\"]+", command)]
+    assert urls
+    assert [url for url in urls if not url.isascii()] == []
+
+
+def test_the_register_employer_example_registers_a_new_employer() -> None:
+    (code,) = re.findall(r"register-employer \\\n\s+--credit-code (\S+)", README)
+    assert is_valid_credit_code(code)
+    assert code != DEMO_EMPLOYER_CREDIT_CODE
