@@ -13,6 +13,8 @@ from services.contracts.topics import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
+EGRESS_CLIENTS = {"verifier", "notifier", "intake"}  # they call URLs: QV_EGRESS_ALLOW
+WEBHOOK_SECRET_HOLDERS = {"notifier", "intake"}  # WEBHOOK_SECRETS_KEY, or QV_ENV=development
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,6 @@ def service_specs(
         "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
         "DATABASE_URL": platform.database_url,
         "PYTHONPATH": str(REPO_ROOT),
-        # Development only: the simulator and local webhook receivers are on this machine.
-        "QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW,
     }
 
     def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:
@@ -72,7 +72,11 @@ def service_specs(
             name=name,
             argv=[sys.executable, "-m", module],
             health_url=f"http://127.0.0.1:{health_port}/healthz",
-            env=common | _event_keys_env(name, platform.event_keys_dir) | env | (extra_env or {}),
+            env=common
+            | _event_keys_env(name, platform.event_keys_dir)
+            | _development_env(name)
+            | env
+            | (extra_env or {}),
             cwd=REPO_ROOT,
             log_path=None if logs is None else logs / f"{name}.log",
             startup_timeout=60.0,
@@ -146,6 +150,15 @@ def service_specs(
 def mail_directory(logs: Path | None) -> Path:
     """Where the mail catcher keeps the e-mails it receives, as `.eml` files."""
     return (logs if logs is not None else REPO_ROOT / ".local" / "logs") / "mail"
+
+
+def _development_env(name: str) -> dict[str, str]:
+    """Development only: the simulator and webhook receivers are on this machine (the egress
+    allow-list), and intake and the notifier share the built-in webhook-secrets key."""
+    env = {"QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW} if name in EGRESS_CLIENTS else {}
+    if name in WEBHOOK_SECRET_HOLDERS:
+        env["QV_ENV"] = "development"
+    return env
 
 
 def _event_keys_env(name: str, keys_dir: Path | None) -> dict[str, str]:

@@ -51,7 +51,7 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: WebhookSecretsSettings) -> "SecretBox":
-        if settings.key is not None:
+        if settings.key is not None and settings.key.get_secret_value():  # "" means unset
             return cls(base64.b64decode(settings.key.get_secret_value(), validate=True))
         if settings.env == "development":
             return cls(_DEVELOPMENT_KEY)

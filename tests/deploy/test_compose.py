@@ -26,7 +26,9 @@ from services.contracts.topics import SERVICES
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.registry.settings import RegistrySettings
+from services.runtime.egress import EgressSettings
 from services.runtime.event_auth import EventAuthSettings
+from services.runtime.secret_box import WebhookSecretsSettings
 from services.verifier.settings import VerifierSettings
 from simulator.settings import SimulatorSettings
 
@@ -51,6 +53,9 @@ SETTINGS: dict[str, tuple[type[BaseSettings], tuple[str, ...]]] = {
 COMMON_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
 # Every service (not the simulator) reads its event signing keys (docs/event-authenticity.md).
 EVENT_KEYS_ENV = {"EVENT_SIGNING_KEY_DIR", "EVENT_TRUST_DIR"}
+# Platform-wide settings without a service prefix: the egress allow-list (QV_EGRESS_ALLOW) and
+# the webhook-secrets key (WEBHOOK_SECRETS_KEY, QV_ENV), read by the services that need them.
+PLATFORM_WIDE_SETTINGS: tuple[type[BaseSettings], ...] = (EgressSettings, WebhookSecretsSettings)
 
 Yaml = dict[str, Any]
 
@@ -116,6 +121,10 @@ def interpolate(value: object) -> str:
     return _VARIABLE.sub(default_of, str(value))
 
 
+def platform_wide_env() -> set[str]:
+    return set().union(*(accepted_env_names(s) for s in PLATFORM_WIDE_SETTINGS))
+
+
 def accepted_env_names(settings: type[BaseSettings]) -> set[str]:
     """The env var names a settings class reads: prefix + field, or its validation aliases."""
     prefix = str(settings.model_config.get("env_prefix", ""))
@@ -137,6 +146,8 @@ def settings_mismatches(name: str, env: Mapping[str, str]) -> list[str]:
     unknown = set(env) - accepted_env_names(settings_class) - COMMON_ENV
     if name in SERVICES:
         unknown -= accepted_env_names(EventAuthSettings)
+        for shared in PLATFORM_WIDE_SETTINGS:
+            unknown -= accepted_env_names(shared)
     problems = [f"{name}: {var} is read by no setting" for var in sorted(unknown)]
     with pytest.MonkeyPatch.context() as patch:
         for var, value in env.items():
@@ -370,7 +381,9 @@ def deployment_mismatches(
     env = {
         var: value
         for var, value in k8s_env(container, documents).items()
-        if var in COMMON_ENV | EVENT_KEYS_ENV or var.startswith(name.upper() + "_")
+        if var in COMMON_ENV | EVENT_KEYS_ENV
+        or var.startswith(name.upper() + "_")
+        or (name in SERVICES and var in platform_wide_env())
     }
     return problems + env_mismatches(name, spec, env)
 
