@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
-from services.verifier.channels.config import ChannelBook
+from services.verifier.channels.config import DEFAULT_CHANNELS_FILE, ChannelBook
 from simulator.faults import FaultConfig
 from simulator.settings import SimulatorSettings
 
@@ -61,9 +61,10 @@ def channel_book(body_types: dict[str, str], **overrides: Any) -> ChannelBook:
 
 
 def write_channel_book(path: Path, bodies: dict[str, tuple[str, dict[str, Any]]]) -> Path:
-    """`bodies`: body id -> (profile, overrides of that profile)."""
-    document = channel_book_document()
-    document["bodies"] = {
+    """The shipped book (a verifier refuses to start without every catalogue body) plus the
+    test's own bodies. `bodies`: body id -> (profile, overrides of that profile)."""
+    document = json.loads(DEFAULT_CHANNELS_FILE.read_text())
+    document["bodies"] |= {
         body: {**PROFILES[profile], **overrides} for body, (profile, overrides) in bodies.items()
     }
     path.write_text(json.dumps(document))
