@@ -336,11 +336,11 @@ async def test_database_failures_are_internal_errors_without_details(
         assert error.details() == "internal error / 内部错误"
 
 
-async def test_the_registry_does_not_start_without_its_database(infra: Infra) -> None:
+async def test_the_registry_waits_for_its_database_instead_of_serving(infra: Infra) -> None:
     settings = registry_settings(infra, "postgresql://postgres@127.0.0.1:1/postgres")
-    with pytest.raises((OSError, asyncpg.PostgresError)):
-        async with running_registry(settings):
-            pass
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(3), running_registry(settings):
+            raise AssertionError("the registry served without its database")
 
 
 async def test_the_entry_point_serves_and_stops_on_sigterm(

@@ -171,7 +171,11 @@ async def running_registry(settings: RegistrySettings) -> AsyncIterator[RunningR
     stop = asyncio.Event()
     ready: asyncio.Future[RunningRegistry] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(serve(settings, stop, ready.set_result))
-    await asyncio.wait((ready, task), return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait((ready, task), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # given up while it waits for its dependencies
+        task.cancel()
+        raise
     if not ready.done():
         ready.cancel()
         await task  # raises why it could not start
