@@ -9,12 +9,14 @@ from pathlib import Path
 
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec
+from deploy.pki.make_dev_pki import ensure_dev_pki
 from services.contracts.topics import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
 EGRESS_CLIENTS = {"verifier", "notifier", "intake"}  # they call URLs: QV_EGRESS_ALLOW
 WEBHOOK_SECRET_HOLDERS = {"notifier", "intake"}  # WEBHOOK_SECRETS_KEY, or QV_ENV=development
+DEV_PKI_DIR = REPO_ROOT / ".local" / "pki"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Platform:
     ports: Ports
     # Event signing keys of all four services (deploy.pki.make_dev_pki); None: from the env.
     event_keys_dir: Path | None = None
+    # The development CA and certificates of the registry's mutual TLS (made when missing).
+    tls_dir: Path = DEV_PKI_DIR
 
     @property
     def intake_url(self) -> str:
@@ -61,6 +65,7 @@ def service_specs(
 ) -> list[ServiceSpec]:
     """One spec per process; `extra_env` lets tests tune a service (e.g. retry time scale)."""
     ports = platform.ports
+    tls_dir = str(ensure_dev_pki(platform.tls_dir))
     common = {
         "KAFKA_BOOTSTRAP_SERVERS": platform.kafka_bootstrap_servers,
         "DATABASE_URL": platform.database_url,
@@ -111,6 +116,8 @@ def service_specs(
                 "REGISTRY_OPS_PORT": str(ports.registry_ops),
                 "REGISTRY_PUBLIC_PORT": str(ports.registry_public),
                 "REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.registry_public}",
+                "REGISTRY_TLS_DIR": tls_dir,
+                "REGISTRY_ENV": "development",  # the built-in signing-key passphrase
             },
         ),
         spec(
@@ -120,6 +127,7 @@ def service_specs(
             {
                 "VERIFIER_OPS_PORT": str(ports.verifier_ops),
                 "VERIFIER_REGISTRY_TARGET": platform.registry_target,
+                "VERIFIER_REGISTRY_TLS_DIR": tls_dir,
                 "VERIFIER_BODIES_BASE_URL": platform.simulator_url,
                 "VERIFIER_SMTP_PORT": str(ports.simulator_smtp),
                 "VERIFIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{ports.verifier_ops}",

@@ -28,7 +28,7 @@ from services.verifier.channels.http_clients import BodyClients
 from services.verifier.channels.register import PublicRegisterChannel
 from services.verifier.channels.signed_credential import SignedCredentialChannel
 from services.verifier.events.requests import RequestVerifier, keep_leases, request_handler
-from services.verifier.registry_client import RegistryClient
+from services.verifier.registry_client import RegistryClient, mutual_tls_credentials
 from services.verifier.settings import VerifierSettings
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
 
@@ -66,7 +66,9 @@ async def main() -> None:
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
     producer = await start_producer(settings.kafka_bootstrap_servers, "verifier", ALL_TOPICS)
-    registry = RegistryClient(settings.registry_target)
+    registry = RegistryClient(
+        settings.registry_target, mutual_tls_credentials(settings.registry_tls_dir)
+    )
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     egress = EgressPolicy.from_env()  # QV_EGRESS_ALLOW: the development allow-list
     clients = BodyClients(policy=egress)
