@@ -16,6 +16,7 @@ from deploy.local.platform import Platform, Ports, service_specs
 from deploy.local.supervisor import Supervisor
 from services.contracts.events import OutcomePublished, decode
 from services.contracts.topics import OUTCOME_PUBLISHED
+from services.runtime.secret_box import SecretBox
 from simulator.population import find, unknown_certificate_number
 from simulator.settings import SimulatorSettings
 from tests.e2e.conftest import RunningPlatform, verify_standard_webhook
@@ -76,15 +77,20 @@ async def subscribe(
 
 
 async def notifier_knows(database_url: str, url: str, secret: str) -> None:
-    """The notifier learns configurations through Kafka; wait until it has this one."""
+    """The notifier learns configurations through Kafka; wait until it has this one (stored
+    sealed: the platform runs with the development key, as this test does)."""
+    box = SecretBox.from_env()
     conn = await asyncpg.connect(database_url)
     try:
         async with asyncio.timeout(30):
-            while not await conn.fetchval(
-                "SELECT count(*) FROM notifier.webhook_endpoints WHERE url = $1 AND secret = $2",
-                url,
-                secret,
-            ):
+            while True:
+                row = await conn.fetchrow(
+                    "SELECT employer_id, sealed_secret FROM notifier.webhook_endpoints "
+                    "WHERE url = $1",
+                    url,
+                )
+                if row and box.unseal(row["sealed_secret"], row["employer_id"], url) == secret:
+                    return
                 await asyncio.sleep(0.05)
     finally:
         await conn.close()
