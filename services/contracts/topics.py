@@ -20,7 +20,14 @@ OUTCOME_PUBLISHED = TopicSpec(
     "verification.outcomes.v1", 6, {"retention.ms": str(90 * 24 * 3600 * 1000)}
 )
 CATALOGUE_CHANGES = TopicSpec("catalogue.changes.v1", 1, {"retention.ms": "-1"})
-EMPLOYER_WEBHOOKS = TopicSpec("employer.webhooks.v1", 3, {"cleanup.policy": "compact"})
+# Compacted within the hour: a superseded configuration (e.g. one from before secrets were
+# sealed) does not linger on the broker.
+_HOUR_MS = str(3600 * 1000)
+EMPLOYER_WEBHOOKS = TopicSpec(
+    "employer.webhooks.v1",
+    3,
+    {"cleanup.policy": "compact", "segment.ms": _HOUR_MS, "max.compaction.lag.ms": _HOUR_MS},
+)
 
 
 # The one service allowed to produce each topic: consumers accept a record only if it is signed
