@@ -157,10 +157,15 @@ async def watch_readiness(running: Running, seen: Observations, stop: asyncio.Ev
     async with httpx.AsyncClient(timeout=2, trust_env=False) as http:
         while not stop.is_set():
             for name, url in urls.items():
-                live = await http.get(f"{url}/livez")
+                try:
+                    live = await http.get(f"{url}/livez")
+                    ready = await http.get(f"{url}/readyz")
+                except httpx.TransportError as error:  # the process is gone
+                    seen.not_live.append(f"{name}: {error!r}")
+                    continue
                 if live.status_code != 200:
                     seen.not_live.append(f"{name}: {live.status_code} {live.text[:200]}")
-                if (await http.get(f"{url}/readyz")).status_code != 200:
+                if ready.status_code != 200:
                     seen.unready.add(name)
             await asyncio.sleep(0.2)
 
