@@ -1,12 +1,23 @@
-"""While PostgreSQL is away an RPC fails with UNAVAILABLE (retry later), not INTERNAL."""
+"""While PostgreSQL is away an RPC fails with UNAVAILABLE (retry later), not INTERNAL, and the
+public code check answers 503 with Retry-After, not 500."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import grpc
+import httpx
 import pytest
+import pytest_asyncio
 
+from deploy.local.processes import free_port
+from services.registry.api.public import PublicApi
 from services.registry.api.servicer import _handled
+from services.registry.domain.statements import Issuer
+from services.registry.store.audit import AuditLog
+from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
 
 
 class Aborted(Exception):
@@ -58,3 +69,37 @@ async def test_other_database_errors_stay_internal() -> None:
     with pytest.raises(Aborted):
         await _handled("LookupCode", context, lookup)
     assert context.status is grpc.StatusCode.INTERNAL
+
+
+@pytest_asyncio.fixture
+async def public_http() -> AsyncIterator[httpx.AsyncClient]:
+    """The public API on a pool whose server is down: nothing listens on its port."""
+    pool = await asyncpg.create_pool(
+        f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", min_size=0, timeout=2
+    )
+    assert pool is not None
+    api = PublicApi(
+        codes=CodeRepository(pool),
+        catalogue=CatalogueStore(pool),
+        audit=AuditLog(pool),
+        keys=SigningKeys(pool, "test-passphrase"),
+        pool=pool,
+        issuer=Issuer("http://registry.test"),
+        rate_limit="1000/minute",
+    )
+    transport = httpx.ASGITransport(app=api.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
+        yield http
+    await pool.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/codes/0EEN-2D2S-MS4A-PSD0-*", "/.well-known/jwks.json"])
+async def test_the_public_check_answers_503_with_retry_after(
+    public_http: httpx.AsyncClient, path: str
+) -> None:
+    response = await public_http.get(path)
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) > 0
+    body = response.json()
+    assert body["type"] == "/problems/service-unavailable"
+    assert body["message"]["zh"] and body["message"]["en"]
