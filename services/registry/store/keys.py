@@ -5,6 +5,7 @@ decrypted once per process and kept in memory by its id. Retired keys stay publi
 JWKS so statements they signed remain verifiable.
 """
 
+import asyncio
 import logging
 from typing import Any
 
@@ -78,7 +79,9 @@ class SigningKeys:
             raise RuntimeError("no current signing key; the registry creates one at start-up")
         kid = str(row["kid"])
         if kid not in self._decrypted:
-            self._decrypted[kid] = OKPKey.import_key(
+            # Decrypting derives the key from the passphrase (CPU-bound): off the event loop.
+            self._decrypted[kid] = await asyncio.to_thread(
+                OKPKey.import_key,
                 bytes(row["encrypted_private_key"]),
                 parameters={"kid": kid},
                 password=self._passphrase.encode(),
