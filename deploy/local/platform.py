@@ -8,11 +8,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from deploy.local.processes import free_port
-from deploy.local.supervisor import ServiceSpec
+from deploy.local.supervisor import RestartPolicy, ServiceSpec
 from deploy.pki.make_dev_pki import ensure_dev_pki
 from services.contracts.topics import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_PATHS = {"simulator": "healthz"}  # the services answer /readyz (and /livez)
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
 EGRESS_CLIENTS = {"verifier", "notifier", "intake"}  # they call URLs: QV_EGRESS_ALLOW
 WEBHOOK_SECRET_HOLDERS = {"notifier", "intake"}  # WEBHOOK_SECRETS_KEY, or QV_ENV=development
@@ -61,9 +62,13 @@ class Platform:
 
 
 def service_specs(
-    platform: Platform, logs: Path | None, extra_env: dict[str, str] | None = None
+    platform: Platform,
+    logs: Path | None,
+    extra_env: dict[str, str] | None = None,
+    restart: RestartPolicy | None = None,
 ) -> list[ServiceSpec]:
-    """One spec per process; `extra_env` lets tests tune a service (e.g. retry time scale)."""
+    """One spec per process; `extra_env` lets tests tune a service (e.g. retry time scale);
+    `restart`: restart what exits by itself (the local runner), else leave it dead (tests)."""
     ports = platform.ports
     tls_dir = str(ensure_dev_pki(platform.tls_dir))
     common = {
@@ -76,7 +81,8 @@ def service_specs(
         return ServiceSpec(
             name=name,
             argv=[sys.executable, "-m", module],
-            health_url=f"http://127.0.0.1:{health_port}/healthz",
+            # Started means ready: its dependencies answer (the simulator has none).
+            health_url=f"http://127.0.0.1:{health_port}/{READY_PATHS.get(name, 'readyz')}",
             env=common
             | _event_keys_env(name, platform.event_keys_dir)
             | _development_env(name)
@@ -85,6 +91,7 @@ def service_specs(
             cwd=REPO_ROOT,
             log_path=None if logs is None else logs / f"{name}.log",
             startup_timeout=60.0,
+            restart=restart,
         )
 
     return [

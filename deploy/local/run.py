@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from deploy.local.demo import DEMO_QUALIFICATION, run_demo
 from deploy.local.kafka import LocalKafka
 from deploy.local.platform import REPO_ROOT, Platform, Ports, mail_directory, service_specs
 from deploy.local.postgres import LocalPostgres
-from deploy.local.supervisor import Supervisor
+from deploy.local.supervisor import RestartPolicy, ServiceError, Supervisor
 from services.runtime.event_auth import write_event_keys
+from services.runtime.observability import configure_logging
 
 STATE_DIR = Path(os.environ.get("QV_STATE_DIR", REPO_ROOT / ".local"))
 
@@ -48,11 +50,24 @@ async def serve(platform: Platform) -> None:
         loop.add_signal_handler(signum, stop.set)
     async with Supervisor() as supervisor:
         print("starting the simulator and the four services ...", flush=True)
-        await supervisor.start_all(service_specs(platform, logs))
+        await supervisor.start_all(service_specs(platform, logs, restart=RestartPolicy()))
         demo = await run_demo(platform)
         print(_banner(platform, logs, demo), flush=True)
-        await stop.wait()
+        failure = await _stopped_or_given_up(stop, supervisor)
+        if failure is not None:
+            print(f"\n{failure}\nstopping everything.", file=sys.stderr, flush=True)
+            raise SystemExit(1)
         print("\nstopping ...", flush=True)
+
+
+async def _stopped_or_given_up(stop: asyncio.Event, supervisor: Supervisor) -> ServiceError | None:
+    """None on Ctrl-C; why, when the supervisor gave up on a crash-looping service."""
+    stopped = asyncio.create_task(stop.wait())
+    given_up = asyncio.create_task(supervisor.gave_up())
+    await asyncio.wait((stopped, given_up), return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    given_up.cancel()
+    return given_up.result() if given_up.done() and not given_up.cancelled() else None
 
 
 def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
@@ -101,6 +116,7 @@ def _shown(path: Path) -> str:
 
 
 def main() -> None:
+    configure_logging("runner")  # the supervisor's restarts, as JSON lines
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with infrastructure() as (kafka_servers, database_url):
         keys = write_event_keys(STATE_DIR / "pki" / "events")
