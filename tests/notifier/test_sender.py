@@ -237,6 +237,7 @@ async def test_a_hanging_receiver_does_not_delay_another_employers_webhooks(
         await store.accept_verdict(verdict(prompt), None)
         await other.wait_for(1, timeout=10)
         waited = other.attempts[0].at - queued
+    print(f"another employer's webhook arrived {waited * 1000:.0f} ms after its verdict")
     assert waited < 0.5, f"the other employer waited {waited:.2f} s behind a hanging receiver"
 
 

@@ -2,6 +2,7 @@
 deliveries (webhooks and e-mails), processed events and the outbox."""
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from services.runtime.outbox import write_outbox
 from services.runtime.secret_box import SecretBox, is_sealed
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 # Wakes the sender when a delivery becomes due; the payload names the schema.
 DELIVERIES_CHANNEL = "deliveries"
@@ -230,8 +232,17 @@ class NotifierStore:
         taken round-robin across employers, no employer past `per_employer` deliveries in
         flight (counting its `in_flight` ones), so one slow employer cannot hold every slot."""
         busy = dict(in_flight or {})
+        at_limit = [employer for employer, count in busy.items() if count >= per_employer]
+        window = limit * min(per_employer, _WINDOW_TURNS)
         rows = await self._pool.fetch(
-            _CLAIM_DUE, limit, lease_seconds, list(busy), list(busy.values()), per_employer
+            _CLAIM_DUE,
+            limit,
+            lease_seconds,
+            list(busy),
+            list(busy.values()),
+            per_employer,
+            at_limit,
+            window,
         )
         return [DueDelivery(**dict(row)) for row in rows]
 
@@ -319,6 +330,10 @@ def usable_addresses(addresses: list[str]) -> list[str]:
     for address in addresses:
         with contextlib.suppress(InvalidEmailAddress):
             usable.append(normalised_email(address))
+    if len(usable) < len(addresses):  # the count only: an address is personal data
+        log.warning(
+            "dropped malformed e-mail addresses", extra={"count": len(addresses) - len(usable)}
+        )
     return list(dict.fromkeys(usable))
 
 
@@ -415,18 +430,27 @@ SELECT extract(epoch FROM min(d.next_attempt_at) - now()) FROM deliveries d
 WHERE d.status = 'pending' AND d.employer_id <> ALL($1::uuid[]) AND {_NOT_BLOCKED}
 """
 
-# Each employer's due deliveries are numbered after those it already has in flight ($3, $4);
-# taking them by that turn is round-robin across employers, capped per employer at $5.
+# The earliest due deliveries ($7 of them) of employers below their limit ($6 are at it) are
+# numbered per employer after those it already has in flight ($3, $4); taking them by that
+# turn is round-robin across employers, capped per employer at $5. The window keeps the claim
+# cheap under a large backlog; an employer that fills it reaches its limit and leaves it.
+_WINDOW_TURNS = 8
 _CLAIM_DUE = f"""
-WITH candidate AS (
-    SELECT d.webhook_id, d.next_attempt_at,
+WITH earliest AS (
+    SELECT d.webhook_id, d.employer_id, d.next_attempt_at, d.seq FROM deliveries d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+      AND d.employer_id <> ALL($6::uuid[]) AND {_NOT_BLOCKED}
+    ORDER BY d.next_attempt_at
+    LIMIT $7
+),
+candidate AS (
+    SELECT e.webhook_id, e.next_attempt_at,
         coalesce(busy.in_flight, 0)
-            + row_number() OVER (PARTITION BY d.employer_id ORDER BY d.next_attempt_at, d.seq)
+            + row_number() OVER (PARTITION BY e.employer_id ORDER BY e.next_attempt_at, e.seq)
             AS turn
-    FROM deliveries d
+    FROM earliest e
     LEFT JOIN unnest($3::uuid[], $4::int[]) AS busy (employer_id, in_flight)
-        ON busy.employer_id = d.employer_id
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND {_NOT_BLOCKED}
+        ON busy.employer_id = e.employer_id
 ),
 due AS (
     SELECT d.webhook_id FROM deliveries d JOIN candidate c ON c.webhook_id = d.webhook_id
