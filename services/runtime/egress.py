@@ -159,11 +159,16 @@ class EgressPolicy:
             raise EgressRefused(Reason.INTERNAL_ADDRESS)
 
     async def check_url(
-        self, url: str, resolver: Resolver = resolve_host, never: Iterable[str] = ()
+        self,
+        url: str,
+        resolver: Resolver = resolve_host,
+        never: Iterable[str] = (),
+        resolve_seconds: float = 2.0,
     ) -> None:
         """Refuse a URL the platform must not call; `never` are base URLs of the platform's
         own services, refused even when the allow-list covers their address. A name that does
-        not resolve (yet) passes: every connection is checked again."""
+        not resolve (yet, or within `resolve_seconds`) passes: every connection is checked
+        again."""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if not host:
@@ -175,7 +180,7 @@ class EgressPolicy:
             raise EgressRefused(Reason.SCHEME)
         if host.rstrip(".") in METADATA_HOSTS:
             raise EgressRefused(Reason.METADATA_HOST)
-        addresses = await _addresses(host, resolver)
+        addresses = await _addresses(host, resolver, resolve_seconds)
         if await _same_service(host, _port(parts), addresses, never, resolver):
             raise EgressRefused(Reason.OWN_SERVICE)
         if not explicitly_allowed:
@@ -183,12 +188,13 @@ class EgressPolicy:
                 self.check_address(address)
 
 
-async def _addresses(host: str, resolver: Resolver) -> list[str]:
+async def _addresses(host: str, resolver: Resolver, seconds: float = 2.0) -> list[str]:
     if ip_of(host) is not None:
         return [host.strip("[]")]
     try:
-        return await resolver(host)
-    except OSError:
+        async with asyncio.timeout(seconds):
+            return await resolver(host)
+    except OSError:  # TimeoutError included
         return []
 
 

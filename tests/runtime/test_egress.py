@@ -99,6 +99,15 @@ async def test_the_platforms_own_services_are_refused_even_when_allowed() -> Non
     await DEVELOPMENT.check_url("http://127.0.0.1:8083/hooks", never=[internal])
 
 
+async def test_a_slow_resolver_does_not_hold_the_check_up() -> None:
+    async def slow(_host: str) -> list[str]:
+        await asyncio.sleep(30)
+        return ["10.0.0.1"]
+
+    async with asyncio.timeout(1):  # unresolved in time: passes, the connection checks again
+        await PRODUCTION.check_url("https://slow.example.cn/hook", slow, resolve_seconds=0.05)
+
+
 @asynccontextmanager
 async def local_server() -> AsyncIterator[tuple[int, list[str]]]:
     port, seen = free_port(), []
