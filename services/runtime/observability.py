@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
+from log_rate_limit.log_rate_limit import StreamRateLimitFilter
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.applications import Starlette
@@ -41,6 +42,21 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _KafkaClientFloodFilter(logging.Filter):
+    """While the broker is down aiokafka logs the same errors in a loop without pause (over a
+    thousand lines a second): each distinct message passes once per period, with a count of
+    what was skipped. Only the Kafka client's records; ours are never dropped."""
+
+    def __init__(self, period_seconds: float = 10.0) -> None:
+        super().__init__()
+        self._limit = StreamRateLimitFilter(period_sec=period_seconds)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        return bool(self._limit.filter(record))
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
@@ -50,6 +66,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         )
     )
     handler.addFilter(_RequestIdFilter(service))
+    handler.addFilter(_KafkaClientFloodFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
