@@ -37,8 +37,8 @@ class DeliverySender:
         time_scale: float = 1.0,
         lease_seconds: float = 30.0,
         max_in_flight: int = 200,
-        idle_poll_seconds: float = 1.0,
         max_in_flight_per_employer: int = 8,
+        idle_poll_seconds: float = 1.0,
     ) -> None:
         self._store = store
         self._pool = pool
@@ -46,8 +46,8 @@ class DeliverySender:
         self._time_scale = time_scale
         self._lease = lease_seconds
         self._max_in_flight = max_in_flight
-        self._idle_poll = idle_poll_seconds
         self._per_employer = max_in_flight_per_employer
+        self._idle_poll = idle_poll_seconds
         self._wakeup = asyncio.Event()
         self._in_flight: dict[asyncio.Task[None], UUID] = {}  # each task's employer
         self._busy: Counter[UUID] = Counter()  # deliveries in flight per employer
