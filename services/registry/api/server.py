@@ -13,13 +13,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.registry.api.auth import AuthorisationInterceptor, server_credentials
+from services.registry.api.auth import SERVICE, guarded_service, server_credentials
 from services.registry.api.servicer import RegistryService, ServiceParts
 from services.registry.settings import RegistrySettings
 from services.registry.store.codes import CodeRepository
 
-SERVICE_NAME: str = registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name
+SERVICE_NAME: str = SERVICE.full_name
 OVERALL = ""  # the health service's name for the server as a whole
 
 
@@ -75,13 +74,12 @@ async def start_grpc_server(
     authorised from the certificate's identity.
     """
     server = grpc.aio.server(
-        interceptors=[AuthorisationInterceptor()],
         options=[
             ("grpc.max_receive_message_length", options.max_receive_message_bytes),
             ("grpc.max_send_message_length", options.max_send_message_bytes),
         ],
     )
-    registry_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryService(codes, parts), server)
+    server.add_generic_rpc_handlers((guarded_service(RegistryService(codes, parts)),))
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
