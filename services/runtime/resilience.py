@@ -7,7 +7,6 @@ outage lasts; meanwhile it counts as not ready. Any other error is a bug: it pro
 service stops, and the supervisor restarts the process, so nothing runs on unnoticed.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -129,9 +128,17 @@ async def _run_once(
             raise
         loops.mark(name, LoopState.RETRYING)
         LOOP_RESTARTS.labels(name).inc()
-        log.warning("loop failed, restarting", extra={"loop": name, "error": repr(error)})
+        log.warning("loop failed, restarting", extra={"loop": name, "error": describe(error)})
         return False
     return True
+
+
+def describe(error: BaseException | None) -> str:
+    """For logs: a database error's message may quote the row (names included), so only its
+    class and SQLSTATE; other errors (connection refused, broker unreachable) in full."""
+    if isinstance(error, asyncpg.PostgresError):
+        return f"{type(error).__name__} (SQLSTATE {error.sqlstate})"
+    return repr(error)
 
 
 def _log_restart(name: str, state: RetryCallState) -> None:
@@ -142,7 +149,7 @@ def _log_restart(name: str, state: RetryCallState) -> None:
         "loop failed, restarting after a pause",
         extra={
             "loop": name,
-            "error": repr(error),
+            "error": describe(error),
             "attempt": state.attempt_number,
             "retry_in_seconds": round(delay, 2),
         },
@@ -159,14 +166,10 @@ async def until_available(
         error = state.outcome.exception() if state.outcome is not None else None
         log.warning(
             "waiting for a dependency",
-            extra={"step": what, "error": repr(error), "attempt": state.attempt_number},
+            extra={"step": what, "error": describe(error), "attempt": state.attempt_number},
         )
 
     async for attempt in backoff.retrying(on_retry):
         with attempt:
             return await step()
     raise AssertionError("unreachable: the retrying never stops")
-
-
-async def sleep_forever() -> None:
-    await asyncio.Event().wait()

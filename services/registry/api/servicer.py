@@ -47,7 +47,7 @@ from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
 from services.runtime.observability import ERRORS, request_id_var
-from services.runtime.resilience import DATABASE_UNREACHABLE
+from services.runtime.resilience import DATABASE_UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
 
@@ -359,7 +359,8 @@ async def _handled(method: str, context: Any, call: Callable[[], Awaitable[T]]) 
             await abort_with(context, error)
         except DATABASE_UNREACHABLE as error:
             RPCS.labels(method, "unavailable").inc()
-            log.warning("rpc failed: database away", extra={"method": method, "error": repr(error)})
+            extra = {"method": method, "error": describe(error)}
+            log.warning("rpc failed: database away", extra=extra)
             await context.abort(
                 grpc.StatusCode.UNAVAILABLE, "database unavailable, retry / 数据库暂不可用，请重试"
             )
