@@ -1,8 +1,10 @@
 """Helpers shared by the registry's integration tests: settings on free ports, issue requests,
 and stubs that call over mutual TLS as the identity each RPC needs."""
 
+import atexit
 import contextlib
 import functools
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -75,7 +77,9 @@ def region_value(region: str) -> registry_pb2.Region.ValueType:
 @functools.cache
 def session_pki() -> Path:
     """One development PKI (CA, registry, regions, operator, verifier) for the test session."""
-    return make_dev_pki(Path(tempfile.mkdtemp(prefix="qv-test-pki-")))
+    directory = Path(tempfile.mkdtemp(prefix="qv-test-pki-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return make_dev_pki(directory)
 
 
 def secure_channel(address: str, identity: str, pki: Path | None = None) -> Any:
