@@ -1,11 +1,12 @@
-"""The platform rides out PostgreSQL and Kafka outages during traffic.
+"""The platform rides out PostgreSQL and Kafka outages during traffic, and a killed service.
 
 Its own PostgreSQL and Kafka (restarting the shared ones would break other tests), the four
-services and the simulator as processes. While employers keep submitting, PostgreSQL stops
-gracefully for a few seconds, then its postmaster is killed with SIGKILL and started again,
-then the broker restarts. No service may exit; readiness goes false and comes back; intake
-answers 503 with Retry-After (never 500) while the database is away; every accepted request
-reaches exactly one verdict, and each authentic one exactly one code.
+services and the simulator as processes, supervised as `make run` does. While employers keep
+submitting, PostgreSQL stops gracefully for a few seconds, then its postmaster is killed with
+SIGKILL and started again, then the broker restarts. No service may exit; readiness goes false
+and comes back; intake answers 503 with Retry-After (never 500) while the database is away.
+Then the verifier is killed with SIGKILL: the supervisor restarts it and it takes its work
+back. Every accepted request reaches exactly one verdict, and each authentic one one code.
 """
 
 import asyncio
@@ -29,7 +30,7 @@ from deploy.local.kafka import LocalKafka
 from deploy.local.platform import Platform, Ports, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.processes import free_port
-from deploy.local.supervisor import Supervisor
+from deploy.local.supervisor import RestartPolicy, Supervisor
 from services.intake.admin import register_employer
 from services.runtime.event_auth import write_event_keys
 from simulator.population import find, unknown_certificate_number
@@ -91,8 +92,9 @@ async def running(
         # Work whose verification failed in the outage is taken over once its lease ends.
         "VERIFIER_LEASE_SECONDS": "6",
     }
+    restart = RestartPolicy(initial_backoff=0.2)
     async with Supervisor() as supervisor:
-        await supervisor.start_all(service_specs(platform, logs, extra))
+        await supervisor.start_all(service_specs(platform, logs, extra, restart))
         yield Running(platform, supervisor)
 
 
@@ -103,6 +105,7 @@ class Observations:
     unavailable_without_retry_after: int = 0
     unready: set[str] = field(default_factory=set)
     not_live: list[str] = field(default_factory=list)
+    killed: set[str] = field(default_factory=set)  # down on purpose: not a finding
 
 
 def application(n: int) -> dict[str, Any]:
@@ -157,6 +160,8 @@ async def watch_readiness(running: Running, seen: Observations, stop: asyncio.Ev
     async with httpx.AsyncClient(timeout=2, trust_env=False) as http:
         while not stop.is_set():
             for name, url in urls.items():
+                if name in seen.killed:
+                    continue
                 try:
                     live = await http.get(f"{url}/livez")
                     ready = await http.get(f"{url}/readyz")
@@ -175,11 +180,25 @@ async def wait_all_ready(running: Running, timeout: float = 60) -> None:
         await running.supervisor.wait_healthy(name, timeout)
 
 
-def assert_all_alive(running: Running) -> None:
+def assert_all_alive(running: Running, restarted: frozenset[str] = frozenset()) -> None:
     for name in SERVICES:
         assert running.supervisor.is_running(name), (
             f"{name} exited with code {running.supervisor.returncode(name)}"
         )
+        assert running.supervisor.restarts(name) == (1 if name in restarted else 0), name
+
+
+async def kill_and_see_it_restarted(seen: Observations, running: Running, name: str) -> None:
+    seen.killed.add(name)
+    pid = running.supervisor.pid(name)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(60):
+        while running.supervisor.restarts(name) == 0:
+            await asyncio.sleep(0.1)
+    await running.supervisor.wait_healthy(name, 60)
+    assert running.supervisor.pid(name) != pid
+    seen.killed.discard(name)
 
 
 async def outage(seen: Observations, running: Running, interrupt: Any, what: str) -> None:
@@ -231,6 +250,7 @@ async def test_services_ride_out_database_and_broker_outages(
             await outage(seen, running, lambda: graceful_postgres_restart(own_infra), "graceful")
             await outage(seen, running, lambda: killed_postmaster_restart(own_infra), "kill -9")
             await outage(seen, running, lambda: broker_restart(own_infra), "broker")
+            await kill_and_see_it_restarted(seen, running, "verifier")
             await asyncio.sleep(2)
         finally:
             stop.set()
@@ -239,7 +259,7 @@ async def test_services_ride_out_database_and_broker_outages(
     assert seen.statuses[503] > 0 and seen.unavailable_without_retry_after == 0, seen.statuses
     assert set(seen.statuses) <= {202, 503}, seen.statuses
     await assert_each_decided_once(client_for(running, headers), seen.accepted, own_infra)
-    assert_all_alive(running)
+    assert_all_alive(running, restarted=frozenset({"verifier"}))
 
 
 def client_for(running: Running, headers: dict[str, str]) -> httpx.AsyncClient:
