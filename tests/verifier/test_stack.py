@@ -43,6 +43,7 @@ from tests.verifier.support import (
     request_for,
     set_faults,
     write_channel_book,
+    write_test_edition,
 )
 
 BODIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -155,7 +156,13 @@ async def stack(
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
     await producer.start()
     async with Supervisor() as supervisor:
-        await supervisor.start(specs["registry"])
+        registry = specs["registry"]
+        edition = write_test_edition(root / "edition.json", "test-qualification", BODIES)
+        await supervisor.start(
+            dataclasses.replace(
+                registry, env=registry.env | {"REGISTRY_CATALOGUE_FILE": str(edition)}
+            )
+        )
         running = Stack(
             infra, module_database, simulator, supervisor, producer, verifier_spec, ops_ports
         )
