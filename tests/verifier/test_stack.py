@@ -160,7 +160,7 @@ async def stack(
         edition = write_test_edition(root / "edition.json", "test-qualification", BODIES)
         await supervisor.start(
             dataclasses.replace(
-                registry, env=registry.env | {"REGISTRY_CATALOGUE_FILE": str(edition)}
+                registry, env={**registry.env, "REGISTRY_CATALOGUE_FILE": str(edition)}
             )
         )
         running = Stack(
