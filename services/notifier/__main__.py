@@ -23,7 +23,7 @@ from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
-from services.runtime.observability import configure_logging, ops_routes
+from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
 from services.runtime.outbox import OutboxRelay
 from services.runtime.resilience import Loops, until_available
 from services.runtime.secret_box import SecretBox
@@ -78,7 +78,10 @@ async def main() -> None:
             health = {"database": database_check(pool), "kafka": kafka_check(producer)}
             token = settings.internal_token.get_secret_value()
             loops = Loops()
-            ops = Starlette(routes=ops_routes(health, loops) + internal_routes(store, token))
+            ops = Starlette(
+                routes=ops_routes(health, loops) + internal_routes(store, token),
+                exception_handlers=database_away_handlers(),
+            )
             await run_until_stopped(
                 {
                     "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,

@@ -5,6 +5,7 @@ import contextvars
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from log_rate_limit.log_rate_limit import StreamRateLimitFilter
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.runtime.lifecycle import HttpServer, http_server
-from services.runtime.resilience import Loops
+from services.runtime.resilience import DATABASE_UNREACHABLE, Loops, describe
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -127,7 +128,40 @@ async def _safe(check: HealthCheck) -> bool:
 
 def ops_app(checks: dict[str, HealthCheck], loops: Loops | None = None) -> Starlette:
     """A small app of the ops endpoints, for services that serve no other HTTP."""
-    return Starlette(routes=ops_routes(checks, loops))
+    return Starlette(routes=ops_routes(checks, loops), exception_handlers=database_away_handlers())
+
+
+# A database restart takes seconds; clients that honour this do not hammer it meanwhile.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_away_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Starlette exception handlers: while PostgreSQL is unreachable an endpoint answers 503
+    with Retry-After and a bilingual problem, not a bare 500."""
+    return dict.fromkeys(DATABASE_UNREACHABLE, _database_away)
+
+
+async def _database_away(request: Request, error: Exception) -> Response:
+    logging.getLogger(__name__).warning(
+        "request failed: database away", extra={"path": request.url.path, "error": describe(error)}
+    )
+    title_en = "The service is temporarily unavailable; try again shortly"
+    title_zh = "服务暂时不可用，请稍后重试"
+    body = {
+        "type": "/problems/service-unavailable",
+        "title": title_en,
+        "status": 503,
+        "detail": f"{title_en} / {title_zh}",
+        "instance": request.url.path,
+        "code": "service-unavailable",
+        "message": {"zh": title_zh, "en": title_en},
+    }
+    return JSONResponse(
+        body,
+        status_code=503,
+        media_type="application/problem+json",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def ops_server(

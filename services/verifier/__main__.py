@@ -14,7 +14,7 @@ from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
-from services.runtime.observability import configure_logging, ops_routes
+from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
 from services.runtime.outbox import OutboxRelay
 from services.runtime.resilience import Loops
 from services.runtime.startup import open_database, start_producer
@@ -106,7 +106,8 @@ async def main() -> None:
                     *enquiry_routes(
                         verifier.answer_arrived, settings.callback_secret, settings.operator_token
                     ),
-                ]
+                ],
+                exception_handlers=database_away_handlers(),
             )
             await run_until_stopped(
                 {

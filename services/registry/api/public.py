@@ -37,12 +37,11 @@ from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
-from services.runtime.resilience import DATABASE_UNREACHABLE
+from services.runtime.observability import database_away_handlers
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-RETRY_AFTER_SECONDS = 5  # a database restart takes seconds
 PUBLIC_CHECKS = Counter("registry_public_checks_total", "Public code checks", ["outcome"])
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -76,7 +75,7 @@ class PublicApi:
                 Route("/.well-known/jwks.json", self.jwks),
                 Route(f"/v1/status-lists/{STATUS_LIST_ID}", self.status_list),
             ],
-            exception_handlers=dict.fromkeys(DATABASE_UNREACHABLE, _database_away),
+            exception_handlers=database_away_handlers(),
         )
 
     def _rate_limited(self, endpoint: Endpoint) -> Endpoint:
@@ -171,18 +170,6 @@ def _public_answer(verification: Verification, catalogue: Catalogue) -> dict[str
 
 def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
-
-
-async def _database_away(request: Request, error: Exception) -> Response:
-    log.warning("public request failed: database away", extra={"error": type(error).__name__})
-    return _problem(
-        503,
-        "service-unavailable",
-        "The service is temporarily unavailable; try again shortly",
-        "服务暂时不可用，请稍后重试",
-        request,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
 
 
 def _problem(
