@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from deploy.local.processes import free_port
+from deploy.local.run import _stopped_or_given_up
 from deploy.local.supervisor import RestartPolicy, ServiceError, ServiceSpec, Supervisor
 from tests.deploy.deploy_test_support import run_parent_then_kill_it, wait_for_exit
 
@@ -272,3 +273,16 @@ async def test_a_deliberate_stop_or_kill_is_not_restarted(tmp_path: Path) -> Non
         assert not supervisor.is_running("web") and supervisor.restarts("web") == 0
         await supervisor.restart("web")
         assert supervisor.is_running("web")
+
+
+async def test_the_runner_stops_on_ctrl_c_or_when_a_service_is_given_up(tmp_path: Path) -> None:
+    crashy = python_spec("crashy", tmp_path, "import sys; sys.exit(3)", restart=QUICK_RESTARTS)
+    crashy = dataclasses.replace(crashy, health_check=None)
+    async with Supervisor() as supervisor:
+        stop = asyncio.Event()
+        stop.set()
+        assert await _stopped_or_given_up(stop, supervisor) is None
+        await supervisor.start(crashy)
+        async with asyncio.timeout(20):
+            failure = await _stopped_or_given_up(asyncio.Event(), supervisor)
+    assert failure is not None and "'crashy' is crash-looping" in str(failure)
