@@ -182,15 +182,17 @@ class Supervisor:
 
     async def _respawn(self, spec: ServiceSpec) -> None:
         self._restarts[spec.name] = self.restarts(spec.name) + 1
-        self._running[spec.name] = _Running(spec, await self._spawn(spec))
         try:
+            self._running[spec.name] = _Running(spec, await self._spawn(spec))
             await self.wait_healthy(spec.name)
         except ServiceError as error:  # counts as one more exit of the loop above
             reason = str(error).splitlines()[0]
             log.warning(
                 "restarted service not healthy", extra={"service": spec.name, "reason": reason}
             )
-            _signal_group(self._running[spec.name].process.pid, signal.SIGKILL)
+            process = self._running[spec.name].process
+            if process.returncode is None:
+                _signal_group(process.pid, signal.SIGKILL)
             return
         log.info(
             "service restarted",
