@@ -2,6 +2,7 @@
 without pause) are rate-limited, our own log lines never are."""
 
 import logging
+from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -9,8 +10,19 @@ import pytest
 from services.runtime.observability import configure_logging
 
 
+@pytest.fixture
+def restored_root_logger() -> Iterator[None]:
+    """configure_logging replaces the root logger's handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restored_root_logger")
 def test_repeated_kafka_client_errors_are_rate_limited(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging("test")
+    configure_logging("test")  # here, so that its handler writes to the captured stdout
     kafka_client = logging.getLogger("aiokafka.client")
     ours = logging.getLogger("services.registry")
     for _ in range(1000):
