@@ -34,6 +34,9 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
     asyncpg.InterfaceError,  # the connection is closed or was lost mid-operation
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crashed
     asyncpg.exceptions.TooManyConnectionsError,
+    # What asyncpg raises on a connection the server terminated mid-transaction ("cannot switch
+    # to state ..."); the pool then discards that connection. Seen in the outage test.
+    asyncpg.InternalClientError,
 )
 """Errors that mean PostgreSQL cannot be reached right now, not that the request is wrong."""
 

@@ -18,6 +18,8 @@ from services.runtime.observability import database_away_handlers
         ConnectionRefusedError(111, "Connect call failed"),
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.ConnectionDoesNotExistError("connection was closed"),
+        # What asyncpg raises on a connection the server terminated mid-transaction.
+        asyncpg.InternalClientError("cannot switch to state 15; another operation is in progress"),
     ],
 )
 async def test_a_database_outage_is_a_503_problem_with_retry_after(error: Exception) -> None:
