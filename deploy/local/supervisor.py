@@ -181,9 +181,9 @@ class Supervisor:
             await self._respawn(spec)
 
     async def _respawn(self, spec: ServiceSpec) -> None:
-        self._restarts[spec.name] = self.restarts(spec.name) + 1
         try:
             self._running[spec.name] = _Running(spec, await self._spawn(spec))
+            self._restarts[spec.name] = self.restarts(spec.name) + 1
             await self.wait_healthy(spec.name)
         except ServiceError as error:  # counts as one more exit of the loop above
             reason = str(error).splitlines()[0]
