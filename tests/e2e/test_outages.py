@@ -166,9 +166,10 @@ async def watch_readiness(running: Running, seen: Observations, stop: asyncio.Ev
                     live = await http.get(f"{url}/livez")
                     ready = await http.get(f"{url}/readyz")
                 except httpx.TransportError as error:  # the process is gone
-                    seen.not_live.append(f"{name}: {error!r}")
+                    if name not in seen.killed:  # killed while this request was under way
+                        seen.not_live.append(f"{name}: {error!r}")
                     continue
-                if live.status_code != 200:
+                if live.status_code != 200 and name not in seen.killed:
                     seen.not_live.append(f"{name}: {live.status_code} {live.text[:200]}")
                 if ready.status_code != 200:
                     seen.unready.add(name)
