@@ -175,9 +175,12 @@ async def test_a_failed_delivery_is_visible_and_replayed_through_the_api(
         attempt_ids = {a.webhook.headers["webhook-id"] for a in endpoint.attempts}
         assert attempt_ids == {failed["id"]}, "every retry carried the same webhook-id"
 
-        missing = await client.post("/v1/webhooks/deliveries/msg_nope/replay")
+        missing = await client.post(f"/v1/webhooks/deliveries/msg_{'0' * 32}/replay")
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/problem+json")
+        malformed = await client.post("/v1/webhooks/deliveries/msg_nope/replay")
+        assert malformed.status_code == 422
+        assert malformed.json()["errors"][0]["pointer"]
         replay = await client.post(f"/v1/webhooks/deliveries/{failed['id']}/replay")
         assert replay.status_code == 202, replay.text
         (webhook,) = await endpoint.wait_for(1)
