@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PATHS = {"simulator": "healthz"}  # the services answer /readyz (and /livez)
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
 EGRESS_CLIENTS = {"verifier", "notifier", "intake"}  # they call URLs: QV_EGRESS_ALLOW
-WEBHOOK_SECRET_HOLDERS = {"notifier", "intake"}  # WEBHOOK_SECRETS_KEY, or QV_ENV=development
+DEVELOPMENT_FLAG_READERS = {"intake", "notifier", "registry"}  # built-in keys under QV_ENV
 DEV_PKI_DIR = REPO_ROOT / ".local" / "pki"
 
 
@@ -124,7 +124,6 @@ def service_specs(
                 "REGISTRY_PUBLIC_PORT": str(ports.registry_public),
                 "REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.registry_public}",
                 "REGISTRY_TLS_DIR": tls_dir,
-                "REGISTRY_ENV": "development",  # the built-in signing-key passphrase
             },
         ),
         spec(
@@ -169,10 +168,11 @@ def mail_directory(logs: Path | None) -> Path:
 
 def _development_env(name: str) -> dict[str, str]:
     """Development only: the simulator and webhook receivers are on this machine (the egress
-    allow-list), and intake and the notifier share the built-in webhook-secrets key."""
-    env = {"QV_EGRESS_ALLOW": DEVELOPMENT_EGRESS_ALLOW} if name in EGRESS_CLIENTS else {}
-    if name in WEBHOOK_SECRET_HOLDERS:
-        env["QV_ENV"] = "development"
+    allow-list); `QV_ENV=development` lets intake and the notifier share the built-in
+    webhook-secrets key and the registry use the built-in signing-key passphrase."""
+    env = {"QV_ENV": "development"} if name in DEVELOPMENT_FLAG_READERS else {}
+    if name in EGRESS_CLIENTS:
+        env["QV_EGRESS_ALLOW"] = DEVELOPMENT_EGRESS_ALLOW
     return env
 
 

@@ -23,8 +23,11 @@ class RegistrySettings(BaseSettings):
         ),
     )
     consumer_group: str = "registry"
+    # The platform's one environment flag (`QV_ENV`, shared with intake and the notifier):
     # `development` allows the built-in signing-key passphrase; anything else requires one.
-    env: Literal["production", "development"] = "production"
+    env: Literal["production", "development"] = Field(
+        "production", validation_alias=AliasChoices("QV_ENV")
+    )
     host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)  # always mutual TLS
     # Opt-in plaintext port for anonymous callers, who get the public level only: LookupCode
@@ -64,7 +67,7 @@ class RegistrySettings(BaseSettings):
         given = self.signing_key_passphrase and self.signing_key_passphrase.get_secret_value()
         if not given and self.env != "development":
             raise ValueError(
-                "REGISTRY_SIGNING_KEY_PASSPHRASE is required (or set REGISTRY_ENV=development)"
+                "REGISTRY_SIGNING_KEY_PASSPHRASE is required (or set QV_ENV=development)"
             )
         self._tls_paths()
         return self

@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith("REGISTRY_"):
+        if name.startswith("REGISTRY_") or name == "QV_ENV":
             monkeypatch.delenv(name)
 
 
@@ -30,7 +30,7 @@ def test_the_passphrase_is_required_outside_development() -> None:
 
 
 def test_development_may_use_the_built_in_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REGISTRY_ENV", "development")
+    monkeypatch.setenv("QV_ENV", "development")
     assert RegistrySettings(tls_dir=session_pki()).passphrase() == DEVELOPMENT_PASSPHRASE
     given = RegistrySettings(tls_dir=session_pki(), signing_key_passphrase="s3cret")
     assert given.passphrase() == "s3cret"
@@ -50,7 +50,7 @@ def test_the_plaintext_port_is_off_unless_asked_for() -> None:
 
 
 def test_the_entry_point_refuses_to_start_with_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_") and k != "QV_ENV"}
     env["REGISTRY_TLS_DIR"] = str(session_pki())
     result = subprocess.run(
         [sys.executable, "-m", "services.registry"],
@@ -64,5 +64,5 @@ def test_the_entry_point_refuses_to_start_with_one_line() -> None:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "registry cannot start: REGISTRY_SIGNING_KEY_PASSPHRASE is required "
-        "(or set REGISTRY_ENV=development)"
+        "(or set QV_ENV=development)"
     ]
