@@ -79,8 +79,8 @@ def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
   intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
   registry (gRPC, mutual TLS)  {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
   public code check            {public}/v1/codes/<code>   JWKS: {public}/.well-known/jwks.json
-  verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/healthz
-  notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/healthz
+  verifier health/metrics      http://127.0.0.1:{ports.verifier_ops}/readyz  (/livez, /metrics)
+  notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/readyz  (/livez, /metrics)
   awarding-body simulator      {platform.simulator_url}   (SMTP 127.0.0.1:{ports.simulator_smtp})
   e-mail sent (mail catcher)   http://127.0.0.1:{ports.mail_http}/   files: {mail_directory(logs)}
   Kafka                        {platform.kafka_bootstrap_servers}
