@@ -23,6 +23,7 @@ from services.runtime.lifecycle import (
 from services.runtime.observability import configure_logging
 from services.runtime.outbox import OutboxRelay
 from services.runtime.resilience import Loops, until_available
+from services.runtime.secret_box import SecretBox
 from services.runtime.startup import open_database, start_producer
 
 
@@ -30,6 +31,7 @@ async def main() -> None:
     settings = IntakeSettings()
     configure_logging("intake", settings.log_level)
     keys = EventKeys.load("intake")
+    secrets_box = SecretBox.from_env()  # WEBHOOK_SECRETS_KEY, shared with the notifier only
     catalogue = EditionCatalogue.load()
     channels = ChannelDirectory.load(
         settings.channels_file, required_bodies=[b.id for b in catalogue.edition.bodies]
@@ -40,7 +42,7 @@ async def main() -> None:
     )
     producer = await start_producer(settings.kafka_bootstrap_servers, "intake", ALL_TOPICS)
     try:
-        store = IntakeStore(pool, policy)
+        store = IntakeStore(pool, policy, secrets_box)
         # Once, after migration 003: secrets that travelled in clear are replaced.
         await until_available("webhook secrets", store.webhook_settings.rotate_leaked_secrets)
         catalogue.replace_withdrawals(await until_available("withdrawals", store.withdrawals))

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.contracts.events import EmployerWebhooksConfigured, decode
 from services.contracts.topics import ALL_TOPICS, EMPLOYER_WEBHOOKS
+from services.intake.admin import register_employer
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.kafka import create_producer, ensure_topics
@@ -149,3 +150,14 @@ async def test_secrets_stored_in_clear_before_are_rotated_once_at_start(
     (latest,) = await records_of(infra.kafka_bootstrap_servers, employer_id)
     assert_not_in(leaked, latest)
     assert_not_in(new_secret, latest)
+
+
+async def test_registering_an_employer_needs_no_webhook_key(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's register-employer (and `make run`'s demo) never touch webhook secrets,
+    so they work outside development without WEBHOOK_SECRETS_KEY."""
+    monkeypatch.setenv("QV_ENV", "production")
+    monkeypatch.delenv("WEBHOOK_SECRETS_KEY", raising=False)
+    registered = await register_employer(credit_code(7), "Keyless Ltd.", fresh_database)
+    assert registered["api_key"].startswith("qv_")

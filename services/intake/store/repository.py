@@ -29,6 +29,7 @@ from services.intake.store.webhook_settings import WebhookSettingsStore
 from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox, write_traced_outbox
+from services.runtime.secret_box import SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _OBSERVED_TTL_SECONDS = 1.0
@@ -133,11 +134,14 @@ def hash_secret(secret: str) -> bytes:
 
 class IntakeStore:
     def __init__(
-        self, pool: asyncpg.Pool, turnaround_policy: TurnaroundPolicy | None = None
+        self,
+        pool: asyncpg.Pool,
+        turnaround_policy: TurnaroundPolicy | None = None,
+        secrets_box: SecretBox | None = None,
     ) -> None:
         self._pool = pool
         self._policy = turnaround_policy or TurnaroundPolicy()
-        self.webhook_settings = WebhookSettingsStore(pool)
+        self.webhook_settings = WebhookSettingsStore(pool, secrets_box)
         self._plain_submissions = GroupCommit[_Plain, Submission](self._submit_together)
         self._observed: dict[tuple[str, ...], tuple[float, dict[str, Observed]]] = {}
 

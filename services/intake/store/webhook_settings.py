@@ -9,6 +9,7 @@ employer sees them in clear, in the answer to the request that created them or o
 """
 
 import base64
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -40,7 +41,13 @@ class EndpointSecret:
 class WebhookSettingsStore:
     def __init__(self, pool: asyncpg.Pool, box: SecretBox | None = None) -> None:
         self._pool = pool
-        self._box = box or SecretBox.from_env()
+        self._given_box = box
+
+    @functools.cached_property
+    def _box(self) -> SecretBox:
+        # Resolved on first use, so tools that never touch secrets (register-employer) need
+        # no key; the service itself passes its box in at start-up and so fails fast.
+        return self._given_box or SecretBox.from_env()
 
     async def set_webhooks(self, employer_id: UUID, urls: list[str]) -> list[EndpointSecret]:
         """Replace the employer's webhook endpoints; each new endpoint gets a signing secret,
