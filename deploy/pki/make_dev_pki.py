@@ -29,6 +29,7 @@ from services.runtime.event_auth import write_event_keys
 CLIENT_IDENTITIES = ("beijing", "tianjin", "hebei", "operator", "verifier")
 SERVER_NAME = "registry"
 VALIDITY = timedelta(days=825)
+RENEW_BEFORE = timedelta(days=30)
 DEFAULT_DIR = Path(".local/pki")
 
 
@@ -68,9 +69,22 @@ def ensure_dev_pki(out_dir: Path) -> Path:
 
 def _complete(out_dir: Path) -> bool:
     names = ("ca", SERVER_NAME, *CLIENT_IDENTITIES)
-    return all((out_dir / f"{name}.pem").is_file() for name in names) and all(
+    files_there = all((out_dir / f"{name}.pem").is_file() for name in names) and all(
         (out_dir / f"{name}-key.pem").is_file() for name in (SERVER_NAME, *CLIENT_IDENTITIES)
     )
+    return files_there and _server_certificate_current(out_dir / f"{SERVER_NAME}.pem")
+
+
+def _server_certificate_current(path: Path) -> bool:
+    """A PKI made by an older version may lack a name the registry is now reached by (compose
+    reaches it as `registry`), and any PKI expires: either way it is made afresh."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    current = set(names.get_values_for_type(x509.DNSName)) >= {"localhost", SERVER_NAME}
+    return current and cert.not_valid_after_utc - datetime.now(UTC) > RENEW_BEFORE
 
 
 def _ca_certificate(key: ec.EllipticCurvePrivateKey, name: str) -> x509.Certificate:
