@@ -6,10 +6,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from services.contracts.events import Event, UnknownEvent, decode
 from services.contracts.topics import TopicSpec, dead_letter_of
@@ -25,7 +27,7 @@ from services.runtime.observability import (
     EVENTS_CONSUMED,
     EVENTS_DEAD_LETTERED,
 )
-from services.runtime.resilience import TRANSIENT_ERRORS
+from services.runtime.resilience import TRANSIENT_ERRORS, describe
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,69 @@ async def ensure_topics(bootstrap: str, topics: Sequence[TopicSpec], replication
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 await admin.create_topics(missing)
+        await _reconcile_configs(admin, [t for t in topics if t.name in existing and t.configs])
     finally:
         await admin.close()
+
+
+# DescribeConfigs' `config_source` of a value set on the topic itself (not a broker default).
+_TOPIC_OVERRIDE = 1
+
+
+async def _reconcile_configs(admin: AIOKafkaAdminClient, topics: Sequence[TopicSpec]) -> None:
+    """Gives topics that already exist the configs we declare for them (a topic created before
+    a config was added, say compaction settings, keeps its old ones otherwise).
+
+    Only the declared keys change: the legacy AlterConfigs request (aiokafka has no incremental
+    one) replaces all of a topic's overrides, so the ones it already has are sent back as they
+    are. Partitions and replication are not touched here.
+    """
+    if not topics:
+        return
+    described = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t.name) for t in topics]
+    )
+    overrides: dict[str, dict[str, str | None]] = {}
+    for response in described:
+        for resource in response.to_object()["resources"]:
+            _raise_for(resource)
+            overrides[resource["resource_name"]] = {
+                entry["config_names"]: entry["config_value"]
+                for entry in resource["config_entries"]
+                if _is_override(entry)
+            }
+    changes: list[ConfigResource] = []
+    for topic in topics:
+        current = overrides.get(topic.name, {})
+        stale = sorted(k for k, v in topic.configs.items() if current.get(k) != v)
+        if not stale:
+            continue
+        if any(value is None for value in current.values()):  # a sensitive override: unknown
+            log.warning(
+                "topic configs not updated: an override cannot be read back",
+                extra={"topic": topic.name, "configs": stale},
+            )
+            continue
+        changes.append(
+            ConfigResource(ConfigResourceType.TOPIC, topic.name, {**current, **topic.configs})
+        )
+        log.info("updating topic configs", extra={"topic": topic.name, "configs": stale})
+    if changes:
+        for response in await admin.alter_configs(changes):
+            for resource in response.to_object()["resources"]:
+                _raise_for(resource)
+
+
+def _is_override(entry: dict[str, Any]) -> bool:
+    if "config_source" in entry:  # DescribeConfigs v1 and later
+        return bool(entry["config_source"] == _TOPIC_OVERRIDE)
+    return not entry["is_default"]
+
+
+def _raise_for(resource: dict[str, Any]) -> None:
+    if resource["error_code"]:
+        error = for_code(resource["error_code"])
+        raise error(f"{resource['resource_name']}: {resource['error_message']}")
 
 
 async def wait_for_group_coordinator(bootstrap: str, group_id: str) -> None:
@@ -190,11 +253,12 @@ class EventConsumer:
                 return None
             except TRANSIENT_ERRORS as error:
                 ERRORS.labels("consumer_transient").inc()
-                log.warning("transient failure, retrying", extra={"error": repr(error)})
+                log.warning("transient failure, retrying", extra={"error": describe(error)})
             except Exception as error:
                 attempts += 1
                 ERRORS.labels("consumer_handler").inc()
-                log.exception("handler failed", extra={"attempt": attempts, "error": repr(error)})
+                # No traceback: its last line is the error's text, which may carry personal data.
+                log.error("handler failed", extra={"attempt": attempts, "error": describe(error)})
                 if attempts >= self._max_attempts:
                     return error
             await asyncio.sleep(delay)

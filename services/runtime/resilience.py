@@ -137,11 +137,17 @@ async def _run_once(
 
 
 def describe(error: BaseException | None) -> str:
-    """For logs: a database error's message may quote the row (names included), so only its
-    class and SQLSTATE; other errors (connection refused, broker unreachable) in full."""
+    """For logs, never an error's text where it may carry personal data: a database error's
+    message may quote the row (names included), so only its class and SQLSTATE; a transient
+    error (connection refused, broker unreachable) in full; any other error (a handler's
+    ValueError may quote the record it choked on) by its class alone."""
+    if error is None:
+        return "None"
     if isinstance(error, asyncpg.PostgresError):
         return f"{type(error).__name__} (SQLSTATE {error.sqlstate})"
-    return repr(error)
+    if isinstance(error, TRANSIENT_ERRORS):
+        return repr(error)
+    return type(error).__name__
 
 
 def _log_restart(name: str, state: RetryCallState) -> None:

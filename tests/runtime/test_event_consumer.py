@@ -4,8 +4,9 @@ why."""
 
 import asyncio
 import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -37,11 +38,12 @@ class Handled:
     poison: set[uuid.UUID] = field(default_factory=set)
     event_ids: set[uuid.UUID] = field(default_factory=set)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    error: Callable[[], Exception] = lambda: PoisonError("cannot store this one")
 
     async def __call__(self, batch: list[ConsumedEvent]) -> None:
         for consumed in batch:
             if consumed.event.event_id in self.poison:
-                raise PoisonError("cannot store this one")
+                raise self.error()
         self.event_ids.update(consumed.event.event_id for consumed in batch)
         self.arrived.set()
 
@@ -152,3 +154,27 @@ async def test_a_poison_event_is_parked_with_its_group_error_and_source(
     assert headers["source-topic"] == VERDICT_REACHED.name.encode()
     partition, offset = headers["source-offset"].decode().split(":")
     assert int(partition) in range(VERDICT_REACHED.partitions) and int(offset) >= 0
+
+
+async def test_a_failing_handlers_error_text_stays_out_of_the_logs(
+    infra: Infra, running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error's text may quote the record it choked on: logs name its class only, and carry
+    no traceback (whose last line is that text)."""
+    caplog.set_level(logging.DEBUG)
+    running.handled.error = lambda: ValueError("Zhang San E12345678")
+    poison = verdict(uuid.uuid4())
+    running.handled.poison.add(poison.event_id)
+    following = verdict(poison.employer_id, poison.request_id)
+    await publish(running.producer, poison, dict(signed(poison)[1]))
+    await publish(running.producer, following, dict(signed(following)[1]))
+
+    await running.handled.wait_for(following.event_id)
+    failed = [r for r in caplog.records if r.getMessage() == "handler failed"]
+    assert failed and all(r.__dict__["error"] == "ValueError" for r in failed)
+    assert any(r.getMessage() == "record dead-lettered" for r in caplog.records)
+    for record in caplog.records:
+        formatted = caplog.handler.format(record)  # message, traceback and stack if any
+        logged = f"{formatted} {record.__dict__!r} {record.exc_text or ''}"
+        assert "Zhang San" not in logged and "E12345678" not in logged, record.getMessage()
+        assert record.exc_info is None, record.getMessage()

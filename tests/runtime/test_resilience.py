@@ -16,7 +16,14 @@ from services.registry.domain.verifications import new_issue_request
 from services.registry.store import MIGRATIONS
 from services.registry.store.codes import CodeRepository
 from services.runtime.db import apply_migrations, create_pool, listening, read_migrations
-from services.runtime.resilience import Backoff, Loops, LoopState, keep_running, until_available
+from services.runtime.resilience import (
+    Backoff,
+    Loops,
+    LoopState,
+    describe,
+    keep_running,
+    until_available,
+)
 
 QUICK = Backoff(initial_seconds=0.01, max_seconds=0.05, jitter_seconds=0.01)
 
@@ -188,3 +195,10 @@ async def test_the_code_cache_follows_revocations_across_a_database_restart(
                 await asyncio.sleep(0.02)
     finally:
         following.cancel()
+
+
+def test_describe_names_an_errors_class_but_not_text_that_may_be_personal() -> None:
+    assert describe(ValueError("Zhang San E12345678")) == "ValueError"
+    assert "Zhang San" not in describe(asyncpg.exceptions.UniqueViolationError("Zhang San"))
+    refused = describe(ConnectionRefusedError(111, "Connection refused"))
+    assert "Connection refused" in refused  # an outage's cause stays readable

@@ -26,7 +26,7 @@ from services.contracts.events import (
 from services.runtime.batching import GroupCommit
 from services.runtime.kafka import BatchHandler, ConsumedEvent
 from services.runtime.observability import request_id_var
-from services.runtime.resilience import TRANSIENT_ERRORS
+from services.runtime.resilience import TRANSIENT_ERRORS, describe
 from services.runtime.tracing import child_traceparent
 from services.verifier.channels.contact import BodyContacts, Contacted
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus, decide
@@ -135,7 +135,7 @@ class RequestVerifier:
         try:
             await work
         except Exception as error:  # the lease expires and the sweeper retries
-            log.warning("verification failed; it will be retried", extra={"error": repr(error)})
+            log.warning("verification failed; it will be retried", extra={"error": describe(error)})
         finally:
             self._in_flight.pop(request_id, None)
             self._room.set()
@@ -297,5 +297,5 @@ async def keep_leases(verifier: RequestVerifier, interval_seconds: float) -> Non
             await verifier.renew_leases()
             await verifier.sweep()
         except TRANSIENT_ERRORS as error:  # the database is away; try again next round
-            log.warning("lease keeping failed", extra={"error": repr(error)})
+            log.warning("lease keeping failed", extra={"error": describe(error)})
         await asyncio.sleep(interval_seconds)
