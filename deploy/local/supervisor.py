@@ -15,7 +15,9 @@ the parent-death signal). Usage::
 A spec with a ``restart`` policy is restarted whenever it exits without being asked to
 (a crash, an OOM kill, a ``kill -9`` from outside), after an exponential backoff; too many
 exits within the policy's window is a crash loop: the supervisor gives up on the service,
-logs it as an error and reports it through :meth:`Supervisor.gave_up`.
+logs it as an error and reports it through :meth:`Supervisor.gave_up`. A restarted process is
+judged by its exits alone: not ready within ``startup_timeout`` (a database or broker outage
+that outlasts it), it is left running and reported as restarted once healthy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import time
@@ -181,19 +184,32 @@ class Supervisor:
             await self._respawn(spec)
 
     async def _respawn(self, spec: ServiceSpec) -> None:
+        """Spawns ``spec`` again and reports when it is healthy.
+
+        A restarted process is never killed for not being ready: the outage that took it down
+        (PostgreSQL or Kafka away) may outlast any start-up timeout, and the service waits it
+        out by itself. Only its exits count toward the crash-loop limit, in :meth:`_keep_up`.
+        """
         try:
             self._running[spec.name] = _Running(spec, await self._spawn(spec))
             self._restarts[spec.name] = self.restarts(spec.name) + 1
             await self.wait_healthy(spec.name)
-        except ServiceError as error:  # counts as one more exit of the loop above
-            reason = str(error).splitlines()[0]
-            log.warning(
-                "restarted service not healthy", extra={"service": spec.name, "reason": reason}
-            )
+        except ServiceError as error:
             process = self._running[spec.name].process
-            if process.returncode is None:
-                _signal_group(process.pid, signal.SIGKILL)
-            return
+            if process.returncode is not None:  # did not spawn, or exited: one more exit
+                reason = str(error).splitlines()[0]
+                log.warning(
+                    "restarted service not healthy", extra={"service": spec.name, "reason": reason}
+                )
+                return
+            log.warning(
+                "restarted service not ready yet; left running to wait out its dependencies",
+                extra={"service": spec.name, "waited_seconds": spec.startup_timeout},
+            )
+            try:
+                await self.wait_healthy(spec.name, limit_seconds=math.inf)
+            except ServiceError:  # it exited meanwhile: _keep_up counts it
+                return
         log.info(
             "service restarted",
             extra={

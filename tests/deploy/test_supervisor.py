@@ -286,3 +286,40 @@ async def test_the_runner_stops_on_ctrl_c_or_when_a_service_is_given_up(tmp_path
         async with asyncio.timeout(20):
             failure = await _stopped_or_given_up(asyncio.Event(), supervisor)
     assert failure is not None and "'crashy' is crash-looping" in str(failure)
+
+
+async def test_a_restarted_service_not_ready_for_long_is_left_running(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a crash during an outage, the new process waits for its dependencies however
+    long: it is not killed for not being ready within the start-up timeout."""
+    ready = True
+
+    async def readiness() -> bool:
+        return ready
+
+    spec = python_spec(
+        "patient", tmp_path, "import time; time.sleep(600)",
+        health_check=readiness, startup_timeout=0.5, restart=QUICK_RESTARTS,
+    )  # fmt: skip
+    caplog.set_level(logging.INFO, logger="deploy.local.supervisor")
+    async with Supervisor() as supervisor:
+        await supervisor.start(spec)
+        first_pid = supervisor.pid("patient")
+        assert first_pid is not None
+        ready = False  # the outage begins, and the service crashes
+        os.kill(first_pid, signal.SIGKILL)
+        second_pid = await wait_for_new_pid(supervisor, "patient", first_pid)
+        await asyncio.sleep(4 * spec.startup_timeout + 1)  # not ready all along
+        assert supervisor.pid("patient") == second_pid and supervisor.is_running("patient")
+        assert supervisor.restarts("patient") == 1
+        assert not any(r.getMessage() == "restarted service not healthy" for r in caplog.records)
+
+        ready = True  # the outage is over
+        async with asyncio.timeout(10):
+            while not any(r.getMessage() == "service restarted" for r in caplog.records):
+                await asyncio.sleep(0.05)
+        assert supervisor.pid("patient") == second_pid
+    exits = [r for r in caplog.records if r.getMessage() == "service exited; restarting"]
+    assert len(exits) == 1
+    assert wait_for_exit(second_pid)
