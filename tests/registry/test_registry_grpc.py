@@ -402,6 +402,24 @@ async def test_issuing_for_a_qualification_not_in_the_catalogue_is_refused(
     assert await registry.codes.by_request_id(uuid.UUID(request.request_id)) is None
 
 
+async def test_issuing_checks_the_catalogue_loaded_at_start_without_a_round_trip(
+    stub: Any, registry: RunningRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert registry.parts is not None
+
+    async def no_round_trip() -> None:
+        raise AssertionError("IssueCode read the catalogue from the database")
+
+    monkeypatch.setattr(registry.parts.catalogue, "current", no_round_trip)
+    issued = await stub.IssueCode(issue_request())
+    assert issued.newly_issued
+    error = await refusal(stub.IssueCode(issue_request(qualification_id="no-such-q")))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert error_code(error) == "unknown-qualification"
+    error = await refusal(stub.IssueCode(issue_request(body_ids=["acca", "icc"])))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 async def test_issuing_for_a_body_that_does_not_award_the_qualification_is_refused(
     stub: Any, registry: RunningRegistry
 ) -> None:

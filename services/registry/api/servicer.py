@@ -93,7 +93,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
 
         async def issue() -> registry_pb2.IssueCodeResponse:
             wanted = messages.issue_request(request)
-            ensure_awarded(await self._p.catalogue.current(), wanted)
+            ensure_awarded(self._p.catalogue.loaded, wanted)  # no I/O: the edition at start
             issued = await self._codes.issue(wanted)
             log.info("code issued", extra={"newly_issued": issued.newly_issued})
             return registry_pb2.IssueCodeResponse(

@@ -53,6 +53,15 @@ class CatalogueStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._cached: tuple[int, Catalogue] | None = None
+        self._loaded: Catalogue | None = None
+
+    @property
+    def loaded(self) -> Catalogue:
+        """The edition this process loaded at its start, as the file has it (no withdrawals):
+        enough to say which qualifications exist and who awards them, with no round trip."""
+        if self._loaded is None:
+            raise RuntimeError("no catalogue edition loaded")
+        return self._loaded
 
     async def load(self, catalogue: Catalogue) -> None:
         """Writes an edition file into the tables; rows already there are left as they are."""
@@ -92,6 +101,7 @@ class CatalogueStore:
                 self.INSERT_QUALIFICATION,
                 [_qualification_row(edition.id, q) for q in catalogue.qualifications],
             )
+        self._loaded = catalogue
         log.info(
             "catalogue loaded",
             extra={"edition": edition.id, "qualifications": len(catalogue.qualifications)},
