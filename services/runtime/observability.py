@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 import logging
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -168,3 +169,11 @@ def ops_server(
     host: str, port: int, checks: dict[str, HealthCheck], loops: Loops | None = None
 ) -> HttpServer:
     return http_server(ops_app(checks, loops), host, port)
+
+
+def error_site(error: BaseException) -> dict[str, str]:
+    """Log fields of an unexpected error: its class and the line that raised it, never its
+    text or a traceback with it, since the text may quote personal data it choked on."""
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error": type(error).__name__, "at": place}

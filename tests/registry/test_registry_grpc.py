@@ -455,3 +455,23 @@ async def test_a_holders_verifications_come_in_pages(stub: Any) -> None:
     )
     assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (bad.details() or "").startswith("cursor: ")
+
+
+async def test_an_unexpected_failure_is_internal_and_logged_without_its_text(
+    stub: Any,
+    registry: RunningRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def choke(*_: object) -> None:
+        raise ValueError("Zhang San E12345678")
+
+    monkeypatch.setattr(registry.codes, "issue", choke)
+    with caplog.at_level(logging.INFO):
+        error = await refusal(stub.IssueCode(issue_request()))
+    assert error.code() == grpc.StatusCode.INTERNAL
+    failed = [r for r in caplog.records if r.getMessage() == "rpc failed"]
+    assert [(r.__dict__["error"], r.exc_info) for r in failed] == [("ValueError", None)]
+    logged = "".join(f"{r.getMessage()}{r.__dict__}{r.exc_text}" for r in caplog.records)
+    assert "Zhang San" not in logged
+    assert "E12345678" not in logged

@@ -3,7 +3,6 @@ not parse (FastAPI would answer in English only, or with a character offset as a
 routes and methods that do not exist, and anything unexpected."""
 
 import logging
-import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -23,6 +22,7 @@ from services.intake.api.problems import (
     refusal_handler,
 )
 from services.intake.domain.errors import Refusal, RefusalCode, not_found
+from services.runtime.observability import error_site
 from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class UnexpectedErrors:
         try:
             await self._app(scope, receive, watched)
         except Exception as error:
-            log.error("unexpected error", extra=_where(error) | {"path": scope["path"]})
+            log.error("unexpected error", extra=error_site(error) | {"path": scope["path"]})
             if started:  # too late for an answer of ours: the connection is cut
                 return
             refusal = Refusal(
@@ -100,12 +100,6 @@ class UnexpectedErrors:
                 "Internal error; try again later",
             )
             await problem_response(refusal, scope["path"])(scope, receive, send)
-
-
-def _where(error: Exception) -> dict[str, Any]:
-    frames = traceback.extract_tb(error.__traceback__)
-    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-    return {"error": type(error).__name__, "at": place}
 
 
 async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:

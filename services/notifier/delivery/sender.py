@@ -22,7 +22,7 @@ from services.notifier.store.repository import (
     NotifierStore,
 )
 from services.runtime.db import Listening, listening
-from services.runtime.observability import ERRORS
+from services.runtime.observability import ERRORS, error_site
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class DeliverySender:
         if not self._busy[employer_id]:
             del self._busy[employer_id]
         self._wakeup.set()  # its successor for the same request may now be due
-        if not task.cancelled() and task.exception() is not None:
-            log.error("delivery task failed", exc_info=task.exception())
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("delivery task failed", extra=error_site(error))
 
     async def _sleep(self) -> None:
         timeout = self._idle_poll

@@ -46,7 +46,7 @@ from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
-from services.runtime.observability import ERRORS, request_id_var
+from services.runtime.observability import ERRORS, error_site, request_id_var
 from services.runtime.resilience import DATABASE_UNREACHABLE, describe
 
 log = logging.getLogger(__name__)
@@ -378,9 +378,9 @@ async def _handled(method: str, context: Any, call: Callable[[], Awaitable[T]]) 
                 },
             )
             await abort_internal(context)
-        except Exception:
+        except Exception as error:
             _count_internal(method)
-            log.exception("rpc failed", extra={"method": method})
+            log.error("rpc failed", extra=error_site(error) | {"method": method})
             await abort_internal(context)
     RPCS.labels(method, "ok").inc()
     return result
