@@ -22,13 +22,11 @@ from services.intake.api.problems import (
     refusal_handler,
 )
 from services.intake.domain.errors import Refusal, RefusalCode, not_found
-from services.runtime.observability import error_site
+from services.runtime.observability import RETRY_AFTER_SECONDS, error_site
 from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
-# A database restart takes seconds; clients that honour this do not hammer it meanwhile.
-RETRY_AFTER_SECONDS = 5
 
 _MALFORMED_ZH = "请求体不是有效的 JSON"
 _MALFORMED_EN = "The request body is not valid JSON"
