@@ -11,12 +11,16 @@ from deploy.local.processes import free_port
 from deploy.local.supervisor import RestartPolicy, ServiceSpec
 from deploy.pki.make_dev_pki import ensure_dev_pki
 from services.contracts.topics import SERVICES
+from services.runtime.environment import ENV_VARIABLE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PATHS = {"simulator": "healthz"}  # the services answer /readyz (and /livez)
 DEVELOPMENT_EGRESS_ALLOW = "127.0.0.1,::1,localhost"
-EGRESS_CLIENTS = {"verifier", "notifier", "intake"}  # they call URLs: QV_EGRESS_ALLOW
-DEVELOPMENT_FLAG_READERS = {"intake", "notifier", "registry"}  # built-in keys under QV_ENV
+# They call URLs, so they read QV_EGRESS_ALLOW: the verifier calls the awarding bodies (here the
+# simulator), intake and the notifier employers' webhook receivers (here on this machine too).
+SIMULATOR_CLIENTS = {"verifier"}
+WEBHOOK_CLIENTS = {"notifier", "intake"}
+EGRESS_CLIENTS = SIMULATOR_CLIENTS | WEBHOOK_CLIENTS
 DEV_PKI_DIR = REPO_ROOT / ".local" / "pki"
 
 
@@ -168,9 +172,9 @@ def mail_directory(logs: Path | None) -> Path:
 
 def _development_env(name: str) -> dict[str, str]:
     """Development only: the simulator and webhook receivers are on this machine (the egress
-    allow-list); `QV_ENV=development` lets intake and the notifier share the built-in
-    webhook-secrets key and the registry use the built-in signing-key passphrase."""
-    env = {"QV_ENV": "development"} if name in DEVELOPMENT_FLAG_READERS else {}
+    allow-list); `QV_ENV=development` lets every service use its built-in development secrets
+    (services/runtime/environment.py reads it; the simulator does not)."""
+    env = {ENV_VARIABLE: "development"} if name in SERVICES else {}
     if name in EGRESS_CLIENTS:
         env["QV_EGRESS_ALLOW"] = DEVELOPMENT_EGRESS_ALLOW
     return env

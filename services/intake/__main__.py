@@ -10,6 +10,7 @@ from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
 from services.intake.settings import IntakeSettings
 from services.intake.store.repository import MIGRATIONS, IntakeStore
+from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
@@ -28,10 +29,10 @@ from services.runtime.startup import open_database, start_producer
 
 
 async def main() -> None:
-    settings = IntakeSettings()
+    settings = load_settings(IntakeSettings, "intake")
+    secrets_box = SecretBox.at_start("intake")  # WEBHOOK_SECRETS_KEY, shared with the notifier only
     configure_logging("intake", settings.log_level)
     keys = EventKeys.load("intake")
-    secrets_box = SecretBox.from_env()  # WEBHOOK_SECRETS_KEY, shared with the notifier only
     catalogue = EditionCatalogue.load()
     channels = ChannelDirectory.load(
         settings.channels_file, required_bodies=[b.id for b in catalogue.edition.bodies]
@@ -89,7 +90,7 @@ async def main() -> None:
 
 def serve() -> None:
     """The first process starts its sibling workers, which all share the port."""
-    settings = IntakeSettings()
+    settings = load_settings(IntakeSettings, "intake")  # or exit with one line
     is_sibling = WORKER_MARKER in os.environ
     siblings = (
         []

@@ -5,7 +5,7 @@ import asyncio
 import json
 
 from services.intake.domain.identifiers import is_valid_credit_code
-from services.intake.settings import IntakeSettings
+from services.intake.settings import IntakeDatabaseSettings
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 
@@ -22,7 +22,7 @@ async def register_employer(
         raise InvalidCreditCode(
             f"not a valid unified social credit code (GB 32100-2015): {credit_code}"
         )
-    settings = IntakeSettings()
+    settings = IntakeDatabaseSettings()  # no service secrets needed here
     dsn = database_url or settings.database_url
     pool = await create_pool(dsn, settings.schema_name, max_size=2)
     try:

@@ -1,20 +1,35 @@
 """Intake configuration, from environment variables (prefix INTAKE_)."""
 
 from pathlib import Path
+from typing import ClassVar, Self
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.environment import require_outside_development
 from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
 
 
-class IntakeSettings(BaseSettings):
+class IntakeDatabaseSettings(BaseSettings):
+    """Where intake keeps its data: all the operator's commands (`services.intake.admin`) need,
+    so they run without the service's secrets."""
+
     model_config = SettingsConfigDict(env_prefix="INTAKE_")
 
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:15432/postgres",
         validation_alias=AliasChoices("INTAKE_DATABASE_URL", "DATABASE_URL"),
     )
+    schema_name: str = "intake"
+
+
+class IntakeSettings(IntakeDatabaseSettings):
+    # Secrets required unless QV_ENV=development, and their publicly known development values.
+    DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
+        "holder_ref_key": "local-development-holder-ref-key",
+        "notifier_internal_token": "local-development-internal-token",
+    }
+
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:19092",
         validation_alias=AliasChoices("INTAKE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
@@ -23,10 +38,9 @@ class IntakeSettings(BaseSettings):
     port: int = 8080
     # Processes serving the port together (SO_REUSEPORT): one per core is about right.
     workers: int = Field(1, ge=1, le=16)
-    schema_name: str = "intake"
     pool_size: int = 20
     # Key of the pseudonymous holder reference; the same in every deployment of one platform.
-    holder_ref_key: SecretStr = SecretStr("local-development-holder-ref-key")
+    holder_ref_key: SecretStr = SecretStr("")  # required outside development
     # The verifier's channel book: required fields and configured turnaround per body.
     channels_file: Path = DEFAULT_CHANNELS_FILE
     # Observed turnaround replaces the configured one after this many answers of a body.
@@ -38,6 +52,10 @@ class IntakeSettings(BaseSettings):
     catalogue_refresh_seconds: float = Field(5.0, gt=0)
     # The notifier's internal API (delivery listing and replay), protected by a shared token.
     notifier_internal_url: str = "http://127.0.0.1:8082"
-    notifier_internal_token: SecretStr = SecretStr("local-development-internal-token")
+    notifier_internal_token: SecretStr = SecretStr("")  # required outside development
     notifier_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _required_outside_development(self) -> Self:
+        return require_outside_development(self, self.DEVELOPMENT_SECRETS)

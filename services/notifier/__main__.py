@@ -19,6 +19,7 @@ from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
 from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
 from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
@@ -31,8 +32,8 @@ from services.runtime.startup import open_database, start_producer
 
 
 async def main() -> None:
-    settings = NotifierSettings()
-    box = SecretBox.from_env()  # WEBHOOK_SECRETS_KEY, shared with intake only
+    settings = load_settings(NotifierSettings, "notifier")
+    box = SecretBox.at_start("notifier")  # WEBHOOK_SECRETS_KEY, shared with intake only
     configure_logging("notifier", settings.log_level)
     keys = EventKeys.load("notifier")
     pool = await open_database(

@@ -1,16 +1,22 @@
 """Configuration of the registry from `REGISTRY_*` environment variables, with local defaults."""
 
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import ClassVar, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime import environment
+from services.runtime.environment import require_outside_development
 from services.runtime.proxies import TrustedProxies
 
 
 class RegistrySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", populate_by_name=True)
+    # Secrets required unless QV_ENV=development, and their publicly known development values.
+    DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
+        "signing_key_passphrase": "local-development-only"
+    }
 
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/postgres",
@@ -23,11 +29,6 @@ class RegistrySettings(BaseSettings):
         ),
     )
     consumer_group: str = "registry"
-    # The platform's one environment flag (`QV_ENV`, shared with intake and the notifier):
-    # `development` allows the built-in signing-key passphrase; anything else requires one.
-    env: Literal["production", "development"] = Field(
-        "production", validation_alias=AliasChoices("QV_ENV")
-    )
     host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)  # always mutual TLS
     # Opt-in plaintext port for anonymous callers, who get the public level only: LookupCode
@@ -53,7 +54,7 @@ class RegistrySettings(BaseSettings):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     # Encrypts the signing keys' private halves at rest (PKCS#8 with a passphrase). Required
-    # unless env is development.
+    # unless QV_ENV=development (services/runtime/environment.py).
     signing_key_passphrase: SecretStr | None = None
     catalogue_file: Path | None = None  # default: the packaged 2025 edition
     grace_seconds: float = Field(default=5.0, ge=0)
@@ -64,11 +65,7 @@ class RegistrySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:
-        given = self.signing_key_passphrase and self.signing_key_passphrase.get_secret_value()
-        if not given and self.env != "development":
-            raise ValueError(
-                "REGISTRY_SIGNING_KEY_PASSPHRASE is required (or set QV_ENV=development)"
-            )
+        require_outside_development(self, self.DEVELOPMENT_SECRETS)
         self._tls_paths()
         return self
 
@@ -98,19 +95,9 @@ class RegistrySettings(BaseSettings):
         return ca, cert, key
 
 
-DEVELOPMENT_PASSPHRASE = "local-development-only"
+DEVELOPMENT_PASSPHRASE = RegistrySettings.DEVELOPMENT_SECRETS["signing_key_passphrase"]
 
 
 def load_settings() -> RegistrySettings:
     """The settings from the environment, or exit with one line saying what is wrong."""
-    try:
-        return RegistrySettings()
-    except ValidationError as error:
-        problems = "; ".join(_problem(detail) for detail in error.errors())
-        raise SystemExit(f"registry cannot start: {problems}") from None
-
-
-def _problem(detail: Any) -> str:
-    message = str(detail["msg"]).removeprefix("Value error, ")
-    location = ".".join(str(part) for part in detail["loc"])
-    return f"REGISTRY_{location.upper()}: {message}" if location else message
+    return environment.load_settings(RegistrySettings, "registry")

@@ -11,15 +11,17 @@ only then does a fixed, publicly known development key stand in.
 """
 
 import base64
+import binascii
 import hashlib
 import os
-from typing import Literal
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings
+
+from services.runtime.environment import is_development
 
 VERSION = "v1"
 _NONCE_BYTES = 12
@@ -34,12 +36,14 @@ class MissingSecretsKey(RuntimeError):
     """Outside development, the sealing key must be configured."""
 
 
+class InvalidSecretsKey(MissingSecretsKey):
+    """A configured sealing key that is not 32 bytes in base64: as good as none."""
+
+
 class WebhookSecretsSettings(BaseSettings):
+    # Required unless QV_ENV=development (services/runtime/environment.py), where the built-in
+    # key stands in.
     key: SecretStr | None = Field(None, validation_alias=AliasChoices("WEBHOOK_SECRETS_KEY"))
-    # The platform's environment: `development` (make run, tests) allows the built-in key.
-    env: Literal["production", "development"] = Field(
-        "production", validation_alias=AliasChoices("QV_ENV")
-    )
 
 
 class SecretBox:
@@ -52,8 +56,8 @@ class SecretBox:
     @classmethod
     def from_settings(cls, settings: WebhookSecretsSettings) -> "SecretBox":
         if settings.key is not None and settings.key.get_secret_value():  # "" means unset
-            return cls(base64.b64decode(settings.key.get_secret_value(), validate=True))
-        if settings.env == "development":
+            return cls(_decoded_key(settings.key.get_secret_value()))
+        if is_development():
             return cls(_DEVELOPMENT_KEY)
         raise MissingSecretsKey(
             "WEBHOOK_SECRETS_KEY is not set: give intake and the notifier the same 32-byte key "
@@ -64,6 +68,14 @@ class SecretBox:
     @classmethod
     def from_env(cls) -> "SecretBox":
         return cls.from_settings(WebhookSecretsSettings())
+
+    @classmethod
+    def at_start(cls, service: str) -> "SecretBox":
+        """The box from the environment, or exit with one line saying what is wrong."""
+        try:
+            return cls.from_env()
+        except (MissingSecretsKey, ValueError) as error:  # ValueError: a QV_ENV of neither
+            raise SystemExit(f"{service} cannot start: {error}") from None
 
     def seal(self, secret: str, employer_id: UUID, url: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
@@ -86,6 +98,19 @@ class SecretBox:
         except InvalidTag as error:
             raise SecretBoxError("the sealed secret does not open for this endpoint") from error
         return plain.decode()
+
+
+def _decoded_key(encoded: str) -> bytes:
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise InvalidSecretsKey(
+            "WEBHOOK_SECRETS_KEY is not 32 bytes in base64: generate one with "
+            "`openssl rand -base64 32` and give intake and the notifier the same"
+        )
+    return key
 
 
 def is_sealed(value: str) -> bool:

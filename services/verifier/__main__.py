@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
 from services.registry.catalogue.loader import load_edition
 from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
@@ -56,7 +57,7 @@ def build_channels(
 
 
 async def main() -> None:
-    settings = VerifierSettings()
+    settings = load_settings(VerifierSettings, "verifier")
     configure_logging("verifier", settings.log_level)
     keys = EventKeys.load("verifier")
     # Every awarding body of the catalogue needs a channel: refuse to start otherwise.
@@ -104,7 +105,9 @@ async def main() -> None:
                 routes=[
                     *ops_routes(health, loops),
                     *enquiry_routes(
-                        verifier.answer_arrived, settings.callback_secret, settings.operator_token
+                        verifier.answer_arrived,
+                        settings.callback_secret.get_secret_value(),
+                        settings.operator_token.get_secret_value(),
                     ),
                 ],
                 exception_handlers=database_away_handlers(),

@@ -1,15 +1,23 @@
 """Verifier configuration, from environment variables (prefix VERIFIER_)."""
 
 from pathlib import Path
+from typing import ClassVar, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.environment import require_outside_development
 from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
 
 
 class VerifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VERIFIER_")
+    # Secrets required unless QV_ENV=development, and their publicly known development values
+    # (the callback secret is the simulator's default SIMULATOR_CALLBACK_SECRET).
+    DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
+        "callback_secret": "sim-callback-secret",
+        "operator_token": "local-operator-token",
+    }
 
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:15432/postgres",
@@ -42,7 +50,13 @@ class VerifierSettings(BaseSettings):
     smtp_port: int = 8025
     enquiry_sender: str = "verify@qualverify.local"
     callback_base_url: str = "http://127.0.0.1:8081"
-    callback_secret: str = "sim-callback-secret"
-    operator_token: str = "local-operator-token"
+    # HMAC key of the enquiry callbacks (the bodies' side holds the same) and the bearer token
+    # of operators entering answers: both required outside development.
+    callback_secret: SecretStr = SecretStr("")
+    operator_token: SecretStr = SecretStr("")
     keys_cache_seconds: float = Field(300.0, ge=0)
     status_list_cache_seconds: float = Field(60.0, ge=0)
+
+    @model_validator(mode="after")
+    def _required_outside_development(self) -> Self:
+        return require_outside_development(self, self.DEVELOPMENT_SECRETS)

@@ -17,16 +17,24 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
-from pydantic import AliasChoices
+from pydantic import AliasChoices, ValidationError
 from pydantic_settings import BaseSettings
 
-from deploy.local.platform import REPO_ROOT, Platform, Ports, service_specs
+from deploy.local.platform import (
+    REPO_ROOT,
+    SIMULATOR_CLIENTS,
+    WEBHOOK_CLIENTS,
+    Platform,
+    Ports,
+    service_specs,
+)
 from deploy.local.supervisor import ServiceSpec
 from services.contracts.topics import SERVICES
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.registry.settings import RegistrySettings
 from services.runtime.egress import EgressSettings
+from services.runtime.environment import EnvironmentSettings, env_name
 from services.runtime.event_auth import EventAuthSettings
 from services.runtime.secret_box import WebhookSecretsSettings
 from services.verifier.settings import VerifierSettings
@@ -53,9 +61,22 @@ SETTINGS: dict[str, tuple[type[BaseSettings], tuple[str, ...]]] = {
 COMMON_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
 # Every service (not the simulator) reads its event signing keys (docs/event-authenticity.md).
 EVENT_KEYS_ENV = {"EVENT_SIGNING_KEY_DIR", "EVENT_TRUST_DIR"}
-# Platform-wide settings without a service prefix: the egress allow-list (QV_EGRESS_ALLOW) and
-# the webhook-secrets key (WEBHOOK_SECRETS_KEY, QV_ENV), read by the services that need them.
-PLATFORM_WIDE_SETTINGS: tuple[type[BaseSettings], ...] = (EgressSettings, WebhookSecretsSettings)
+# Platform-wide settings without a service prefix: the egress allow-list (QV_EGRESS_ALLOW), the
+# webhook-secrets key (WEBHOOK_SECRETS_KEY) and the environment flag (QV_ENV), read by the
+# services that need them.
+PLATFORM_WIDE_SETTINGS: tuple[type[BaseSettings], ...] = (
+    EgressSettings,
+    WebhookSecretsSettings,
+    EnvironmentSettings,
+)
+EGRESS_ALLOW = "QV_EGRESS_ALLOW"
+# The local runner allow-lists this machine for every egress client: the simulator and the
+# tests' webhook receivers run on it. In containers the simulator is a host of its own, which
+# only the verifier calls; webhook receivers are employers' public https endpoints, so intake
+# and the notifier must have no allow-list at all (it would let webhooks reach the simulator).
+CONTAINER_EGRESS_ALLOWED = SIMULATOR_CLIENTS
+WEBHOOK_SECRETS_READERS = {"intake", "notifier"}  # SecretBox.at_start in their entry points
+SECRET_NAME = "qualverify-secrets"
 
 Yaml = dict[str, Any]
 
@@ -152,7 +173,10 @@ def settings_mismatches(name: str, env: Mapping[str, str]) -> list[str]:
     with pytest.MonkeyPatch.context() as patch:
         for var, value in env.items():
             patch.setenv(var, value)
-        settings = settings_class()
+        try:
+            settings = settings_class()
+        except ValidationError as error:  # e.g. a secret required in production is missing
+            return [*problems, f"{name}: does not start: {error}"]
     for host_field in host_fields:
         if (bound := getattr(settings, host_field)) != ANY_ADDRESS:
             problems.append(f"{name}: {host_field} is {bound!r}, not {ANY_ADDRESS}")
@@ -164,7 +188,12 @@ def env_mismatches(name: str, spec: ServiceSpec, env: Mapping[str, str]) -> list
     expected = platform_env(spec)
     read = accepted_env_names(SETTINGS[name][0])
     required = {var for var in expected if var not in COMMON_ENV or var in read}
-    problems = [f"{name}: {var} missing" for var in sorted(required - set(env))]
+    problems: list[str] = []
+    if name not in CONTAINER_EGRESS_ALLOWED:
+        required.discard(EGRESS_ALLOW)
+        if EGRESS_ALLOW in env:
+            problems.append(f"{name}: {EGRESS_ALLOW}={env[EGRESS_ALLOW]!r} in a container")
+    problems += [f"{name}: {var} missing" for var in sorted(required - set(env))]
     for var, value in expected.items():
         if var.endswith("_PORT") and env.get(var) != value:
             problems.append(f"{name}: {var}={env.get(var)!r}, local runner has {value!r}")
@@ -258,6 +287,60 @@ def test_compose_check_reports_drift_from_the_local_runner() -> None:
         "simulator: http_host is '127.0.0.1'",
         "intake: depends on kafka without service_healthy",
         "registry: depends on unknown postgres",
+    ):
+        assert expected in problems
+
+
+def production_secrets(name: str) -> set[str]:
+    """What a service requires outside development (services/runtime/environment.py): its
+    settings' secrets, and the webhook-secrets key of those that seal webhook secrets."""
+    settings_class = SETTINGS[name][0]
+    development_secrets: dict[str, str] = getattr(settings_class, "DEVELOPMENT_SECRETS", {})
+    secrets = {env_name(settings_class, field) for field in development_secrets}
+    return secrets | ({"WEBHOOK_SECRETS_KEY"} if name in WEBHOOK_SECRETS_READERS else set())
+
+
+def compose_secret_mismatches(compose: Yaml) -> list[str]:
+    """Each service's production secrets can be set, and compose publishes none of them: unset,
+    the service uses its development value under QV_ENV=development and refuses otherwise."""
+    problems: list[str] = []
+    for name, service in compose["services"].items():
+        if name not in SERVICES:
+            continue
+        environment = service.get("environment") or {}
+        if interpolate(environment.get("QV_ENV", "")) != "development":
+            problems.append(f"{name}: QV_ENV is not development by default")
+        for secret in sorted(production_secrets(name)):
+            raw = str(environment.get(secret, ""))
+            if not raw.startswith("${"):
+                problems.append(f"{name}: {secret} cannot be set from the environment")
+            elif interpolate(raw):
+                problems.append(f"{name}: {secret} has a published default {interpolate(raw)!r}")
+    return problems
+
+
+def test_compose_takes_every_production_secret_and_publishes_none() -> None:
+    assert compose_secret_mismatches(load_compose()) == []
+    assert production_secrets("verifier") == {"VERIFIER_CALLBACK_SECRET", "VERIFIER_OPERATOR_TOKEN"}
+    assert production_secrets("intake") == {
+        "INTAKE_HOLDER_REF_KEY",
+        "INTAKE_NOTIFIER_INTERNAL_TOKEN",
+        "WEBHOOK_SECRETS_KEY",
+    }
+    services = load_compose()["services"]
+    for name in WEBHOOK_CLIENTS:
+        assert EGRESS_ALLOW not in services[name]["environment"], name
+    drifted = copy.deepcopy(load_compose())
+    drifted["services"]["verifier"]["environment"]["VERIFIER_OPERATOR_TOKEN"] = "${X:-op}"
+    del drifted["services"]["notifier"]["environment"]["NOTIFIER_INTERNAL_TOKEN"]
+    drifted["services"]["intake"]["environment"][EGRESS_ALLOW] = "${QV_EGRESS_ALLOW:-simulator}"
+    problems = "\n".join(
+        compose_secret_mismatches(drifted) + compose_mismatches(drifted, local_specs())
+    )
+    for expected in (
+        "verifier: VERIFIER_OPERATOR_TOKEN has a published default 'op'",
+        "notifier: NOTIFIER_INTERNAL_TOKEN cannot be set",
+        "intake: QV_EGRESS_ALLOW='simulator' in a container",
     ):
         assert expected in problems
 
@@ -390,6 +473,58 @@ def deployment_mismatches(
 
 def test_k8s_runs_the_processes_of_the_local_runner() -> None:
     assert k8s_mismatches(load_k8s(), local_specs()) == []
+
+
+def k8s_secret_mismatches(documents: list[Yaml]) -> list[str]:
+    """Each service takes every production secret from the Secret, which holds the key."""
+    secrets = {
+        d["metadata"]["name"]: set(d.get("stringData", {})) | set(d.get("data", {}))
+        for d in of_kind(documents, "Secret")
+    }
+    problems: list[str] = []
+    for deployment in of_kind(documents, "Deployment"):
+        name = deployment["metadata"]["name"]
+        if name not in SERVICES:
+            continue
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        refs = {
+            item["name"]: (item.get("valueFrom") or {}).get("secretKeyRef") or {}
+            for item in container.get("env", [])
+        }
+        for secret in sorted(production_secrets(name)):
+            ref = refs.get(secret, {})
+            if ref.get("key") not in secrets.get(ref.get("name", ""), set()):
+                problems.append(f"{name}: {secret} is not taken from a key of a Secret")
+    return problems
+
+
+def test_k8s_takes_every_production_secret_from_the_secret() -> None:
+    documents = load_k8s()
+    assert k8s_secret_mismatches(documents) == []
+    (config_map,) = of_kind(documents, "ConfigMap")
+    assert config_map["data"]["QV_ENV"] == "production"
+    assert EGRESS_ALLOW not in config_map["data"], "shared by intake and the notifier"
+    drifted = copy.deepcopy(documents)
+    deployments = {d["metadata"]["name"]: d for d in of_kind(drifted, "Deployment")}
+    verifier = deployments["verifier"]["spec"]["template"]["spec"]["containers"][0]
+    verifier["env"] = [e for e in verifier["env"] if e["name"] != "VERIFIER_OPERATOR_TOKEN"]
+    (drifted_config,) = of_kind(drifted, "ConfigMap")
+    drifted_config["data"][EGRESS_ALLOW] = "simulator"
+    problems = "\n".join(k8s_secret_mismatches(drifted) + k8s_mismatches(drifted, local_specs()))
+    for expected in (
+        "verifier: VERIFIER_OPERATOR_TOKEN is not taken from a key of a Secret",
+        "verifier: does not start",
+        "intake: QV_EGRESS_ALLOW='simulator' in a container",
+        "notifier: QV_EGRESS_ALLOW='simulator' in a container",
+    ):
+        assert expected in problems
+
+
+def test_the_k8s_readme_creates_every_key_of_the_secret() -> None:
+    (secret,) = of_kind(load_k8s(), "Secret")
+    readme = (K8S_DIR / "README.md").read_text()
+    created = set(re.findall(r"--from-literal=(\w+)=", readme))
+    assert created == set(secret["stringData"])
 
 
 def test_k8s_memory_limits_fit_the_budget_and_the_key_is_a_secret() -> None:

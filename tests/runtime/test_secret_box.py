@@ -1,17 +1,21 @@
 """Sealed webhook secrets: bound to employer and URL, tamper-evident, key required in production."""
 
 import base64
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
 
 from services.runtime.secret_box import (
+    InvalidSecretsKey,
     MissingSecretsKey,
     SecretBox,
     SecretBoxError,
     WebhookSecretsSettings,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 URL = "https://hooks.example.cn/in"
 
@@ -43,3 +47,33 @@ def test_the_key_is_required_outside_development(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("WEBHOOK_SECRETS_KEY", key)
     configured = SecretBox.from_settings(WebhookSecretsSettings())
     assert configured.key_id != development.key_id, "a configured key wins over development's"
+
+
+@pytest.mark.parametrize("key", ["CHANGE-ME-openssl-rand-base64-32", base64.b64encode(b"k" * 16)])
+def test_a_malformed_key_stops_start_up_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, key: str | bytes
+) -> None:
+    """Not base64 (deploy/k8s/secret.yaml's placeholder) or not 32 bytes: one line naming the
+    variable, never a binascii traceback, in development too."""
+    monkeypatch.setenv("WEBHOOK_SECRETS_KEY", key.decode() if isinstance(key, bytes) else key)
+    with pytest.raises(InvalidSecretsKey, match=r"^WEBHOOK_SECRETS_KEY is not 32 bytes in base64"):
+        SecretBox.from_env()
+    with pytest.raises(SystemExit) as stopped:
+        SecretBox.at_start("notifier")
+    assert str(stopped.value).startswith("notifier cannot start: WEBHOOK_SECRETS_KEY is not")
+    assert "\n" not in str(stopped.value)
+
+
+def test_the_k8s_placeholder_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = yaml.safe_load((REPO_ROOT / "deploy" / "k8s" / "secret.yaml").read_text())
+    monkeypatch.setenv("WEBHOOK_SECRETS_KEY", secret["stringData"]["WEBHOOK_SECRETS_KEY"])
+    with pytest.raises(InvalidSecretsKey):
+        SecretBox.from_settings(WebhookSecretsSettings())
+
+
+def test_a_missing_key_stops_start_up_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_SECRETS_KEY", raising=False)
+    monkeypatch.setenv("QV_ENV", "production")
+    with pytest.raises(SystemExit) as stopped:
+        SecretBox.at_start("intake")
+    assert str(stopped.value).startswith("intake cannot start: WEBHOOK_SECRETS_KEY is not set")

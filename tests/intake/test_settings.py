@@ -1,0 +1,63 @@
+"""Intake's holder-reference key and the notifier's internal-API token are required outside
+development; only `QV_ENV=development` falls back on the published development values. The
+operator's commands need neither."""
+
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from services.intake.settings import IntakeDatabaseSettings, IntakeSettings
+from tests.runtime.startup import refused_start
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("INTAKE_") or name == "QV_ENV":
+            monkeypatch.delenv(name)
+
+
+def test_the_holder_key_and_internal_token_are_required_outside_development() -> None:
+    expected = (
+        "INTAKE_HOLDER_REF_KEY, INTAKE_NOTIFIER_INTERNAL_TOKEN are required "
+        r"\(or set QV_ENV=development\)"
+    )
+    with pytest.raises(ValidationError, match=expected):
+        IntakeSettings()
+    with pytest.raises(ValidationError, match=r"^(?s:.*)INTAKE_HOLDER_REF_KEY is required"):
+        IntakeSettings(holder_ref_key="", notifier_internal_token="t")
+    given = IntakeSettings(holder_ref_key="k", notifier_internal_token="t")
+    assert given.holder_ref_key.get_secret_value() == "k"
+    assert given.notifier_internal_token.get_secret_value() == "t"
+
+
+def test_development_uses_the_built_in_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QV_ENV", "development")
+    settings = IntakeSettings()
+    assert settings.holder_ref_key.get_secret_value() == "local-development-holder-ref-key"
+    assert settings.notifier_internal_token.get_secret_value() == (
+        "local-development-internal-token"
+    )
+
+
+def test_the_operator_s_commands_need_no_secrets() -> None:
+    assert IntakeDatabaseSettings().schema_name == "intake"
+
+
+def test_the_entry_point_refuses_to_start_with_one_line() -> None:
+    lines = refused_start("services.intake", "INTAKE_", {"INTAKE_HOLDER_REF_KEY": "k"})
+    assert lines == [
+        "intake cannot start: INTAKE_NOTIFIER_INTERNAL_TOKEN is required "
+        "(or set QV_ENV=development)"
+    ]
+
+
+def test_a_missing_webhook_key_stops_start_up_with_one_line() -> None:
+    lines = refused_start(
+        "services.intake",
+        "INTAKE_",
+        {"INTAKE_HOLDER_REF_KEY": "k", "INTAKE_NOTIFIER_INTERNAL_TOKEN": "t"},
+    )
+    assert len(lines) == 1
+    assert lines[0].startswith("intake cannot start: WEBHOOK_SECRETS_KEY is not set")
