@@ -241,6 +241,24 @@ async def test_a_hanging_receiver_does_not_delay_another_employers_webhooks(
     assert waited < 0.5, f"the other employer waited {waited:.2f} s behind a hanging receiver"
 
 
+async def test_a_lone_employer_is_not_held_to_its_share(
+    notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
+) -> None:
+    """The per-employer cap is for sharing: with nobody else waiting, one employer may use
+    all but a share's worth of the slots (6 of 8 here, not its share of 2)."""
+    employer = uuid4()
+    endpoint.delay_seconds = 1.0
+    async with running_sender(
+        notifier_pool, time_scale=1.0, max_in_flight=8, max_in_flight_per_employer=2
+    ) as store:
+        await store.configure_endpoints(configured(employer, {endpoint.url: new_secret()}))
+        for _ in range(6):
+            await store.accept_verdict(verdict(employer), None)
+        await endpoint.wait_for(6, timeout=10)
+    arrivals = sorted(attempt.at for attempt in endpoint.attempts)
+    assert arrivals[-1] - arrivals[0] < 0.8, "the sixth waited for earlier ones to finish"
+
+
 async def test_a_webhook_to_a_name_now_resolving_to_an_internal_address_is_not_sent(
     notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
 ) -> None:

@@ -74,11 +74,7 @@ class DeliverySender:
             listener.raise_if_lost()
             self._wakeup.clear()
             room = self._max_in_flight - len(self._in_flight)
-            claimed = []
-            if room > 0:
-                claimed = await self._store.claim_due(
-                    room, self._lease, self._busy, self._per_employer
-                )
+            claimed = await self._claim(room) if room > 0 else []
             for delivery in claimed:
                 task = asyncio.create_task(self._deliver(delivery))
                 self._in_flight[task] = delivery.employer_id
@@ -96,11 +92,23 @@ class DeliverySender:
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("delivery task failed", extra=error_site(error))
 
+    async def _claim(self, room: int) -> list[DueDelivery]:
+        """Every employer's share first; then, with nobody else waiting, more for whoever has
+        more due, as long as a share's worth of slots stays free for an employer arriving
+        meanwhile (so a hanging receiver still cannot take the last free slots)."""
+        claimed = await self._store.claim_due(room, self._lease, self._busy, self._per_employer)
+        spare = room - len(claimed) - self._per_employer
+        if spare > 0:
+            busy = self._busy + Counter(delivery.employer_id for delivery in claimed)
+            claimed += await self._store.claim_due(spare, self._lease, busy)
+        return claimed
+
     async def _sleep(self) -> None:
         timeout = self._idle_poll
-        if len(self._in_flight) < self._max_in_flight:
-            at_limit = [e for e, count in self._busy.items() if count >= self._per_employer]
-            until_due = await self._store.seconds_until_next_due(at_limit)
+        # With deliveries in flight, each one finishing wakes the loop; asking the database
+        # when the next is due would then cost a scan of the backlog per delivery.
+        if not self._in_flight:
+            until_due = await self._store.seconds_until_next_due()
             if until_due is not None:
                 timeout = min(timeout, until_due)
         with contextlib.suppress(TimeoutError):
