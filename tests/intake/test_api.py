@@ -34,21 +34,8 @@ from tests.intake.support import (
     client_for,
     credit_code,
     intake_app,
-    intake_pool,
     write_channels,
 )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def store(pool: asyncpg.Pool) -> IntakeStore:
-    return IntakeStore(pool)
 
 
 @pytest.fixture(scope="module")

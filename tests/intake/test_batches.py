@@ -16,7 +16,6 @@ from tests.intake.support import (
     client_for,
     credit_code,
     intake_app,
-    intake_pool,
     write_channels,
 )
 
@@ -26,18 +25,6 @@ CSV_HEADER = (
     "qualification_id,region,holder_name,holder_name_zh,nationality,document_type,"
     "document_number,certificate_number,issued_on,expires_on,consent,channel.credential_jwt\n"
 )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def store(pool: asyncpg.Pool) -> IntakeStore:
-    return IntakeStore(pool)
 
 
 @pytest.fixture(scope="module")

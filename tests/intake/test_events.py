@@ -40,20 +40,12 @@ from tests.intake.support import (
     client_for,
     credit_code,
     intake_app,
-    intake_pool,
     write_channels,
 )
 from tests.kafka_probe import skip_history
 from tests.signing import signed
 
 WITHDRAWN = "microsoft-af6e6653"  # Azure Solutions Architect Expert
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -18,18 +18,10 @@ from tests.intake.support import (
     client_for,
     credit_code,
     intake_app,
-    intake_pool,
     write_channels,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture(scope="module")

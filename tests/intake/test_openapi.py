@@ -3,7 +3,6 @@ each request-body example is accepted by the running API."""
 
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +15,9 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from services.intake.store.repository import IntakeStore
-from tests.intake.support import client_for, credit_code, intake_app, intake_pool, write_channels
+from tests.intake.support import client_for, credit_code, intake_app, write_channels
 
 DOCUMENTATION_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture(scope="module")

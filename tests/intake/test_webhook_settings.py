@@ -9,21 +9,9 @@ import pytest
 import pytest_asyncio
 
 from services.intake.store.repository import IntakeStore
-from tests.intake.support import client_for, credit_code, intake_app, intake_pool, write_channels
+from tests.intake.support import client_for, credit_code, intake_app, write_channels
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(module_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await intake_pool(module_database)
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def store(pool: asyncpg.Pool) -> IntakeStore:
-    return IntakeStore(pool)
 
 
 def app_with_egress_allow(
