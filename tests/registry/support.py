@@ -20,7 +20,9 @@ from google.type.date_pb2 import Date
 from deploy.pki.make_dev_pki import make_dev_pki
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.registry.api.status import ERROR_CODE_KEY
+from services.registry.domain.verifications import new_issue_request
 from services.registry.settings import RegistrySettings
+from services.registry.store.codes import CodeRepository
 from tests.infra import Infra
 
 HOLDER = "ZHANG Wei"
@@ -153,3 +155,18 @@ async def refusal(call: Any) -> grpc.aio.AioRpcError:
 
 def error_code(error: grpc.aio.AioRpcError) -> str | None:
     return dict(error.trailing_metadata() or ()).get(ERROR_CODE_KEY)
+
+
+async def issue_code(codes: CodeRepository) -> str:
+    """Issues a code for a fresh AWS verification straight through the repository."""
+    request = new_issue_request(
+        request_id=str(uuid.uuid4()),
+        qualification_id="aws-e94e5145",
+        body_ids=["aws"],
+        holder_ref="f" * 64,
+        holder_name="Kenji Nguyen",
+        region="beijing",
+        employer_id=str(uuid.uuid4()),
+        verified_at=datetime.now(UTC),
+    )
+    return str((await codes.issue(request)).verification.code)

@@ -2,7 +2,6 @@
 searched over gRPC, withdrawn by operators with history kept and an event published."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,24 +22,11 @@ from tests.registry.support import (
     error_code,
     refusal,
     registry_settings,
-    trusted_stub,
 )
 
 pytestmark = pytest.mark.integration
 
 CATALOGUE = load_edition()
-
-
-@pytest.fixture(scope="module")
-async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningRegistry]:
-    async with running_registry(registry_settings(infra, module_database)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 async def fetch(database: str, query: str) -> list[asyncpg.Record]:

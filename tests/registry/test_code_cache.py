@@ -4,16 +4,15 @@ shown as valid by another once the revocation is committed and announced."""
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from uuid import uuid4
 
 import asyncpg
 import pytest_asyncio
 
 from services.registry.domain.codes import parse_code
-from services.registry.domain.verifications import new_issue_request
 from services.registry.store import MIGRATIONS
 from services.registry.store.codes import CodeRepository
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from tests.registry.support import issue_code
 
 
 @pytest_asyncio.fixture
@@ -24,21 +23,6 @@ async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-async def issue(codes: CodeRepository) -> str:
-    request = new_issue_request(
-        request_id=str(uuid4()),
-        qualification_id="aws-e94e5145",
-        body_ids=["aws"],
-        holder_ref="f" * 64,
-        holder_name="Kenji Nguyen",
-        region="beijing",
-        employer_id=str(uuid4()),
-        verified_at=datetime.now(UTC),
-    )
-    issued = await codes.issue(request)
-    return str(issued.verification.code)
-
-
 async def test_a_revocation_through_another_replica_evicts_the_cached_code(
     pool: asyncpg.Pool,
 ) -> None:
@@ -46,7 +30,7 @@ async def test_a_revocation_through_another_replica_evicts_the_cached_code(
     following = asyncio.create_task(replica_a.follow_revocations())
     try:
         await asyncio.sleep(0.2)  # listening
-        code_text = await issue(replica_b)
+        code_text = await issue_code(replica_b)
         code = parse_code(code_text)
         first = await replica_a.by_code(code)
         assert first is not None and first.revoked_at is None
@@ -65,7 +49,7 @@ async def test_a_revocation_through_another_replica_evicts_the_cached_code(
 
 async def test_cached_lookups_do_not_touch_the_database(pool: asyncpg.Pool) -> None:
     codes = CodeRepository(pool)
-    code = parse_code(await issue(codes))
+    code = parse_code(await issue_code(codes))
     assert await codes.by_code(code) is not None
     await pool.execute("ALTER TABLE verification_codes RENAME TO verification_codes_away")
     try:

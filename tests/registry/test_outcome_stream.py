@@ -23,7 +23,6 @@ from tests.registry.support import (
     refusal,
     region_value,
     registry_settings,
-    trusted_stub,
 )
 from tests.signing import signed
 
@@ -39,12 +38,6 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
     )
     async with running_registry(settings) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.catalogue.loader import load_edition
 from services.registry.domain.codes import CHECK_SYMBOLS, generate_code
 from tests.infra import Infra
-from tests.registry.support import issue_request, registry_settings, trusted_stub
+from tests.registry.support import issue_request, registry_settings
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,6 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
     settings = registry_settings(infra, module_database, public_rate_limit=f"{LIMIT}/minute")
     async with running_registry(settings) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 @pytest.fixture

@@ -54,21 +54,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningRegistry]:
-    async with running_registry(registry_settings(infra, module_database)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 async def channel(registry: RunningRegistry) -> AsyncIterator[Any]:
     async with secure_channel(registry.grpc_address, "beijing") as opened:
         yield opened
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 async def test_issuing_twice_returns_the_same_code(stub: Any) -> None:

@@ -6,7 +6,6 @@ request are INVALID_ARGUMENT, not UNKNOWN."""
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -14,35 +13,20 @@ import pytest
 from google.type.date_pb2 import Date
 
 from qualverify.registry.v1 import registry_pb2
-from services.registry.api.app import RunningRegistry, running_registry
+from services.registry.api.app import RunningRegistry
 from services.registry.domain.codes import generate_code
-from tests.infra import Infra
 from tests.registry.support import (
     QUALIFICATION,
     error_code,
     issue_request,
     refusal,
-    registry_settings,
     secure_channel,
-    trusted_stub,
 )
 
 pytestmark = pytest.mark.integration
 
 LONG = "x" * 5_000  # well under the message size limit, far over any field's bound
 LOOKUP = "/qualverify.registry.v1.RegistryService/LookupCode"
-
-
-@pytest.fixture(scope="module")
-async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningRegistry]:
-    async with running_registry(registry_settings(infra, module_database)) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 async def test_a_megabyte_search_is_refused_at_once_and_delays_no_one(stub: Any) -> None:

@@ -21,7 +21,7 @@ from services.registry.domain.statements import (
     status_bit,
 )
 from tests.infra import Infra
-from tests.registry.support import QUALIFICATION, issue_request, registry_settings, trusted_stub
+from tests.registry.support import QUALIFICATION, issue_request, registry_settings
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +35,6 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
     )
     async with running_registry(settings) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
-        yield routed
 
 
 async def published_keys(registry: RunningRegistry) -> KeySet:

@@ -5,14 +5,12 @@ closes them."""
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from uuid import uuid4
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
 from services.registry.domain.codes import parse_code
-from services.registry.domain.verifications import new_issue_request
 from services.registry.store import MIGRATIONS
 from services.registry.store.codes import CodeRepository
 from services.runtime.db import apply_migrations, create_pool, listening, read_migrations
@@ -24,6 +22,7 @@ from services.runtime.resilience import (
     keep_running,
     until_available,
 )
+from tests.registry.support import issue_code
 
 QUICK = Backoff(initial_seconds=0.01, max_seconds=0.05, jitter_seconds=0.01)
 
@@ -157,20 +156,6 @@ async def test_listening_notices_the_server_closing_the_connection(
                 await listener.until_lost()
 
 
-async def issue(codes: CodeRepository) -> str:
-    request = new_issue_request(
-        request_id=str(uuid4()),
-        qualification_id="aws-e94e5145",
-        body_ids=["aws"],
-        holder_ref="f" * 64,
-        holder_name="Kenji Nguyen",
-        region="beijing",
-        employer_id=str(uuid4()),
-        verified_at=datetime.now(UTC),
-    )
-    return str((await codes.issue(request)).verification.code)
-
-
 @pytest.mark.integration
 async def test_the_code_cache_follows_revocations_across_a_database_restart(
     registry_pool: asyncpg.Pool, fresh_database: str
@@ -183,7 +168,7 @@ async def test_the_code_cache_follows_revocations_across_a_database_restart(
     try:
         await asyncio.sleep(0.2)
         await close_server_side(registry_pool, fresh_database)
-        code = parse_code(await issue(replica_b))
+        code = parse_code(await issue_code(replica_b))
         assert (await replica_a.by_code(code)) is not None  # now cached by replica a
         async with asyncio.timeout(5):
             while not loops.all_running():
