@@ -7,9 +7,28 @@ PROTOS := $(shell find protos/qualverify -name '*.proto')
 
 .PHONY: run test check lint typecheck protos bench clean setup
 
-setup: .venv/.synced protos node_modules/.installed
+setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp console-assets
 
-## Outside tools the tests run (buf, redocly), pinned in package.json / package-lock.json.
+## Debian packages the tests need (chromium for the browser tests, prometheus for promtool),
+## installed with apt-get only when missing; no Prometheus server is left running.
+.local/debian-packages.stamp: deploy/local/debian-packages.sh
+	@mkdir -p $(@D)
+	bash deploy/local/debian-packages.sh
+	@touch $@
+
+## The console's browser assets, pinned in package.json and vendored (git-ignored).
+CONSOLE_VENDOR := services/console/web/static/vendor
+CONSOLE_ASSETS := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css \
+  node_modules/htmx.org/dist/htmx.min.js
+.PHONY: console-assets
+console-assets: $(CONSOLE_VENDOR)/.vendored
+$(CONSOLE_VENDOR)/.vendored: node_modules/.installed
+	@mkdir -p $(@D)
+	cp $(CONSOLE_ASSETS) $(@D)/
+	@touch $@
+
+## Outside tools the tests run (buf, redocly, axe-core) and the console's browser assets (uplot,
+## htmx), pinned in package.json / package-lock.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -44,4 +63,4 @@ bench: setup
 	$(UV) run --frozen python -m bench
 
 clean:
-	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache node_modules
+	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache node_modules $(CONSOLE_VENDOR)
