@@ -5,6 +5,7 @@ See tests/infra.py for how the infrastructure is chosen (external, testcontainer
 
 import os
 
+from tests.browser import browser, page
 from tests.infra import event_keys, fresh_database, infra, module_database
 
 # The development egress allow-list, as `make run` sets it: receivers and the simulator run on
@@ -13,4 +14,4 @@ os.environ.setdefault("QV_EGRESS_ALLOW", "127.0.0.1,::1,localhost")
 # Development: the built-in webhook-secrets key (tests of the production rule set their own).
 os.environ.setdefault("QV_ENV", "development")
 
-__all__ = ["event_keys", "fresh_database", "infra", "module_database"]
+__all__ = ["browser", "event_keys", "fresh_database", "infra", "module_database", "page"]
