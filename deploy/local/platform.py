@@ -36,6 +36,7 @@ class Ports:
     simulator_smtp: int = 8025
     mail_smtp: int = 1025  # the mail catcher: where the notifier's e-mail goes
     mail_http: int = 8089
+    console: int = 8085
 
     @classmethod
     def free(cls) -> "Ports":
@@ -59,6 +60,10 @@ class Platform:
     @property
     def registry_target(self) -> str:
         return f"127.0.0.1:{self.ports.registry_grpc}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.console}"
 
     @property
     def simulator_url(self) -> str:
@@ -160,6 +165,19 @@ def service_specs(
             {
                 "INTAKE_PORT": str(ports.intake),
                 "INTAKE_NOTIFIER_INTERNAL_URL": f"http://127.0.0.1:{ports.notifier_ops}",
+            },
+        ),
+        spec(
+            "console",
+            "services.console",
+            ports.console,
+            {
+                "CONSOLE_PORT": str(ports.console),
+                "CONSOLE_REGISTRY_TARGET": platform.registry_target,
+                "CONSOLE_REGISTRY_TLS_DIR": tls_dir,
+                "CONSOLE_VERIFIER_URL": f"http://127.0.0.1:{ports.verifier_ops}",
+                # Plain HTTP on loopback: cookies without the Secure flag, here only.
+                "CONSOLE_SECURE_COOKIES": "false",
             },
         ),
     ]

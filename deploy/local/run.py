@@ -8,6 +8,7 @@ Ctrl-C stops everything.
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Iterator
@@ -18,9 +19,12 @@ from deploy.local.kafka import LocalKafka
 from deploy.local.platform import REPO_ROOT, Platform, Ports, mail_directory, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.supervisor import RestartPolicy, ServiceError, Supervisor
+from services.console.admin import add as add_console_operator
+from services.console.domain.roles import Role
 from services.runtime.event_auth import write_event_keys
 from services.runtime.observability import configure_logging
 
+DEV_OPERATOR = "operator"
 STATE_DIR = Path(os.environ.get("QV_STATE_DIR", REPO_ROOT / ".local"))
 
 
@@ -49,10 +53,11 @@ async def serve(platform: Platform) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with Supervisor() as supervisor:
-        print("starting the simulator and the four services ...", flush=True)
+        print("starting the simulator, the four services and the console ...", flush=True)
         await supervisor.start_all(service_specs(platform, logs, restart=RestartPolicy()))
         demo = await run_demo(platform)
-        print(_banner(platform, logs, demo), flush=True)
+        password = await console_operator(platform.database_url)
+        print(_banner(platform, logs, demo, password), flush=True)
         failure = await _stopped_or_given_up(stop, supervisor)
         if failure is not None:
             print(f"\n{failure}\nstopping everything.", file=sys.stderr, flush=True)
@@ -70,12 +75,28 @@ async def _stopped_or_given_up(stop: asyncio.Event, supervisor: Supervisor) -> S
     return given_up.result() if given_up.done() and not given_up.cancelled() else None
 
 
-def _banner(platform: Platform, logs: Path, demo: dict[str, str]) -> str:
+async def console_operator(database_url: str) -> str:
+    """The console's development account `operator`: its password is made once, kept in
+    .local (mode 0600) and shown in the banner."""
+    path = STATE_DIR / "console-operator-password"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(12))
+    password = path.read_text().strip()
+    await add_console_operator(
+        DEV_OPERATOR, "Operator 运营", Role.OPERATOR, password, database_url=database_url
+    )
+    return password
+
+
+def _banner(platform: Platform, logs: Path, demo: dict[str, str], password: str) -> str:
     ports = platform.ports
     public = f"http://127.0.0.1:{ports.registry_public}"
     pki = _shown(platform.tls_dir)
     return f"""
 === The verification platform is up ===
+  operators' console           {platform.console_url}/   sign in as {DEV_OPERATOR} / {password}
   intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
   registry (gRPC, mutual TLS)  {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
   public code check            {public}/v1/codes/<code>   JWKS: {public}/.well-known/jwks.json

@@ -40,7 +40,7 @@ PRODUCER_OF: dict[str, str] = {
     OUTCOME_PUBLISHED.name: "notifier",
     CATALOGUE_CHANGES.name: "registry",
 }
-SERVICES: tuple[str, ...] = ("intake", "verifier", "registry", "notifier")
+SERVICES: tuple[str, ...] = ("intake", "verifier", "registry", "notifier", "console")
 
 
 def producer_of(topic: str) -> str | None:
@@ -57,6 +57,7 @@ CONSUMED = (
     VERIFICATION_REQUESTED,
     VERDICT_REACHED,
     VERIFICATION_PROGRESSED,
+    OUTCOME_PUBLISHED,  # by the operators' console
     EMPLOYER_WEBHOOKS,
     CATALOGUE_CHANGES,
 )

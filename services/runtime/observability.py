@@ -139,10 +139,10 @@ RETRY_AFTER_SECONDS = 5
 def database_away_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
     """Starlette exception handlers: while PostgreSQL is unreachable an endpoint answers 503
     with Retry-After and a bilingual problem, not a bare 500."""
-    return dict.fromkeys(DATABASE_UNREACHABLE, _database_away)
+    return dict.fromkeys(DATABASE_UNREACHABLE, database_away)
 
 
-async def _database_away(request: Request, error: Exception) -> Response:
+async def database_away(request: Request, error: Exception) -> Response:
     logging.getLogger(__name__).warning(
         "request failed: database away", extra={"path": request.url.path, "error": describe(error)}
     )

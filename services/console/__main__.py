@@ -1,0 +1,71 @@
+"""Composition root of the operators' console: settings -> stores and adapters -> web app."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+
+from services.console.settings import ConsoleSettings
+from services.console.store.accounts import Accounts
+from services.console.store.audit import AuditLog
+from services.console.store.paths import MIGRATIONS
+from services.console.usecases.sign_in import SignIn
+from services.console.web.app import console_app
+from services.console.web.deps import Deps
+from services.console.web.sections import section_routes
+from services.runtime.environment import load_settings
+from services.runtime.health import database_check
+from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.observability import configure_logging
+from services.runtime.resilience import Loops
+from services.runtime.startup import open_database
+
+SESSION_SWEEP_SECONDS = 600.0
+
+
+def _sweep_sessions(accounts: Accounts) -> Callable[[], Awaitable[None]]:
+    async def sweep() -> None:
+        while True:
+            await accounts.forget_expired_sessions()
+            await asyncio.sleep(SESSION_SWEEP_SECONDS)
+
+    return sweep
+
+
+def core_deps(settings: ConsoleSettings, pool: asyncpg.Pool) -> Deps:
+    """The stores and sign-in every console has; the composition root adds the adapters."""
+    accounts = Accounts(pool)
+    audit = AuditLog(pool)
+    sign_in = SignIn(
+        accounts,
+        audit,
+        session_lifetime=timedelta(hours=settings.session_hours),
+        lock_after=settings.lockout_after,
+        first_lock_seconds=settings.lockout_seconds,
+    )
+    return Deps(settings, pool, accounts, audit, sign_in)
+
+
+async def main() -> None:
+    settings = load_settings(ConsoleSettings, "console")
+    configure_logging("console", settings.log_level)
+    pool = await open_database(
+        settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
+    )
+    try:
+        deps = core_deps(settings, pool)
+        # --- adapters: each stream sets its fields of `deps` below ---
+        loops: dict[str, Callable[[], Awaitable[None]]] = {
+            "sessions": _sweep_sessions(deps.accounts),
+            # --- each stream adds its background loops below ---
+        }
+        states = Loops()
+        app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)
+        await run_until_stopped(loops, [http_server(app, settings.host, settings.port)], states)
+    finally:
+        await pool.close()
+
+
+if __name__ == "__main__":
+    run_service(main)

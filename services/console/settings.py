@@ -1,0 +1,65 @@
+"""Console configuration, from environment variables (prefix CONSOLE_)."""
+
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.environment import require_outside_development
+
+DEFAULT_TLS_DIR = Path(__file__).resolve().parents[2] / ".local" / "pki"
+
+
+class ConsoleDatabaseSettings(BaseSettings):
+    """Where the console keeps its data: all the admin commands (`services.console.admin`)
+    need, so they run without the service's secrets."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_")
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:15432/postgres",
+        validation_alias=AliasChoices("CONSOLE_DATABASE_URL", "DATABASE_URL"),
+    )
+    schema_name: str = "console"
+
+
+class ConsoleSettings(ConsoleDatabaseSettings):
+    # Secrets required unless QV_ENV=development, and their publicly known development values.
+    DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
+        "session_secret": "local-development-console-session-secret",
+        "verifier_operator_token": "local-operator-token",
+        "data_key": "bG9jYWwtZGV2ZWxvcG1lbnQtY29uc29sZS1kYXRhLWs=",
+    }
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:19092",
+        validation_alias=AliasChoices("CONSOLE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    host: str = "127.0.0.1"
+    port: int = 8085
+    pool_size: int = 10
+    log_level: str = "INFO"
+    # Signs the session cookie; the cookie holds only a session id, the session is in PostgreSQL.
+    session_secret: SecretStr = SecretStr("")  # required outside development
+    session_hours: float = Field(12.0, gt=0)
+    # Cookies are sent over HTTPS only, as in any deployment behind TLS; `make run` serves
+    # plain HTTP on loopback and turns this off.
+    secure_cookies: bool = True
+    # Failed sign-ins in a row before an account is locked, and the first lock's length (it
+    # doubles with each further failure).
+    lockout_after: int = Field(5, ge=1)
+    lockout_seconds: float = Field(30.0, gt=0)
+    # The registry, reached as the `operator` mutual-TLS identity.
+    registry_target: str = "127.0.0.1:50051"
+    registry_tls_dir: Path = DEFAULT_TLS_DIR
+    # The verifier's operator API (awarding bodies, enquiries) and its operator token.
+    verifier_url: str = "http://127.0.0.1:8081"
+    verifier_operator_token: SecretStr = SecretStr("")  # required outside development
+    # Seals holder names in the console's own store (AES-256-GCM, base64 of 32 bytes).
+    data_key: SecretStr = SecretStr("")  # required outside development
+    # --- section settings (streams add theirs below) ---
+
+    @model_validator(mode="after")
+    def _required_outside_development(self) -> Self:
+        return require_outside_development(self, self.DEVELOPMENT_SECRETS)

@@ -1,0 +1,224 @@
+"""The console's web application: sign-in, sessions, CSRF, the reader's language, security
+headers, and the sections' routes."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from asgi_csrf import asgi_csrf
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.console.usecases.sign_in import Refusal
+from services.console.web.deps import Deps
+from services.console.web.i18n import LANGUAGE_COOKIE, language_of, pick
+from services.console.web.pages import STATIC_DIR, operator_of, render
+from services.runtime.observability import (
+    HealthCheck,
+    database_away,
+    database_away_handlers,
+    ops_routes,
+)
+from services.runtime.resilience import DATABASE_UNREACHABLE, Loops
+
+SESSION_COOKIE = "qv_console_session"
+CSRF_COOKIE = "qv_console_csrf"
+PUBLIC_PREFIXES = ("/sign-in", "/static/", "/livez", "/readyz", "/healthz", "/metrics", "/lang")
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SignedInOnly:
+    """Lets a request through only with a live session, setting `request.state.operator`;
+    pages redirect to sign-in, htmx fragments are told to (HX-Redirect), others get 401."""
+
+    def __init__(self, app: ASGIApp, deps: Deps) -> None:
+        self._app = app
+        self._deps = deps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PREFIXES):
+            await self._app(scope, receive, send)
+            return
+        request = Request(scope)
+        token = request.session.get("token")
+        try:
+            operator = await self._deps.accounts.session_operator(token) if token else None
+        except DATABASE_UNREACHABLE as error:
+            response = await database_away(request, error)
+            await response(scope, receive, send)
+            return
+        if operator is None:
+            await _to_sign_in(request)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["operator"] = operator
+        await self._app(scope, receive, send)
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = f"/sign-in?next={quote(request.url.path)}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    if request.method != "GET":
+        return Response("sign in first / 请先登录", status_code=401)
+    return RedirectResponse(target, status_code=303)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this console: never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
+
+
+def account_routes(deps: Deps) -> list[BaseRoute]:
+    async def sign_in_page(request: Request) -> Response:
+        target = _safe_next(request.query_params.get("next"))
+        return render(request, "sign_in.html", {"next": target})
+
+    async def sign_in(request: Request) -> Response:
+        form = await request.form()
+        username = str(form.get("username", "")).strip()
+        password = str(form.get("password", ""))
+        target = _safe_next(str(form.get("next", "/")))
+        outcome = await deps.sign_in(username, password)
+        if isinstance(outcome, Refusal):
+            context = {"next": target, "refusal": outcome.value, "username": username}
+            return render(request, "sign_in.html", context, status_code=401)
+        request.session.clear()
+        request.session["token"] = outcome.session_token
+        return RedirectResponse(target, status_code=303)
+
+    async def sign_out(request: Request) -> Response:
+        token = request.session.get("token")
+        if token:
+            await deps.accounts.close_session(token)
+            await deps.audit.record(
+                actor=operator_of(request).username, action="sign-out", target="console"
+            )
+        request.session.clear()
+        return RedirectResponse("/sign-in", status_code=303)
+
+    async def choose_language(request: Request) -> Response:
+        chosen = request.query_params.get("to", "zh")
+        response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+        response.set_cookie(
+            LANGUAGE_COOKIE, "en" if chosen == "en" else "zh", max_age=365 * 86_400, samesite="lax"
+        )
+        return response
+
+    async def overview(request: Request) -> Response:
+        recent = await deps.audit.recent(limit=10)
+        return render(request, "overview.html", {"recent": recent})
+
+    async def audit(request: Request) -> Response:
+        target = request.query_params.get("target") or None
+        actor = request.query_params.get("actor") or None
+        entries = await deps.audit.recent(target=target, actor=actor, limit=200)
+        context = {"entries": entries, "target": target or "", "actor": actor or ""}
+        return render(request, "audit.html", context)
+
+    return [
+        Route("/", overview),
+        Route("/sign-in", sign_in_page, methods=["GET"]),
+        Route("/sign-in", sign_in, methods=["POST"]),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/lang", choose_language),
+        Route("/audit", audit),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    language = language_of(request)
+    if exc.status_code == 403:
+        message = pick(language, "Your role may not do this.", "您的角色无权执行此操作。")
+    elif exc.status_code == 404:
+        message = pick(language, "Not found.", "未找到。")
+    else:
+        message = pick(language, "The request was refused.", "请求被拒绝。")
+    context = {"status": exc.status_code, "message": message, "detail": exc.detail}
+    return render(request, "error.html", context, status_code=exc.status_code)
+
+
+async def _csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
+    body = (
+        "CSRF check failed: reload the page and try again.\n"
+        "跨站请求伪造（CSRF）校验失败：请刷新页面后重试。\n"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def console_app(
+    deps: Deps,
+    sections: Sequence[BaseRoute],
+    health: dict[str, HealthCheck],
+    loops: Loops | None = None,
+) -> ASGIApp:
+    settings = deps.settings
+    secret = settings.session_secret.get_secret_value()
+    app = Starlette(
+        routes=[*ops_routes(health, loops), *account_routes(deps), *sections],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie=SESSION_COOKIE,
+                max_age=int(timedelta(hours=settings.session_hours).total_seconds()),
+                same_site="strict",
+                https_only=settings.secure_cookies,
+            ),
+            Middleware(SignedInOnly, deps=deps),
+        ],
+        exception_handlers={**database_away_handlers(), HTTPException: _forbidden},
+    )
+    protected = asgi_csrf(
+        app,
+        cookie_name=CSRF_COOKIE,
+        signing_secret=secret,
+        always_protect={"/sign-in"},
+        always_set_cookie=True,
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="Strict",
+        send_csrf_failed=_csrf_failed,
+    )
+    return SecurityHeaders(protected)

@@ -1,0 +1,21 @@
+"""What the console's pages are given: the stores, the use cases and the adapters to the
+broker, the registry and the verifier (each section's module takes what it needs)."""
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.console.settings import ConsoleSettings
+from services.console.store.accounts import Accounts
+from services.console.store.audit import AuditLog
+from services.console.usecases.sign_in import SignIn
+
+
+@dataclass
+class Deps:
+    settings: ConsoleSettings
+    pool: asyncpg.Pool
+    accounts: Accounts
+    audit: AuditLog
+    sign_in: SignIn
+    # --- adapters and section use cases (each stream adds its typed fields below) ---

@@ -1,0 +1,11 @@
+"""The console's sections: each module under `services/console/web/` gives its routes."""
+
+from starlette.routing import BaseRoute
+
+from services.console.web.deps import Deps
+
+
+def section_routes(deps: Deps) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    # --- each stream adds its section's routes below ---
+    return routes
