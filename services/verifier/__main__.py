@@ -20,6 +20,7 @@ from services.runtime.outbox import OutboxRelay
 from services.runtime.resilience import Loops
 from services.runtime.startup import open_database, start_producer
 from services.verifier.api.enquiries import enquiry_routes
+from services.verifier.api.operations import operator_routes
 from services.verifier.channels.config import ChannelType, load_channel_book
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
@@ -31,6 +32,7 @@ from services.verifier.channels.signed_credential import SignedCredentialChannel
 from services.verifier.events.requests import RequestVerifier, keep_leases, request_handler
 from services.verifier.registry_client import RegistryClient, mutual_tls_credentials
 from services.verifier.settings import VerifierSettings
+from services.verifier.store.open_enquiries import OpenEnquiryReader
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
 
 
@@ -61,7 +63,8 @@ async def main() -> None:
     configure_logging("verifier", settings.log_level)
     keys = EventKeys.load("verifier")
     # Every awarding body of the catalogue needs a channel: refuse to start otherwise.
-    catalogue_bodies = [body.id for body in load_edition().bodies]
+    body_names = {body.id: body.name for body in load_edition().bodies}
+    catalogue_bodies = list(body_names)
     book = load_channel_book(settings.channels_file, required_bodies=catalogue_bodies)
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
@@ -80,13 +83,15 @@ async def main() -> None:
                 settings.bodies_base_url,
                 build_channels(settings, http, clients),
                 backoff_base=settings.backoff_base_seconds,
+                health_window_seconds=settings.health_window_seconds,
             )
             store = VerifierStore(pool)
+            owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
             verifier = RequestVerifier(
                 contacts,
                 registry,
                 store,
-                owner=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+                owner=owner,
                 lease_seconds=settings.lease_seconds,
                 max_in_flight=settings.max_in_flight,
             )
@@ -108,6 +113,13 @@ async def main() -> None:
                         verifier.answer_arrived,
                         settings.callback_secret.get_secret_value(),
                         settings.operator_token.get_secret_value(),
+                    ),
+                    *operator_routes(
+                        contacts,
+                        OpenEnquiryReader(pool),
+                        settings.operator_token.get_secret_value(),
+                        instance=owner,
+                        body_names=body_names,
                     ),
                 ],
                 exception_handlers=database_away_handlers(),

@@ -56,6 +56,8 @@ class VerifierSettings(BaseSettings):
     operator_token: SecretStr = SecretStr("")
     keys_cache_seconds: float = Field(300.0, ge=0)
     status_list_cache_seconds: float = Field(60.0, ge=0)
+    # The recent past of GET /v1/bodies (attempts and failures per awarding body).
+    health_window_seconds: float = Field(300.0, gt=0)
 
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:

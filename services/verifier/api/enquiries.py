@@ -1,7 +1,6 @@
 """HTTP routes by which a parked request's answer arrives: the body's signed callback, or an
 operator who telephoned the body entering the answer with an operator token."""
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -10,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.verifier.api.problems import operator_refused
+from services.verifier.api.problems import problem as _problem
 from services.verifier.channels.enquiry import (
     SIGNATURE_HEADER,
     EnquiryAnswer,
@@ -21,25 +22,10 @@ from services.verifier.domain.verdicts import BodyAnswer
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 
 AnswerSink = Callable[[str, BodyAnswer], Awaitable[bool]]
 """Stores an answer for an enquiry reference and resumes its request; False if unknown."""
-
-
-def _problem(status: int, kind: str, en: str, zh: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": f"/problems/{kind}",
-            "title": en,
-            "status": status,
-            "code": kind,
-            "message": {"zh": zh, "en": en},
-        },
-        status_code=status,
-        media_type=PROBLEM_JSON,
-    )
 
 
 def enquiry_routes(sink: AnswerSink, callback_secret: str, operator_token: str) -> list[Route]:
@@ -50,9 +36,8 @@ def enquiry_routes(sink: AnswerSink, callback_secret: str, operator_token: str) 
         return await _accept(request, raw, "body callback")
 
     async def operator_answer(request: Request) -> Response:
-        offered = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not operator_token or not hmac.compare_digest(offered, operator_token):
-            return _problem(401, "unauthenticated", "Operator token required", "需要操作员令牌")
+        if (refused := operator_refused(request, operator_token)) is not None:
+            return refused
         return await _accept(request, await request.body(), "operator")
 
     async def _accept(request: Request, raw: bytes, via: str) -> Response:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.contracts.events import VerificationRequested
 from services.verifier.channels.config import BodyChannel, ChannelBook, ChannelType
 from services.verifier.channels.errors import RateLimited, TransientChannelError
+from services.verifier.domain.body_health import DEFAULT_WINDOW_SECONDS, AttemptWindow, BodyHealth
 from services.verifier.domain.breaker import CircuitBreaker
 from services.verifier.domain.retries import backoff_delay
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
@@ -28,6 +29,11 @@ BODY_ATTEMPTS_FAILED = Counter(
 )
 BREAKER_WAITS = Counter(
     "verifier_breaker_waits_total", "Requests that waited for an open circuit breaker", ["body"]
+)
+BREAKER_OPEN = Gauge(
+    "verifier_breaker_open",
+    "1 while a body's circuit breaker is open or half-open in this verifier, else 0",
+    ["body"],
 )
 
 
@@ -63,16 +69,40 @@ class BodyContacts:
         channels: dict[ChannelType, Channel],
         *,
         backoff_base: float = 0.2,
+        health_window_seconds: float = DEFAULT_WINDOW_SECONDS,
     ) -> None:
         self._book = book
         self._base_url = bodies_base_url
         self._channels = channels
         self._backoff_base = backoff_base
+        self._health_window = health_window_seconds
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._health: dict[str, BodyHealth] = {}
+        for body_id in book.bodies:
+            BREAKER_OPEN.labels(body_id).set(0)
 
     def channel_of(self, body_id: str) -> BodyChannel:
         return self._book.channel_of(body_id, self._base_url)
+
+    @property
+    def health_window_seconds(self) -> float:
+        return self._health_window
+
+    def body_ids(self) -> list[str]:
+        """Every body of the channel book, and any other this verifier has asked."""
+        return sorted(set(self._book.bodies) | set(self._breakers))
+
+    def health_of(self, body_id: str) -> BodyHealth:
+        health = self._health.get(body_id)
+        if health is None:
+            health = BodyHealth(AttemptWindow(self._health_window))
+            self._health[body_id] = health
+        return health
+
+    def record_late_answer(self, body_id: str, seconds: float) -> None:
+        """A parked enquiry's answer arrived: how long the body took to give it."""
+        self.health_of(body_id).record_answer(time.time(), seconds)
 
     def breaker_of(self, body_id: str) -> CircuitBreaker:
         breaker = self._breakers.get(body_id)
@@ -117,7 +147,10 @@ class BodyContacts:
                     detail=f"no answer within the {config.deadline_seconds:g}s deadline",
                 )
         BODY_CONTACTS.labels(body_id, answer.status.value).inc()
-        return Contacted(answer, asked_at, time.perf_counter() - started, attempts[0])
+        seconds = time.perf_counter() - started
+        if answer.status not in (BodyStatus.PENDING, BodyStatus.UNREACHABLE):
+            self.health_of(body_id).record_answer(time.time(), seconds)
+        return Contacted(answer, asked_at, seconds, attempts[0])
 
     async def _ask_with_retries(
         self,
@@ -137,14 +170,16 @@ class BodyContacts:
             try:
                 async with limit:
                     attempts[0] = attempt
-                    answer = await channel.query(body_id, config, request)
-                breaker.record_success()
+                    answer = await self._attempt(body_id, config, channel, request)
+                breaker.record_success(time.monotonic())
+                BREAKER_OPEN.labels(body_id).set(0)
                 return answer
             except RateLimited as error:  # the body is up, only busy: not a breaker failure
                 retry_after = error.retry_after_seconds
                 detail = str(error)
             except TransientChannelError as error:
                 breaker.record_failure(time.monotonic())
+                BREAKER_OPEN.labels(body_id).set(int(breaker.is_open))
                 detail = str(error)
             BODY_ATTEMPTS_FAILED.labels(body_id).inc()
             log.info("body attempt failed", extra={"body": body_id, "attempt": attempt})
@@ -156,6 +191,19 @@ class BodyContacts:
             BodyStatus.UNREACHABLE,
             detail=f"{detail} (after {config.max_attempts} attempts)",
         )
+
+    async def _attempt(
+        self, body_id: str, config: BodyChannel, channel: Channel, request: VerificationRequested
+    ) -> BodyAnswer:
+        """One call to the body, counted in its health window: an error, an answer that could
+        not be read, or an attempt cut short (by the deadline) counts as failed."""
+        failed = True
+        try:
+            answer = await channel.query(body_id, config, request)
+            failed = answer.status == BodyStatus.UNREACHABLE
+            return answer
+        finally:
+            self.health_of(body_id).record_attempt(time.time(), failed=failed)
 
     async def _wait_while_open(
         self, body_id: str, breaker: CircuitBreaker, config: BodyChannel, on_wait: WaitNotice

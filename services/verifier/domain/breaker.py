@@ -2,6 +2,13 @@
 passes the clock), so its behaviour is tested without waiting."""
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
 
 
 @dataclass
@@ -14,6 +21,7 @@ class CircuitBreaker:
     failures: int = 0
     opened_at: float | None = None
     probing: bool = False
+    closed_at: float | None = None  # when it last closed again after being open
 
     def wait_seconds(self, now: float) -> float:
         """0 when a call may go ahead now (and, half-open, take the probe); else how long to
@@ -30,9 +38,28 @@ class CircuitBreaker:
 
     @property
     def is_open(self) -> bool:
+        """Open or half-open: calls do not flow freely."""
         return self.opened_at is not None
 
-    def record_success(self) -> None:
+    def state(self, now: float) -> BreakerState:
+        if self.opened_at is None:
+            return BreakerState.CLOSED
+        if self.probing or now >= self.opened_at + self.open_seconds:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    def state_since(self, now: float) -> float | None:
+        """When the current state began, on the caller's clock; None: closed since it was made."""
+        state = self.state(now)
+        if self.opened_at is None:
+            return self.closed_at
+        if state is BreakerState.HALF_OPEN:
+            return self.opened_at + self.open_seconds
+        return self.opened_at
+
+    def record_success(self, now: float) -> None:
+        if self.opened_at is not None:
+            self.closed_at = now
         self.failures = 0
         self.opened_at = None
         self.probing = False

@@ -189,8 +189,11 @@ class RequestVerifier:
         for contact in work.answers:
             if contact.answer.status != BodyStatus.PENDING:
                 continue
-            answer = answers.get(contact.answer.body_id) or _unanswered(contact.answer)
+            arrived = answers.get(contact.answer.body_id)
             seconds = (now - contact.asked_at).total_seconds()
+            if arrived is not None:
+                self._contacts.record_late_answer(contact.answer.body_id, seconds)
+            answer = arrived or _unanswered(contact.answer)
             late.append(Contacted(answer, contact.asked_at, seconds, contact.attempts))
         await self._finish(work.request, work.traceparent, kept + late, late)
 
