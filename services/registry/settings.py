@@ -61,6 +61,8 @@ class RegistrySettings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     stream_poll_seconds: float = Field(default=1.0, gt=0)
+    # How often the progress of open StreamOutcomes subscriptions is written (never per message).
+    subscriber_write_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

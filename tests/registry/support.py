@@ -100,6 +100,8 @@ _CALLER_OF: dict[str, str] = {
     "RevokeCode": "operator",
     "WithdrawQualification": "operator",
     "RotateSigningKey": "operator",
+    "ListCodeAccess": "operator",
+    "ListOutcomeSubscribers": "operator",
 }
 
 

@@ -89,8 +89,9 @@ async def test_a_region_cannot_revoke_but_the_operator_can(stub_for: StubFor) ->
 @pytest.mark.parametrize(
     ("identity", "call"),
     [
-        ("operator", "GetVerification"),
         ("operator", "ListHolderVerifications"),
+        ("beijing", "ListCodeAccess"),
+        ("verifier", "ListOutcomeSubscribers"),
         ("beijing", "IssueCode"),
         ("verifier", "GetVerification"),
         ("hebei", "WithdrawQualification"),
@@ -103,6 +104,8 @@ async def test_each_identity_is_refused_what_the_table_does_not_allow(
     requests = {
         "GetVerification": registry_pb2.GetVerificationRequest(code="0000-0000-0000-0000-0"),
         "ListHolderVerifications": registry_pb2.ListHolderVerificationsRequest(holder_ref="x"),
+        "ListCodeAccess": registry_pb2.ListCodeAccessRequest(code="0000-0000-0000-0000-0"),
+        "ListOutcomeSubscribers": registry_pb2.ListOutcomeSubscribersRequest(),
         "IssueCode": issue_request(),
         "WithdrawQualification": registry_pb2.WithdrawQualificationRequest(
             qualification_id="x", reason="y"

@@ -23,6 +23,7 @@ from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
+from services.registry.store.subscribers import SubscriberLog
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import kafka_check
 from services.runtime.kafka import EventConsumer
@@ -100,6 +101,7 @@ async def serve(
             "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
             "outcome signal": parts.signal.run,
             "revocations": codes.follow_revocations,
+            "outcome subscribers": parts.subscribers.run,
         }
         log.info(
             "registry serving",
@@ -139,6 +141,7 @@ async def _prepare(
         signal=OutcomeSignal(pool),
         audit=AuditLog(pool),
         keys=keys,
+        subscribers=SubscriberLog(pool, settings.subscriber_write_seconds),
         poll_seconds=settings.stream_poll_seconds,
     )
     codes = CodeRepository(pool, signer=keys, issuer=Issuer(settings.public_base_url))

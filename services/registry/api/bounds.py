@@ -24,11 +24,15 @@ TEXT_LIMITS: dict[str, int] = {
     "RevokeCodeRequest.code": 40,
     "IssueCodeRequest.request_id": 64,
     "ListHolderVerificationsRequest.cursor": 120,
+    "ListCodeAccessRequest.code": 40,
+    "ListCodeAccessRequest.cursor": 40,
 }
 # "<Message>.<field>": (lowest, highest) of an integer.
 INT_RANGES: dict[str, tuple[int, int]] = {
     "SearchCatalogueRequest.limit": (0, MAX_PAGE),
     "ListHolderVerificationsRequest.limit": (0, HOLDER_PAGE_MAX),
+    "ListCodeAccessRequest.limit": (0, MAX_PAGE),
+    "ListOutcomeSubscribersRequest.limit": (0, MAX_PAGE),
     "StreamOutcomesRequest.after_cursor": (0, INT64_MAX),
     "Date.year": (0, 9999),
     "Date.month": (0, 12),

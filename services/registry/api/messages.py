@@ -13,6 +13,7 @@ from services.registry.catalogue.model import (
     catalogue_today,
 )
 from services.registry.catalogue.search import SearchQuery
+from services.registry.domain.access_trail import AccessEntry, AccessScope
 from services.registry.domain.codes import mask_name
 from services.registry.domain.errors import InvalidField
 from services.registry.domain.verifications import (
@@ -23,6 +24,7 @@ from services.registry.domain.verifications import (
     new_issue_request,
 )
 from services.registry.store.outcomes import StoredOutcome
+from services.registry.store.subscribers import SubscriberRecord
 
 _STATUS = {
     CodeStatus.VALID: registry_pb2.CODE_STATUS_VALID,
@@ -131,6 +133,40 @@ def outcome_message(outcome: StoredOutcome, personal: bool) -> registry_pb2.Outc
         verdict=_VERDICTS.get(outcome.verdict, registry_pb2.VERDICT_UNSPECIFIED),
         verification_code=outcome.verification_code or "",
         decided_at=_timestamp(outcome.decided_at),
+    )
+
+
+_SCOPES: dict[AccessScope, registry_pb2.AccessScope.ValueType] = {
+    AccessScope.CODE: registry_pb2.ACCESS_SCOPE_CODE,
+    AccessScope.HOLDER: registry_pb2.ACCESS_SCOPE_HOLDER,
+}
+
+
+def access_message(entry: AccessEntry) -> registry_pb2.CodeAccess:
+    return registry_pb2.CodeAccess(
+        identity=entry.actor,
+        peer=entry.peer,
+        method=entry.action,
+        outcome=entry.outcome,
+        at=_timestamp(entry.at),
+        scope=_SCOPES[entry.scope],
+    )
+
+
+def subscriber_message(record: SubscriberRecord) -> registry_pb2.OutcomeSubscriber:
+    return registry_pb2.OutcomeSubscriber(
+        id=record.id,
+        region=REGION_MESSAGES[record.region],
+        identity=record.identity,
+        peer=record.peer,
+        after_cursor=record.after_cursor,
+        last_cursor=record.last_cursor,
+        delivered=record.delivered,
+        connected_at=_timestamp(record.connected_at),
+        last_seen_at=_timestamp(record.last_seen_at),
+        disconnected_at=_timestamp(record.disconnected_at),
+        connected=record.connected,
+        backlog=record.backlog,
     )
 
 

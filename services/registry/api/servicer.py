@@ -23,6 +23,11 @@ from services.registry.catalogue.search import (
     search,
 )
 from services.registry.domain.access import Caller
+from services.registry.domain.access_trail import (
+    TRAIL_PAGE_DEFAULT,
+    TRAIL_PAGE_MAX,
+    TrailCursor,
+)
 from services.registry.domain.codes import VerificationCode, parse_code
 from services.registry.domain.errors import (
     InvalidField,
@@ -46,6 +51,7 @@ from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
+from services.registry.store.subscribers import SubscriberLog
 from services.runtime.observability import ERRORS, error_site, request_id_var
 from services.runtime.resilience import DATABASE_UNREACHABLE, describe
 
@@ -55,6 +61,8 @@ RPCS = Counter("registry_rpcs_total", "Registry RPCs by method and outcome", ["m
 RPC_SECONDS = Histogram("registry_rpc_seconds", "Registry RPC latency", ["method"])
 
 REQUEST_ID_METADATA = "x-request-id"
+SUBSCRIBERS_DEFAULT = 50
+SUBSCRIBERS_MAX = 100
 
 T = TypeVar("T")
 
@@ -68,6 +76,7 @@ class ServiceParts:
     signal: OutcomeSignal
     audit: AuditLog
     keys: SigningKeys
+    subscribers: SubscriberLog
     poll_seconds: float = 1.0
 
 
@@ -184,8 +193,11 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
             caller = self._caller(context)
             revoked = await self._codes.revoke(code, reason, datetime.now(UTC), caller.identity)
             if revoked is None:  # unknown, or revoked before: revoking is idempotent
-                revoked = await self._by_code(request.code)
+                revoked = await self._audited_by_code(
+                    context, "RevokeCode", request.code, found="already revoked"
+                )
             else:
+                await self._audit(context, "RevokeCode", "revoked", code)
                 log.info("code revoked", extra={"revoked_by": caller.identity})
             return registry_pb2.RevokeCodeResponse(
                 verification=messages.verification_message(revoked, caller.personal)
@@ -211,10 +223,25 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
             RPCS.labels("StreamOutcomes", error.code.value).inc()
             await abort_with(context, error)
         RPCS.labels("StreamOutcomes", "opened").inc()
-        async for outcome in self._outcomes_after(region.value, request.after_cursor):
-            yield registry_pb2.StreamOutcomesResponse(
-                outcome=messages.outcome_message(outcome, caller.personal)
+        try:
+            subscription = await self._p.subscribers.open(
+                region, caller.identity, caller.peer, request.after_cursor
             )
+        except DATABASE_UNREACHABLE as error:
+            RPCS.labels("StreamOutcomes", "unavailable").inc()
+            log.warning("stream not opened: database away", extra={"error": describe(error)})
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, "database unavailable, retry / 数据库暂不可用，请重试"
+            )
+            raise AssertionError("grpc.aio context.abort returned") from None
+        try:
+            async for outcome in self._outcomes_after(region.value, request.after_cursor):
+                yield registry_pb2.StreamOutcomesResponse(
+                    outcome=messages.outcome_message(outcome, caller.personal)
+                )
+                subscription.deliver(outcome.cursor)  # memory only; written about once a second
+        finally:
+            SubscriberLog.close(subscription)
 
     async def _outcomes_after(self, region: str, cursor: int) -> AsyncIterator[StoredOutcome]:
         """The backlog after `cursor`, then each new outcome as it is committed; never ends."""
@@ -306,13 +333,60 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
 
         return await _handled("RotateSigningKey", context, rotate)
 
+    async def ListCodeAccess(
+        self, request: registry_pb2.ListCodeAccessRequest, context: Any
+    ) -> registry_pb2.ListCodeAccessResponse:
+        request_id_var.set(_request_id(context))
+
+        async def list_access() -> registry_pb2.ListCodeAccessResponse:
+            if not request.code.strip():
+                raise InvalidField("code", "is required", "不能为空")
+            verification = await self._by_code(request.code)
+            limit = page_limit(request.limit, TRAIL_PAGE_DEFAULT, TRAIL_PAGE_MAX)
+            before = TrailCursor.decode(request.cursor).before_id if request.cursor else None
+            found = await self._p.audit.trail(
+                code=str(verification.code),
+                holder_ref=verification.holder_ref,
+                issued_at=verification.created_at,
+                limit=limit + 1,
+                before_id=before,
+            )
+            page, more = found[:limit], len(found) > limit
+            return registry_pb2.ListCodeAccessResponse(
+                accesses=[messages.access_message(entry) for entry in page],
+                next_cursor=TrailCursor(page[-1].id).encode() if more else "",
+            )
+
+        return await _handled("ListCodeAccess", context, list_access)
+
+    async def ListOutcomeSubscribers(
+        self, request: registry_pb2.ListOutcomeSubscribersRequest, context: Any
+    ) -> registry_pb2.ListOutcomeSubscribersResponse:
+        request_id_var.set(_request_id(context))
+
+        async def list_subscribers() -> registry_pb2.ListOutcomeSubscribersResponse:
+            region = (
+                messages.region_of(request.region)
+                if request.region != registry_pb2.REGION_UNSPECIFIED
+                else None
+            )
+            limit = page_limit(request.limit, SUBSCRIBERS_DEFAULT, SUBSCRIBERS_MAX)
+            found = await self._p.subscribers.list(region, limit)
+            return registry_pb2.ListOutcomeSubscribersResponse(
+                subscribers=[messages.subscriber_message(record) for record in found]
+            )
+
+        return await _handled("ListOutcomeSubscribers", context, list_subscribers)
+
     def _caller(self, context: Any) -> Caller:
         return caller_of(context)
 
-    async def _audited_by_code(self, context: Any, action: str, text: str) -> Verification:
+    async def _audited_by_code(
+        self, context: Any, action: str, text: str, *, found: str = "found"
+    ) -> Verification:
         code = parse_code(text)
         verification = await self._codes.by_code(code)
-        await self._audit(context, action, "found" if verification else "unknown", code)
+        await self._audit(context, action, found if verification else "unknown", code)
         if verification is None:
             raise NotFound("no verification code like this was issued", "未签发过该核验码")
         return verification

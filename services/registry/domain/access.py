@@ -22,6 +22,8 @@ class Rpc(StrEnum):
     GET_QUALIFICATION = "GetQualification"
     WITHDRAW_QUALIFICATION = "WithdrawQualification"
     ROTATE_SIGNING_KEY = "RotateSigningKey"
+    LIST_CODE_ACCESS = "ListCodeAccess"
+    LIST_OUTCOME_SUBSCRIBERS = "ListOutcomeSubscribers"
 
 
 _READ_CATALOGUE = frozenset({Rpc.SEARCH_CATALOGUE, Rpc.GET_QUALIFICATION})
@@ -37,8 +39,18 @@ ANONYMOUS = "anonymous"  # a caller without a certificate (plaintext port)
 ALLOWED_RPCS: dict[str, frozenset[Rpc]] = {
     ANONYMOUS: _READ_CATALOGUE | {Rpc.LOOKUP_CODE},
     **{region.value: _REGION_RPCS for region in Region},
+    # The operator reads a code's verification masked (no holder reference, the name masked),
+    # and watches who accessed it and who streams outcomes.
     "operator": _READ_CATALOGUE
-    | {Rpc.LOOKUP_CODE, Rpc.REVOKE_CODE, Rpc.WITHDRAW_QUALIFICATION, Rpc.ROTATE_SIGNING_KEY},
+    | {
+        Rpc.LOOKUP_CODE,
+        Rpc.GET_VERIFICATION,
+        Rpc.REVOKE_CODE,
+        Rpc.WITHDRAW_QUALIFICATION,
+        Rpc.ROTATE_SIGNING_KEY,
+        Rpc.LIST_CODE_ACCESS,
+        Rpc.LIST_OUTCOME_SUBSCRIBERS,
+    },
     "verifier": frozenset({Rpc.ISSUE_CODE, Rpc.LOOKUP_CODE}),
 }
 
