@@ -5,11 +5,13 @@ Section tests add their adapters to `deps` and their routes with `serve_console(
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 import pytest_asyncio
+from playwright.async_api import Page
 from starlette.routing import BaseRoute
 
 from deploy.local.processes import free_port
@@ -23,6 +25,9 @@ from services.console.web.deps import Deps
 from services.runtime.health import database_check
 from services.runtime.lifecycle import http_server
 from services.runtime.startup import open_database
+from tests.browser import browser, page
+
+__all__ = ["browser", "page"]
 
 OPERATOR = ("alice", "correct horse battery staple")
 VIEWER = ("victor", "viewer password of victor")
@@ -76,3 +81,12 @@ async def console(
     deps = await with_accounts(core_deps(console_settings(module_database), console_pool))
     async with serve_console(deps) as url:
         yield RunningConsole(url, deps)
+
+
+async def browser_sign_in(page: Page, url: str, username: str, password: str) -> None:
+    """Signs in through the sign-in form, as a person would."""
+    await page.goto(f"{url}/sign-in")
+    await page.get_by_label(re.compile("用户名|Username")).fill(username)
+    await page.get_by_label(re.compile("密码|Password")).fill(password)
+    await page.get_by_role("button", name=re.compile("登录|Sign in")).click()
+    await page.wait_for_url(re.compile(r"^(?!.*/sign-in).*$"))

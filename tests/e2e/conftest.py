@@ -19,6 +19,8 @@ from starlette.routing import Route
 from deploy.local.platform import Platform, Ports, service_specs
 from deploy.local.processes import free_port
 from deploy.local.supervisor import Supervisor
+from services.console.admin import add as add_console_operator
+from services.console.domain.roles import Role
 from services.runtime.lifecycle import HttpServer, http_server
 from tests.infra import Infra
 
@@ -99,3 +101,24 @@ def verify_standard_webhook(secret: str, webhook: ReceivedWebhook) -> bool:
     expected = base64.b64encode(hmac.new(key, signed + webhook.body, hashlib.sha256).digest())
     offered = [s.split(",", 1)[1] for s in webhook.headers["webhook-signature"].split()]
     return any(hmac.compare_digest(expected.decode(), candidate) for candidate in offered)
+
+
+@dataclass(frozen=True)
+class ConsoleAccount:
+    url: str
+    username: str
+    password: str
+
+
+@pytest_asyncio.fixture(scope="module")
+async def console_account(platform: RunningPlatform) -> ConsoleAccount:
+    """An operator account on the platform's console (started with the other services)."""
+    password = "e2e operator password"
+    await add_console_operator(
+        "e2e-operator",
+        "E2E Operator",
+        Role.OPERATOR,
+        password,
+        database_url=platform.platform.database_url,
+    )
+    return ConsoleAccount(platform.platform.console_url, "e2e-operator", password)
