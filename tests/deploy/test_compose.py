@@ -29,6 +29,7 @@ from deploy.local.platform import (
     service_specs,
 )
 from deploy.local.supervisor import ServiceSpec
+from services.console.settings import ConsoleSettings
 from services.contracts.topics import SERVICES
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
@@ -56,6 +57,7 @@ SETTINGS: dict[str, tuple[type[BaseSettings], tuple[str, ...]]] = {
     "verifier": (VerifierSettings, ("host",)),
     "notifier": (NotifierSettings, ("host",)),
     "intake": (IntakeSettings, ("host",)),
+    "console": (ConsoleSettings, ("host",)),
 }
 # The local runner hands these to every process; a container gets only those it reads.
 COMMON_ENV = {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"}
