@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.console.adapters.verifier import VerifierOps
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
@@ -56,6 +57,9 @@ async def main() -> None:
     try:
         deps = core_deps(settings, pool)
         # --- adapters: each stream sets its fields of `deps` below ---
+        deps.verifier = VerifierOps.connect(
+            settings.verifier_url, settings.verifier_operator_token.get_secret_value()
+        )
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
             # --- each stream adds its background loops below ---
@@ -64,6 +68,8 @@ async def main() -> None:
         app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)
         await run_until_stopped(loops, [http_server(app, settings.host, settings.port)], states)
     finally:
+        if deps.verifier is not None:
+            await deps.verifier.aclose()
         await pool.close()
 
 

@@ -109,12 +109,24 @@ class _Enquiries(_Model):
     items: list[_Enquiry]
 
 
+TIMEOUT_SECONDS = 5.0
+
+
 class VerifierOps:
     """Over one `httpx.AsyncClient` whose base URL is the verifier's ops port."""
 
     def __init__(self, client: httpx.AsyncClient, operator_token: str) -> None:
         self._client = client
         self._auth = {"Authorization": f"Bearer {operator_token}"}
+
+    @classmethod
+    def connect(cls, url: str, operator_token: str) -> "VerifierOps":
+        """With a client of its own (close it with `aclose`); a slow verifier fails a page
+        within `TIMEOUT_SECONDS`, it never hangs it."""
+        return cls(httpx.AsyncClient(base_url=url, timeout=TIMEOUT_SECONDS), operator_token)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     async def bodies(self) -> BodiesReport:
         parsed = _parse(_Bodies, await self._call("GET", "/v1/bodies"))
