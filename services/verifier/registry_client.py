@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.contracts.events import VerificationRequested
+from services.runtime.mtls import client_credentials
 
 _REGIONS: dict[str, registry_pb2.Region.ValueType] = {
     "beijing": registry_pb2.REGION_BEIJING,
@@ -23,11 +24,7 @@ class RegistryUnavailable(ConnectionError):
 def mutual_tls_credentials(tls_dir: Path, identity: str = "verifier") -> grpc.ChannelCredentials:
     """Client credentials from a directory made by deploy/pki/make_dev_pki.py (ca.pem,
     <identity>.pem, <identity>-key.pem); the registry authorises calls by that identity."""
-    return grpc.ssl_channel_credentials(
-        root_certificates=(tls_dir / "ca.pem").read_bytes(),
-        private_key=(tls_dir / f"{identity}-key.pem").read_bytes(),
-        certificate_chain=(tls_dir / f"{identity}.pem").read_bytes(),
-    )
+    return client_credentials(tls_dir, identity)
 
 
 class RegistryClient:

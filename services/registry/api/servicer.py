@@ -341,9 +341,9 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         async def list_access() -> registry_pb2.ListCodeAccessResponse:
             if not request.code.strip():
                 raise InvalidField("code", "is required", "不能为空")
-            verification = await self._by_code(request.code)
             limit = page_limit(request.limit, TRAIL_PAGE_DEFAULT, TRAIL_PAGE_MAX)
             before = TrailCursor.decode(request.cursor).before_id if request.cursor else None
+            verification = await self._by_code(request.code)
             found = await self._p.audit.trail(
                 code=str(verification.code),
                 holder_ref=verification.holder_ref,
