@@ -59,6 +59,13 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     # Seals holder names in the console's own store (AES-256-GCM, base64 of 32 bytes).
     data_key: SecretStr = SecretStr("")  # required outside development
     # --- section settings (streams add theirs below) ---
+    # Topics and dead letters: the broker's offsets are sampled this often into PostgreSQL and
+    # kept this long; rates are measured over the window; a hop whose oldest unconsumed record
+    # is older than `stall_seconds` is stalled.
+    sample_seconds: float = Field(5.0, gt=0)
+    sample_retention_hours: float = Field(24.0, gt=0)
+    rate_window_seconds: float = Field(30.0, gt=0)
+    stall_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:

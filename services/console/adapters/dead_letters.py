@@ -1,0 +1,116 @@
+"""Dead-letter topics on the broker: reading parked records (a consumer in no group, so the
+console's reading moves no one's offsets) and sending a replay back to its source topic."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from services.console.domain.dead_letters import ParkedRecord, Replay
+
+
+@dataclass(frozen=True)
+class ParkedPage:
+    topic: str
+    count: int  # records kept on the topic
+    records: tuple[ParkedRecord, ...]  # the newest `limit`, oldest first
+
+
+class DeadLetterTopics:
+    def __init__(
+        self,
+        bootstrap: str,
+        producer: AIOKafkaProducer,
+        *,
+        client_id: str = "console-dead-letters",
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._producer = producer
+        self._client_id = client_id
+        self._timeout = timeout_seconds
+
+    async def newest(self, topic: str, partitions: int, limit: int) -> ParkedPage:
+        """The newest `limit` records of each partition (dead-letter topics have one)."""
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        async with asyncio.timeout(self._timeout), self._reader() as consumer:
+            starts = await consumer.beginning_offsets(tps)
+            ends = await consumer.end_offsets(tps)
+            ranges = {tp: (max(starts[tp], ends[tp] - limit), ends[tp]) for tp in tps}
+            records = await _read_ranges(consumer, ranges)
+        count = sum(ends[tp] - starts[tp] for tp in tps)
+        return ParkedPage(topic, count, tuple(records))
+
+    async def one(self, topic: str, partition: int, offset: int) -> ParkedRecord | None:
+        """The record at that offset, or None if it does not exist (any more)."""
+        tp = TopicPartition(topic, partition)
+        async with asyncio.timeout(self._timeout), self._reader() as consumer:
+            start = (await consumer.beginning_offsets([tp]))[tp]
+            end = (await consumer.end_offsets([tp]))[tp]
+            if not start <= offset < end:
+                return None
+            found = await _read_ranges(consumer, {tp: (offset, offset + 1)})
+        return found[0] if found and found[0].offset == offset else None
+
+    async def publish(self, replay: Replay) -> None:
+        """Sends the record to its source partition as its producer signed it."""
+        async with asyncio.timeout(self._timeout):
+            await self._producer.send_and_wait(
+                replay.topic,
+                replay.value,
+                key=replay.key,
+                headers=replay.headers,
+                partition=replay.partition,
+            )
+
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[AIOKafkaConsumer]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=int(self._timeout * 1000),
+        )
+        await consumer.start()
+        try:
+            yield consumer
+        finally:
+            await consumer.stop()
+
+
+async def _read_ranges(
+    consumer: AIOKafkaConsumer, ranges: dict[TopicPartition, tuple[int, int]]
+) -> list[ParkedRecord]:
+    """The records of each partition from its first offset up to (not including) its last."""
+    wanted = {tp: span for tp, span in ranges.items() if span[0] < span[1]}
+    if not wanted:
+        return []
+    consumer.assign(list(wanted))
+    for tp, (first, _) in wanted.items():
+        consumer.seek(tp, first)
+    records: list[ParkedRecord] = []
+    pending = set(wanted)
+    while pending:
+        batches = await consumer.getmany(*pending, timeout_ms=500)
+        for tp, batch in batches.items():
+            records += [_parked(r) for r in batch if r.offset < wanted[tp][1]]
+        # An offset may hold no record (a transaction marker): the position tells when done.
+        pending = {tp for tp in pending if await consumer.position(tp) < wanted[tp][1]}
+    return sorted(records, key=lambda r: (r.partition, r.offset))
+
+
+def _parked(record: ConsumerRecord[bytes, bytes]) -> ParkedRecord:
+    return ParkedRecord(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp=datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        key=record.key,
+        value=record.value,
+        headers=tuple(record.headers),
+    )

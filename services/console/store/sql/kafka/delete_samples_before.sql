@@ -1,0 +1,1 @@
+DELETE FROM kafka_samples WHERE sampled_at < $1
