@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
@@ -60,6 +61,9 @@ async def main() -> None:
         deps.verifier = VerifierOps.connect(
             settings.verifier_url, settings.verifier_operator_token.get_secret_value()
         )
+        deps.registry = RegistryOperator.connect(
+            settings.registry_target, settings.registry_tls_dir
+        )
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
             # --- each stream adds its background loops below ---
@@ -70,6 +74,8 @@ async def main() -> None:
     finally:
         if deps.verifier is not None:
             await deps.verifier.aclose()
+        if deps.registry is not None:
+            await deps.registry.close()
         await pool.close()
 
 

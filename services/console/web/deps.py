@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
@@ -21,3 +22,4 @@ class Deps:
     sign_in: SignIn
     # --- adapters and section use cases (each stream adds its typed fields below) ---
     verifier: VerifierOps | None = None  # awarding bodies and enquiries (the verifier's API)
+    registry: RegistryOperator | None = None  # codes, access trails, subscribers, catalogue
