@@ -262,6 +262,10 @@ async def test_open_enquiries_are_listed_by_deadline_without_personal_data(
         "/v1/enquiries", params={"body": "ops-mail-b", "limit": "5"}, headers=AUTH
     )
     assert [e["reference"] for e in one_body.json()["items"]] == [later_refs[1]]
+    by_reference = await client.get(
+        "/v1/enquiries", params={"reference": later_refs[1]}, headers=AUTH
+    )
+    assert [e["body_id"] for e in by_reference.json()["items"]] == ["ops-mail-b"]
     first_only = (await client.get("/v1/enquiries?limit=1", headers=AUTH)).json()
     assert first_only["total"] == 3 and len(first_only["items"]) == 1
 

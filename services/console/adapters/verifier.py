@@ -21,6 +21,7 @@ from services.console.domain.bodies import (
     EnquiryAnswer,
     EnquiryNotFound,
     InvalidAnswer,
+    InvalidQuery,
     OpenEnquiries,
     OpenEnquiry,
     VerifierRefused,
@@ -137,10 +138,15 @@ class VerifierOps:
             tuple(_body(b) for b in parsed.bodies),
         )
 
-    async def open_enquiries(self, body_id: str | None = None, limit: int = 100) -> OpenEnquiries:
+    async def open_enquiries(
+        self, body_id: str | None = None, limit: int = 100, reference: str | None = None
+    ) -> OpenEnquiries:
+        """The most urgent first; `body_id` or `reference` narrow it to one body or one."""
         params: dict[str, str | int] = {"state": "open", "limit": limit}
         if body_id is not None:
             params["body"] = body_id
+        if reference is not None:
+            params["reference"] = reference
         parsed = _parse(_Enquiries, await self._call("GET", "/v1/enquiries", params=params))
         items = tuple(
             OpenEnquiry(e.reference, e.request_id, e.body_id, e.sent_at, e.due_at)
@@ -177,7 +183,7 @@ def _error_of(response: httpx.Response, of_enquiry: bool) -> Exception:
     if response.status_code == 404 and of_enquiry:
         return EnquiryNotFound(problem or NOT_FOUND)
     if response.status_code in (400, 413, 422) and problem is not None:
-        return InvalidAnswer(problem)
+        return InvalidAnswer(problem) if of_enquiry else InvalidQuery(problem)
     if response.status_code < 500:
         log.warning("verifier refused a call", extra={"status": response.status_code})
         return VerifierUnavailable(UNEXPECTED)

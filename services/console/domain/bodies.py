@@ -37,6 +37,10 @@ class InvalidAnswer(BodiesError):
     """The answer is not one the verifier accepts."""
 
 
+class InvalidQuery(BodiesError):
+    """The verifier refused a read's parameters (e.g. an awarding body it does not know)."""
+
+
 class AnswerStatus(StrEnum):
     """What a body may say of a certificate (the verifier's EnquiryAnswer statuses)."""
 

@@ -53,7 +53,8 @@ def operator_routes(
     async def open_enquiries(request: Request) -> Response:
         if (refused := operator_refused(request, operator_token)) is not None:
             return refused
-        if (unknown := _unknown_parameter(request, {"state", "body", "limit"})) is not None:
+        allowed = {"state", "body", "reference", "limit"}
+        if (unknown := _unknown_parameter(request, allowed)) is not None:
             return unknown
         query = request.query_params
         if query.get("state", "open") not in STATES:
@@ -68,7 +69,7 @@ def operator_routes(
                 f"limit must be a whole number from 1 to {MAX_LIMIT}",
                 f"limit 必须是 1 到 {MAX_LIMIT} 之间的整数",
             )
-        found = await enquiries.open_enquiries(body, limit)
+        found = await enquiries.open_enquiries(body, limit, query.get("reference"))
         return JSONResponse(
             {
                 "total": found.total,

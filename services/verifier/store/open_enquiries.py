@@ -38,8 +38,10 @@ class OpenEnquiryReader:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def open_enquiries(self, body_id: str | None, limit: int) -> OpenEnquiries:
-        rows = await self._pool.fetch(_OPEN, body_id, limit)
+    async def open_enquiries(
+        self, body_id: str | None, limit: int, reference: str | None = None
+    ) -> OpenEnquiries:
+        rows = await self._pool.fetch(_OPEN, body_id, limit, reference)
         items = [
             OpenEnquiry(r["reference"], r["request_id"], r["body_id"], r["sent_at"], r["due_at"])
             for r in rows
