@@ -1,0 +1,157 @@
+"""Watching the flow of verifications: the report over a window (from the projection, with
+the awarding bodies' promised answer times from the verifier when it answers), the requests
+behind each number, opening one request (the unmasked name, audited), and the
+`qv_verifications_stuck` gauge."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from uuid import UUID
+
+from prometheus_client import Gauge
+
+from services.console.domain.bodies import BodiesError, BodiesReport
+from services.console.domain.flow import (
+    FlowReport,
+    FlowStage,
+    RequestFlow,
+    StuckRules,
+    in_stage,
+    stuck,
+    summarize,
+)
+from services.console.domain.roles import Operator
+from services.console.store.audit import AuditLog
+from services.console.store.projection import Projection, RequestDetail
+from services.runtime.resilience import TRANSIENT_ERRORS, describe
+
+log = logging.getLogger(__name__)
+
+STUCK = Gauge(
+    "qv_verifications_stuck",
+    "Verifications not finished and past their expected time (see the console's flow page)",
+)
+# Unfinished requests read at most to find the stuck ones, oldest first.
+UNFINISHED_LIMIT = 10_000
+_PROMISE_TTL_SECONDS = 60.0
+_UNAVAILABLE: tuple[type[Exception], ...] = (BodiesError, *TRANSIENT_ERRORS)
+
+
+class BodyPromises(Protocol):
+    """The verifier's operator API (`adapters.verifier.VerifierOps`)."""
+
+    async def bodies(self) -> BodiesReport: ...
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FlowView:
+    report: FlowReport
+    flows: list[RequestFlow]  # the window's requests, newest first
+    capped: bool  # the window holds more requests than were read
+    promises_known: bool  # the verifier told the bodies' promised answer times
+
+
+@dataclass(frozen=True)
+class OpenedRequest:
+    detail: RequestDetail
+    name: str | None  # unmasked: only for a role that may act, and audited
+
+
+class FlowWatch:
+    def __init__(
+        self,
+        projection: Projection,
+        audit: AuditLog,
+        verifier: BodyPromises | None,
+        *,
+        max_rows: int,
+        rules: StuckRules,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._projection = projection
+        self._audit = audit
+        self._verifier = verifier
+        self._max_rows = max_rows
+        self._rules = rules
+        self._clock = clock
+        self._promised: dict[str, float] = {}
+        self._promised_until = 0.0
+
+    async def view(self, window: timedelta) -> FlowView:
+        now = self._clock()
+        start = now - window
+        flows = await self._projection.accepted_since(start, self._max_rows)
+        contacts = await self._projection.contacts_since(start, self._max_rows)
+        unfinished = await self._projection.unfinished(UNFINISHED_LIMIT)
+        promised = await self._promises()
+        report = summarize(
+            flows,
+            contacts,
+            unfinished,
+            window_start=start,
+            now=now,
+            promised=promised,
+            rules=self._rules,
+        )
+        STUCK.set(len(report.stuck))
+        return FlowView(report, flows, len(flows) >= self._max_rows, bool(promised))
+
+    async def behind(
+        self, window: timedelta, stage: FlowStage, *, current: bool
+    ) -> Sequence[RequestFlow]:
+        """The requests behind a funnel number, newest first."""
+        flows = await self._projection.accepted_since(self._clock() - window, self._max_rows)
+        return in_stage(flows, stage, current=current)
+
+    async def count_stuck(self) -> int:
+        unfinished = await self._projection.unfinished(UNFINISHED_LIMIT)
+        return len(stuck(unfinished, self._clock(), self._rules))
+
+    async def open(self, operator: Operator, request_id: UUID) -> OpenedRequest | None:
+        """One request with its history; the holder's name unmasked for a role that may act,
+        written to the audit log before it is shown."""
+        detail = await self._projection.request(request_id)
+        if detail is None:
+            return None
+        if not operator.may_act or detail.sealed_name is None:
+            return OpenedRequest(detail, None)
+        await self._audit.record(
+            actor=operator.username,
+            action="open-request",
+            target=f"request:{request_id}",
+            detail={"opened": "holder name", "qualification": detail.flow.qualification_id or ""},
+        )
+        return OpenedRequest(detail, self._projection.unseal_name(detail))
+
+    async def _promises(self) -> dict[str, float]:
+        """The bodies' promised answer times, kept a minute; none while the verifier is away
+        (the bodies' own estimates stand in)."""
+        if self._verifier is None or time.monotonic() < self._promised_until:
+            return self._promised
+        try:
+            report = await self._verifier.bodies()
+        except _UNAVAILABLE as error:
+            log.warning("verifier promises unavailable", extra={"error": describe(error)})
+            self._promised = {}
+        else:
+            self._promised = {b.body_id: b.expected_answer_seconds for b in report.bodies}
+        self._promised_until = time.monotonic() + _PROMISE_TTL_SECONDS
+        return self._promised
+
+
+async def keep_stuck_gauge(watch: FlowWatch, every_seconds: float) -> None:
+    """Recount `qv_verifications_stuck` for Prometheus, whether or not anyone looks."""
+    while True:
+        STUCK.set(await watch.count_stuck())
+        await asyncio.sleep(every_seconds)
