@@ -6,17 +6,24 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.console.adapters.events import run_projection
 from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
+from services.console.domain.flow import StuckRules
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
 from services.console.store.paths import MIGRATIONS
+from services.console.store.projection import Projection
+from services.console.store.sealed_names import NameBox
+from services.console.usecases.catalogue_watch import CatalogueWatchUse
+from services.console.usecases.flow import FlowWatch, keep_stuck_gauge
 from services.console.usecases.sign_in import SignIn
 from services.console.web.app import console_app
 from services.console.web.deps import Deps
 from services.console.web.sections import section_routes
 from services.runtime.environment import load_settings
+from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.observability import configure_logging
@@ -64,9 +71,25 @@ async def main() -> None:
         deps.registry = RegistryOperator.connect(
             settings.registry_target, settings.registry_tls_dir
         )
+        keys = EventKeys.load("console")
+        projection = Projection(pool, NameBox.at_start(settings.data_key))
+        deps.flow = flow = FlowWatch(
+            projection,
+            deps.audit,
+            deps.verifier,
+            max_rows=settings.flow_max_rows,
+            rules=StuckRules(settings.stuck_pickup_seconds, settings.stuck_notify_seconds),
+        )
+        deps.catalogue_watch = CatalogueWatchUse(
+            projection, deps.registry, deps.audit, dormant_months=settings.dormant_months
+        )
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
             # --- each stream adds its background loops below ---
+            "projection": lambda: run_projection(
+                settings.kafka_bootstrap_servers, projection, keys
+            ),
+            "stuck verifications": lambda: keep_stuck_gauge(flow, settings.stuck_check_seconds),
         }
         states = Loops()
         app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)

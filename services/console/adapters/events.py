@@ -14,9 +14,11 @@ from services.contracts.topics import (
     VERDICT_REACHED,
     VERIFICATION_PROGRESSED,
     VERIFICATION_REQUESTED,
+    dead_letter_of,
 )
 from services.runtime.event_auth import EventKeys
 from services.runtime.kafka import BatchHandler, ConsumedEvent, EventConsumer
+from services.runtime.startup import start_producer
 
 GROUP_ID = "console"
 CONSUMED_TOPICS = (
@@ -52,3 +54,17 @@ def projection_consumer(
         producer=producer,
         keys=keys,
     )
+
+
+async def run_projection(bootstrap: str, projection: Projection, keys: EventKeys) -> None:
+    """The subscriber as a loop of the service: it waits for the broker (the console serves
+    its pages meanwhile), and its producer parks poison on the dead-letter topics."""
+    parking = [dead_letter_of(topic) for topic in CONSUMED_TOPICS]
+    producer = await start_producer(bootstrap, "console", [*CONSUMED_TOPICS, *parking])
+    try:
+        consumer = projection_consumer(
+            bootstrap=bootstrap, projection=projection, producer=producer, keys=keys
+        )
+        await consumer.run()
+    finally:
+        await producer.stop()

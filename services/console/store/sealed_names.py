@@ -45,6 +45,14 @@ class NameBox:
             )
         return cls(raw)
 
+    @classmethod
+    def at_start(cls, key: SecretStr, service: str = "console") -> "NameBox":
+        """The box of the configured key, or exit with one line saying what is wrong."""
+        try:
+            return cls.from_setting(key)
+        except ValueError as error:
+            raise SystemExit(f"{service} cannot start: {error}") from None
+
     def seal(self, name: str, request_id: UUID) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, name.encode(), _bound_to(request_id))

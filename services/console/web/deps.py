@@ -10,7 +10,11 @@ from services.console.adapters.verifier import VerifierOps
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
+from services.console.usecases.catalogue_watch import CatalogueWatchUse
+from services.console.usecases.dead_letters import DeadLetters
+from services.console.usecases.flow import FlowWatch
 from services.console.usecases.sign_in import SignIn
+from services.console.usecases.topics import TopicsOverviewReader
 
 
 @dataclass
@@ -23,3 +27,7 @@ class Deps:
     # --- adapters and section use cases (each stream adds its typed fields below) ---
     verifier: VerifierOps | None = None  # awarding bodies and enquiries (the verifier's API)
     registry: RegistryOperator | None = None  # codes, access trails, subscribers, catalogue
+    flow: FlowWatch | None = None  # the flow of verifications (the console's projection)
+    catalogue_watch: CatalogueWatchUse | None = None  # catalogue use and withdrawals
+    topics: TopicsOverviewReader | None = None  # topics, groups, lag, the pipeline graph
+    dead_letters: DeadLetters | None = None  # parked records, replay and discard
