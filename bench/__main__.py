@@ -3,7 +3,13 @@
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.intake", "bench.registry", "bench.end_to_end", "bench.event_auth")
+BENCHMARKS = (
+    "bench.intake",
+    "bench.registry",
+    "bench.end_to_end",
+    "bench.event_auth",
+    "bench.console",
+)
 
 if __name__ == "__main__":
     for module in BENCHMARKS:

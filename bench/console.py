@@ -1,0 +1,286 @@
+"""What the operators' console costs: its pages' render time, and the platform's rate beside it.
+
+(a) Server render time of each console page and of each live fragment and chart series it
+    polls: p50 and p99 over N sequential requests from a signed-in operator on loopback, with
+    data present (the verifications of part b). Target: under 300 ms.
+(b) `bench.end_to_end`'s rate (verifications per second, wrk -> intake -> ... -> the employer's
+    webhook) with no console open, and with one open on every page, refreshing each page with
+    its fragments and charts every few seconds as the browser does. Phases alternate (without,
+    with, without, with, ...) on one platform so that neither is favoured by a warmer or an
+    emptier database. Allowed: at most 3 % lower with the console.
+
+    uv run python -m bench.console [--seconds 15] [--rounds 2] [--refresh 3] [--requests 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from bench.end_to_end import Receiver, accepted, await_outcomes, certificates_lua, run_wrk
+from bench.stack import platform
+from bench.stats import Latencies
+from deploy.local.demo import DEMO_EMPLOYER_CREDIT_CODE
+from deploy.local.platform import Platform
+from deploy.local.processes import free_port
+from services.console.admin import add as add_console_operator
+from services.console.domain.roles import Role
+from services.intake.admin import register_employer
+from services.runtime.lifecycle import http_server
+
+# The console's sections, as its navigation links them.
+PAGES = (
+    "/",
+    "/topics",
+    "/dead-letters",
+    "/flow",
+    "/bodies",
+    "/regions",
+    "/catalogue",
+    "/codes",
+    "/audit",
+)
+RENDER_TARGET_SECONDS = 0.300
+ALLOWED_DROP = 0.03
+OPERATOR = "bench-operator"
+PASSWORD = "bench operator pass phrase"
+CSRF_FIELD = re.compile(r'name="csrftoken" value="([^"]+)"')
+# What a page's browser asks for again by itself: htmx fragments and the charts' series.
+POLLED = re.compile(r'(?:hx-get|data-chart-url)="([^"]+)"')
+HTMX_HEADERS = {"HX-Request": "true"}
+
+
+@dataclass
+class Surface:
+    """A console page and what it polls, as the browser would load them."""
+
+    page: str
+    polled: list[str] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+        form = (await client.get("/sign-in")).raise_for_status()
+        token = CSRF_FIELD.search(form.text)
+        if token is None:
+            raise RuntimeError("the console's sign-in form carries no CSRF token")
+        answer = await client.post(
+            "/sign-in",
+            data={"csrftoken": token.group(1), "username": OPERATOR, "password": PASSWORD},
+        )
+        if answer.status_code != 303:
+            raise RuntimeError(f"sign-in refused: {answer.status_code}")
+        yield client
+
+
+async def discover(client: httpx.AsyncClient) -> tuple[list[Surface], list[str]]:
+    """The pages the console serves, each with what it polls; and those it does not serve."""
+    served: list[Surface] = []
+    missing: list[str] = []
+    for path in PAGES:
+        answer = await client.get(path)
+        if answer.status_code == 404:
+            missing.append(path)
+            continue
+        answer.raise_for_status()
+        polled = list(dict.fromkeys(POLLED.findall(answer.text)))
+        served.append(Surface(path, [p.replace("&amp;", "&") for p in polled]))
+    return served, missing
+
+
+async def fetch(client: httpx.AsyncClient, path: str, polled: bool) -> tuple[float, bool]:
+    """Seconds until the whole answer was read, and whether it was a 200."""
+    started = time.perf_counter()
+    try:
+        answer = await client.get(path, headers=HTMX_HEADERS if polled else None)
+    except httpx.HTTPError:
+        return time.perf_counter() - started, False
+    return time.perf_counter() - started, answer.status_code == 200
+
+
+async def render_times(
+    client: httpx.AsyncClient, surfaces: list[Surface], requests: int
+) -> list[tuple[str, Latencies]]:
+    measured: list[tuple[str, Latencies]] = []
+    for surface in surfaces:
+        for path, polled in [(surface.page, False)] + [(p, True) for p in surface.polled]:
+            await fetch(client, path, polled)  # warm: templates compiled, connection open
+            latencies = Latencies()
+            for _ in range(requests):
+                latencies.add(*await fetch(client, path, polled))
+            measured.append((path, latencies))
+    return measured
+
+
+def print_render_table(measured: list[tuple[str, Latencies]], missing: list[str]) -> None:
+    width = max([len(path) for path, _ in measured] + [len(path) for path in missing] + [4])
+    print(f"{'path':<{width}}  {'n':>4}  {'failed':>6}  {'p50 ms':>7}  {'p99 ms':>7}  target")
+    for path, latencies in measured:
+        p50, p99 = latencies.percentile(50), latencies.percentile(99)
+        verdict = "met" if p99 < RENDER_TARGET_SECONDS and not latencies.failures else "NOT met"
+        print(
+            f"{path:<{width}}  {len(latencies.samples):>4}  {latencies.failures:>6}  "
+            f"{p50 * 1000:>7.1f}  {p99 * 1000:>7.1f}  < 300 ms p99: {verdict}"
+        )
+    for path in missing:
+        print(f"{path:<{width}}  not served by this console (404)")
+
+
+@dataclass
+class Watcher:
+    """An operator with the console open on every page: each `refresh` seconds every page is
+    loaded again with its fragments and chart series."""
+
+    client: httpx.AsyncClient
+    surfaces: list[Surface]
+    refresh: float
+    requests: int = 0
+    failures: int = 0
+
+    async def run(self) -> None:
+        while True:
+            cycle_started = time.monotonic()
+            for surface in self.surfaces:
+                for path, polled in [(surface.page, False)] + [(p, True) for p in surface.polled]:
+                    _, ok = await fetch(self.client, path, polled)
+                    self.requests += 1
+                    self.failures += not ok
+            await asyncio.sleep(max(0.0, self.refresh - (time.monotonic() - cycle_started)))
+
+
+@dataclass
+class Load:
+    """bench.end_to_end's load: wrk submits verifications for `seconds`; each one counts once
+    its webhook reached the receiver."""
+
+    running: Platform
+    receiver: Receiver
+    api_key: str
+    certs: Path
+    seconds: int
+    connections: int
+    seen: set[str] = field(default_factory=set)
+
+    async def rate(self) -> tuple[float, int, int]:
+        """(verifications per second, verified, accepted) of one run of the load."""
+        await asyncio.to_thread(
+            run_wrk, self.running.intake_url, self.api_key, self.certs, self.seconds,
+            self.connections,
+        )  # fmt: skip
+        accepted_at = {
+            request_id: at
+            for request_id, at in (await accepted(self.running.database_url)).items()
+            if request_id not in self.seen
+        }
+        self.seen |= accepted_at.keys()
+        await await_outcomes(self.receiver, set(accepted_at))
+        done = [r for r in accepted_at if r in self.receiver.arrived]
+        if not done:
+            return 0.0, 0, len(accepted_at)
+        elapsed = max(self.receiver.arrived[r] for r in done) - min(accepted_at[r] for r in done)
+        return (len(done) / elapsed if elapsed > 0 else 0.0), len(done), len(accepted_at)
+
+
+async def compare(load: Load, watcher: Watcher, rounds: int) -> None:
+    without: list[float] = []
+    with_console: list[float] = []
+    rate, done, submitted = await load.rate()
+    print(f"warm-up (not counted): {rate:.0f}/s ({done}/{submitted} verified)")
+    for round_number in range(1, rounds + 1):
+        rate, done, submitted = await load.rate()
+        without.append(rate)
+        print(f"round {round_number} without console: {rate:.0f}/s ({done}/{submitted} verified)")
+        await asyncio.sleep(2)
+        async with asyncio.TaskGroup() as group:
+            watching = group.create_task(watcher.run())
+            rate, done, submitted = await load.rate()
+            watching.cancel()
+        with_console.append(rate)
+        print(
+            f"round {round_number} with console open:  {rate:.0f}/s ({done}/{submitted} verified)"
+        )
+        await asyncio.sleep(2)
+    base, beside = statistics.fmean(without), statistics.fmean(with_console)
+    drop = (base - beside) / base if base > 0 else float("nan")
+    print(
+        f"console refreshes: {watcher.requests} requests ({watcher.failures} failed), every "
+        f"page with its fragments and charts each {watcher.refresh:g} s"
+    )
+    print(
+        f"end to end without console {base:.0f}/s, with console open {beside:.0f}/s: "
+        f"difference {-drop * 100:+.1f} % [allowed: at most 3 % lower: "
+        f"{'met' if drop <= ALLOWED_DROP else 'NOT met'}]"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=15, help="load per phase")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="pairs of phases without/with")
+    parser.add_argument("--refresh", type=float, default=3.0, help="console refresh, s (2-5)")
+    parser.add_argument("--requests", type=int, default=40, help="per page and fragment")
+    args = parser.parse_args()
+    quiet = {
+        f"{s}_LOG_LEVEL": "WARNING"
+        for s in ("INTAKE", "VERIFIER", "NOTIFIER", "REGISTRY", "CONSOLE", "SIMULATOR")
+    }
+    env = quiet | {
+        "SIMULATOR_DEFAULT_FAULTS__LATENCY_MEDIAN_MS": "50",
+        "SIMULATOR_DEFAULT_FAULTS__LATENCY_P99_MS": "50",
+        "INTAKE_WORKERS": "2",
+    }
+    receiver = Receiver()
+    hook_port = free_port()
+    hooks = Starlette(routes=[Route("/hooks", receiver.hook, methods=["POST"])])
+    hook_server = http_server(hooks, "127.0.0.1", hook_port)
+    hook_task = asyncio.create_task(hook_server.serve())
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            async with platform(extra_env=env) as (running, _):
+                load = await prepare_load(running, receiver, hook_port, Path(tmp), args)
+                await add_console_operator(
+                    OPERATOR, "Bench Operator", Role.OPERATOR, PASSWORD, running.database_url
+                )
+                async with signed_in(running.console_url) as client:
+                    surfaces, missing = await discover(client)
+                    print(f"console pages: {', '.join(s.page for s in surfaces)}")
+                    watcher = Watcher(client, surfaces, args.refresh)
+                    await compare(load, watcher, args.rounds)
+                    print(f"\nrender time, {args.requests} requests each, after the load above:")
+                    print_render_table(await render_times(client, surfaces, args.requests), missing)
+    finally:
+        hook_server.should_exit = True
+        await hook_task
+
+
+async def prepare_load(
+    running: Platform, receiver: Receiver, hook_port: int, tmp: Path, args: argparse.Namespace
+) -> Load:
+    employer = await register_employer(DEMO_EMPLOYER_CREDIT_CODE, "Bench", running.database_url)
+    headers = {"Authorization": f"Bearer {employer['api_key']}"}
+    async with httpx.AsyncClient(base_url=running.intake_url, headers=headers) as client:
+        hook_url = f"http://127.0.0.1:{hook_port}/hooks"
+        (await client.put("/v1/webhooks", json={"urls": [hook_url]})).raise_for_status()
+    await asyncio.sleep(3)  # the notifier learns of the endpoint through Kafka
+    return Load(
+        running, receiver, employer["api_key"], certificates_lua(tmp), args.seconds,
+        args.connections,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
