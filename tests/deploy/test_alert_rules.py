@@ -31,6 +31,7 @@ WATCHED_SERIES = (
     "qv_dead_letters",
     "verifier_breaker_open",
     "qv_verifications_stuck",
+    "qv_console_kafka_sampled_at_seconds",
     "certmanager_certificate_expiration_timestamp_seconds",
     "up{",
 )
@@ -97,7 +98,9 @@ def test_the_rules_pass_their_unit_tests(promtool: str) -> None:
 
 def test_the_unit_tests_catch_a_changed_threshold_or_wording(promtool: str, tmp_path: Path) -> None:
     drifted = ALERTS.read_text(encoding="utf-8")
-    drifted = drifted.replace("(qv_consumer_group_lag) > 1000", "(qv_consumer_group_lag) > 5000")
+    # Summing the console replicas' figures doubles the notifier's steady 600 past 1000.
+    lag = "by (group, topic) (qv_consumer_group_lag) >"
+    drifted = drifted.replace(f"max {lag}", f"sum {lag}")
     drifted = drifted.replace("breaker of awarding body", "breaker of body")
     (tmp_path / "alerts.yaml").write_text(drifted, encoding="utf-8")
     shutil.copy(ALERTS_TEST, tmp_path / ALERTS_TEST.name)
