@@ -156,6 +156,12 @@ class RegistryOperator:
             if not cursor:
                 return found
 
+    async def qualification(self, qualification_id: str) -> CatalogueQualification:
+        """One qualification of the catalogue, with its bodies and any withdrawal."""
+        request = registry_pb2.GetQualificationRequest(qualification_id=qualification_id)
+        found = await self._call(self._stub.GetQualification(request, timeout=self._timeout))
+        return _qualification(found.qualification)
+
     async def withdraw(
         self, qualification_id: str, on: date | None, reason: str
     ) -> CatalogueQualification:

@@ -2,10 +2,12 @@
 
 from starlette.routing import BaseRoute
 
+from services.console.web import codes
 from services.console.web.deps import Deps
 
 
 def section_routes(deps: Deps) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     # --- each stream adds its section's routes below ---
+    routes += codes.routes(deps)
     return routes
