@@ -2,7 +2,7 @@
 
 from starlette.routing import BaseRoute
 
-from services.console.web import codes
+from services.console.web import bodies, codes
 from services.console.web.deps import Deps
 
 
@@ -10,4 +10,5 @@ def section_routes(deps: Deps) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     # --- each stream adds its section's routes below ---
     routes += codes.routes(deps)
+    routes += bodies.routes(deps)
     return routes

@@ -1,0 +1,108 @@
+"""A real verifier for the console's tests: its operator routes served over HTTP on a free port,
+with its own request flow (in-process) on real PostgreSQL and the awarding-body simulator, so
+an enquiry can be parked, listed and answered as in production."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+import grpc
+from starlette.applications import Starlette
+
+from deploy.local.processes import free_port
+from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.lifecycle import http_server
+from services.verifier.api.enquiries import enquiry_routes
+from services.verifier.api.operations import operator_routes
+from services.verifier.channels.config import ChannelType
+from services.verifier.channels.contact import BodyContacts, Channel
+from services.verifier.channels.credential_api import CredentialApiChannel
+from services.verifier.channels.enquiry import EnquiryChannel
+from services.verifier.channels.http_clients import BodyClients
+from services.verifier.events.requests import RequestVerifier
+from services.verifier.registry_client import RegistryClient
+from services.verifier.store.open_enquiries import OpenEnquiryReader
+from services.verifier.store.repository import MIGRATIONS, VerifierStore
+from simulator.population import find
+from simulator.server import RunningSimulator, start_simulator
+from tests.verifier.support import (
+    OPERATOR_TOKEN,
+    SEED,
+    channel_book,
+    request_for,
+    set_faults,
+    simulator_settings,
+)
+
+TELEPHONE_BODY = "ops-telephone"  # answers by e-mail, slowly: operators telephone it
+API_BODY = "ops-api"
+
+
+@dataclass
+class RunningVerifier:
+    url: str
+    verifier: RequestVerifier
+    pool: asyncpg.Pool
+    simulator: RunningSimulator
+
+    async def park_enquiry(self) -> tuple[str, UUID]:
+        """A request to the telephone body, parked until someone answers; its reference."""
+        cert = find(SEED, TELEPHONE_BODY)
+        request = request_for([TELEPHONE_BODY], cert.certificate_number, cert.claimed_name)
+        await self.verifier.take_on([(request, None)])
+        await self.verifier.drain()
+        return f"{request.request_id}.{TELEPHONE_BODY}", request.request_id
+
+    async def verdict_of(self, request_id: UUID) -> str | None:
+        await self.verifier.drain()
+        verdict: str | None = await self.pool.fetchval(
+            "SELECT verdict FROM verdicts WHERE request_id = $1", request_id
+        )
+        return verdict
+
+
+@contextlib.asynccontextmanager
+async def serving_verifier(database_url: str) -> AsyncIterator[RunningVerifier]:
+    simulator = await start_simulator(simulator_settings())
+    await set_faults(simulator.base_url, TELEPHONE_BODY, enquiry_delay_days=1000)
+    pool = await create_pool(database_url, "verifier")
+    await apply_migrations(pool, read_migrations(MIGRATIONS))
+    port = free_port()
+    channels: dict[ChannelType, Channel] = {
+        ChannelType.CREDENTIAL_API: CredentialApiChannel(BodyClients()),
+        ChannelType.ASYNC_ENQUIRY: EnquiryChannel(
+            "127.0.0.1", simulator.smtp_port, f"http://127.0.0.1:{port}", "verify@test.local"
+        ),
+    }
+    book = channel_book({TELEPHONE_BODY: "async_enquiry", API_BODY: "credential_api"})
+    contacts = BodyContacts(book, simulator.base_url, channels, backoff_base=0.01)
+    # Nothing here is authentic, so the registry is never called; an unused port proves it.
+    registry = RegistryClient("127.0.0.1:9", grpc.ssl_channel_credentials(), timeout_seconds=1)
+    verifier = RequestVerifier(contacts, registry, VerifierStore(pool), owner="ops-test")
+    app = Starlette(
+        routes=[
+            *enquiry_routes(verifier.answer_arrived, "callback-secret", OPERATOR_TOKEN),
+            *operator_routes(
+                contacts,
+                OpenEnquiryReader(pool),
+                OPERATOR_TOKEN,
+                instance="ops-test",
+                body_names={TELEPHONE_BODY: "Telephone Board 电话委员会"},
+            ),
+        ]
+    )
+    server = http_server(app, "127.0.0.1", port)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield RunningVerifier(f"http://127.0.0.1:{port}", verifier, pool, simulator)
+    finally:
+        server.should_exit = True
+        await serving
+        await registry.close()
+        await pool.close()
+        await simulator.stop()
