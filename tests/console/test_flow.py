@@ -19,6 +19,7 @@ from services.console.domain.flow import (
     percentiles,
     stuck,
     summarize,
+    through_hop,
 )
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -185,3 +186,11 @@ def test_summary_over_a_window_and_the_requests_behind_a_number() -> None:
         WAITING,
         PARKED_THEN_DECIDED,
     ]
+
+
+def test_the_requests_behind_a_hop() -> None:
+    assert through_hop(FLOWS, FlowStage.VERIFYING, FlowStage.DECIDED) == [NOTIFIED]
+    assert through_hop(FLOWS, FlowStage.WAITING_FOR_BODY, FlowStage.DECIDED) == [
+        PARKED_THEN_DECIDED
+    ]
+    assert through_hop(FLOWS, FlowStage.ACCEPTED, FlowStage.DECIDED) == []

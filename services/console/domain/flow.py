@@ -322,6 +322,18 @@ def in_stage(flows: Iterable[RequestFlow], stage: FlowStage, *, current: bool) -
     return [f for f in flows if any(s is stage for s, _ in f.reached())]
 
 
+def through_hop(
+    flows: Iterable[RequestFlow], source: FlowStage, target: FlowStage
+) -> list[RequestFlow]:
+    """The requests behind a hop's number: those that went from `source` straight on to
+    `target`."""
+    return [
+        f
+        for f in flows
+        if any((a, b) == (source, target) for (a, _), (b, _) in pairwise(f.reached()))
+    ]
+
+
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 

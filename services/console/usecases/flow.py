@@ -23,6 +23,7 @@ from services.console.domain.flow import (
     in_stage,
     stuck,
     summarize,
+    through_hop,
 )
 from services.console.domain.roles import Operator
 from services.console.store.audit import AuditLog
@@ -113,6 +114,13 @@ class FlowWatch:
         """The requests behind a funnel number, newest first."""
         flows = await self._projection.accepted_since(self._clock() - window, self._max_rows)
         return in_stage(flows, stage, current=current)
+
+    async def through(
+        self, window: timedelta, source: FlowStage, target: FlowStage
+    ) -> Sequence[RequestFlow]:
+        """The requests behind a hop's number, newest first."""
+        flows = await self._projection.accepted_since(self._clock() - window, self._max_rows)
+        return through_hop(flows, source, target)
 
     async def count_stuck(self) -> int:
         unfinished = await self._projection.unfinished(UNFINISHED_LIMIT)

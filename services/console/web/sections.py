@@ -2,7 +2,7 @@
 
 from starlette.routing import BaseRoute
 
-from services.console.web import bodies, codes
+from services.console.web import bodies, catalogue, codes, flow
 from services.console.web.deps import Deps
 
 
@@ -11,4 +11,6 @@ def section_routes(deps: Deps) -> list[BaseRoute]:
     # --- each stream adds its section's routes below ---
     routes += codes.routes(deps)
     routes += bodies.routes(deps)
+    routes += flow.routes(deps)
+    routes += catalogue.routes(deps)
     return routes
