@@ -26,7 +26,7 @@ from services.verifier.events.requests import RequestVerifier
 from services.verifier.registry_client import RegistryClient
 from services.verifier.store.open_enquiries import OpenEnquiryReader
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
-from simulator.population import find
+from simulator.population import CertificateKind, find
 from simulator.server import RunningSimulator, start_simulator
 from tests.verifier.support import (
     OPERATOR_TOKEN,
@@ -39,6 +39,7 @@ from tests.verifier.support import (
 
 TELEPHONE_BODY = "ops-telephone"  # answers by e-mail, slowly: operators telephone it
 API_BODY = "ops-api"
+DOWN_BODY = "ops-down"  # a credential API the tests may take down (simulator faults)
 
 
 @dataclass
@@ -55,6 +56,17 @@ class RunningVerifier:
         await self.verifier.take_on([(request, None)])
         await self.verifier.drain()
         return f"{request.request_id}.{TELEPHONE_BODY}", request.request_id
+
+    async def verify_by_api(
+        self, body_id: str = API_BODY, kind: CertificateKind = "revoked"
+    ) -> UUID:
+        """A request to a credential-API body, answered at once (not authentic: the
+        registry, which issues codes, is not running here)."""
+        cert = find(SEED, body_id, kind)
+        request = request_for([body_id], cert.certificate_number, cert.claimed_name)
+        await self.verifier.take_on([(request, None)])
+        await self.verifier.drain()
+        return request.request_id
 
     async def verdict_of(self, request_id: UUID) -> str | None:
         await self.verifier.drain()
@@ -77,7 +89,12 @@ async def serving_verifier(database_url: str) -> AsyncIterator[RunningVerifier]:
             "127.0.0.1", simulator.smtp_port, f"http://127.0.0.1:{port}", "verify@test.local"
         ),
     }
-    book = channel_book({TELEPHONE_BODY: "async_enquiry", API_BODY: "credential_api"})
+    book = channel_book(
+        {TELEPHONE_BODY: "async_enquiry", API_BODY: "credential_api", DOWN_BODY: "credential_api"},
+        failure_threshold=2,
+        max_attempts=2,
+        open_seconds=600,
+    )
     contacts = BodyContacts(book, simulator.base_url, channels, backoff_base=0.01)
     # Nothing here is authentic, so the registry is never called; an unused port proves it.
     registry = RegistryClient("127.0.0.1:9", grpc.ssl_channel_credentials(), timeout_seconds=1)
