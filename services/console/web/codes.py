@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.console.domain.regions import REGION_NAMES
 from services.console.domain.registry import (
     RegistryForbidden,
     RegistryInvalid,
@@ -17,11 +18,6 @@ from services.console.usecases.codes import CodeDesk
 from services.console.web.deps import Deps
 from services.console.web.pages import operator_of, render, require_operator_role
 
-REGION_NAMES = {
-    "beijing": ("Beijing", "北京"),
-    "tianjin": ("Tianjin", "天津"),
-    "hebei": ("Hebei", "河北"),
-}
 NOT_CONFIGURED = RegistryProblem(
     "The registry is not configured for this console", "本控制台未配置注册中心"
 )

@@ -2,7 +2,7 @@
 
 from starlette.routing import BaseRoute
 
-from services.console.web import bodies, catalogue, codes, flow
+from services.console.web import bodies, catalogue, codes, flow, regions
 from services.console.web.deps import Deps
 
 
@@ -10,6 +10,7 @@ def section_routes(deps: Deps) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     # --- each stream adds its section's routes below ---
     routes += codes.routes(deps)
+    routes += regions.routes(deps)
     routes += bodies.routes(deps)
     routes += flow.routes(deps)
     routes += catalogue.routes(deps)
