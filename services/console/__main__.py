@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import asyncpg
 
+from services.console.adapters import kafka_admin
+from services.console.adapters.dead_letters import DeadLetterTopics
 from services.console.adapters.events import run_projection
 from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
@@ -13,12 +15,17 @@ from services.console.domain.flow import StuckRules
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
+from services.console.store.dead_letters import DeadLetterActions
 from services.console.store.paths import MIGRATIONS
 from services.console.store.projection import Projection
+from services.console.store.samples import SampleStore
 from services.console.store.sealed_names import NameBox
 from services.console.usecases.catalogue_watch import CatalogueWatchUse
+from services.console.usecases.dead_letters import DeadLetters
 from services.console.usecases.flow import FlowWatch, keep_stuck_gauge
+from services.console.usecases.sampling import Sampler
 from services.console.usecases.sign_in import SignIn
+from services.console.usecases.topics import TopicsOverviewReader
 from services.console.web.app import console_app
 from services.console.web.deps import Deps
 from services.console.web.sections import section_routes
@@ -83,9 +90,27 @@ async def main() -> None:
         deps.catalogue_watch = CatalogueWatchUse(
             projection, deps.registry, deps.audit, dormant_months=settings.dormant_months
         )
+        samples = SampleStore(pool)
+        sampler = Sampler(
+            lambda: kafka_admin.connect(settings.kafka_bootstrap_servers),
+            samples,
+            interval_seconds=settings.sample_seconds,
+            retention=timedelta(hours=settings.sample_retention_hours),
+        )
+        deps.topics = TopicsOverviewReader(
+            sampler,
+            samples,
+            window=timedelta(seconds=settings.rate_window_seconds),
+            stall_seconds=settings.stall_seconds,
+        )
+        dead_letter_topics = DeadLetterTopics(settings.kafka_bootstrap_servers)
+        deps.dead_letters = DeadLetters(
+            dead_letter_topics, DeadLetterActions(pool), deps.audit, sampler, keys.trusted
+        )
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
             # --- each stream adds its background loops below ---
+            "kafka sampler": sampler.run,
             "projection": lambda: run_projection(
                 settings.kafka_bootstrap_servers, projection, keys
             ),
@@ -95,6 +120,8 @@ async def main() -> None:
         app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)
         await run_until_stopped(loops, [http_server(app, settings.host, settings.port)], states)
     finally:
+        if deps.dead_letters is not None:
+            await dead_letter_topics.close()
         if deps.verifier is not None:
             await deps.verifier.aclose()
         if deps.registry is not None:

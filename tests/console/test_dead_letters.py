@@ -5,10 +5,9 @@ parks it) is listed with a masked preview, replayed with its producer's signatur
 import asyncio
 import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -31,12 +30,18 @@ from services.console.usecases.dead_letters import (
     ReasonRequired,
 )
 from services.console.usecases.sampling import Sampler
-from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
-from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED, dead_letter_of
-from services.runtime.event_auth import EventKeys, read_trust
-from services.runtime.kafka import ConsumedEvent, EventConsumer, create_producer, ensure_topics
+from services.contracts.events import VerificationRequested
+from services.contracts.topics import VERIFICATION_REQUESTED, dead_letter_of
+from services.runtime.event_auth import read_trust
+from services.runtime.kafka import create_producer
+from tests.console.dead_letter_support import (
+    CERTIFICATE,
+    Verifier,
+    publish_poison,
+    request_event,
+    running_verifier,
+)
 from tests.infra import Infra
-from tests.kafka_probe import skip_history
 from tests.signing import signed
 
 pytestmark = pytest.mark.integration
@@ -44,27 +49,6 @@ pytestmark = pytest.mark.integration
 DLQ = dead_letter_of(VERIFICATION_REQUESTED).name
 ALICE = Operator("alice", "Alice", Role.OPERATOR)
 VICTOR = Operator("victor", "Victor", Role.VIEWER)
-CERTIFICATE = "AWS-68234618"
-
-
-@dataclass
-class Verifier:
-    """The verifier's consumer of requests, as the service runs it, in a group of its own; its
-    handler cannot store the events in `poison` (until the test says it can)."""
-
-    group: str
-    poison: set[uuid.UUID] = field(default_factory=set)
-    handled: set[uuid.UUID] = field(default_factory=set)
-
-    async def __call__(self, batch: list[ConsumedEvent]) -> None:
-        if any(c.event.event_id in self.poison for c in batch):
-            raise RuntimeError("cannot store this one")
-        self.handled.update(c.event.event_id for c in batch)
-
-    async def wait_for(self, event_id: uuid.UUID, timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
-            while event_id not in self.handled:
-                await asyncio.sleep(0.1)
 
 
 @dataclass
@@ -78,22 +62,10 @@ class World:
 @pytest_asyncio.fixture
 async def world(infra: Infra, console_pool: asyncpg.Pool) -> AsyncIterator[World]:
     bootstrap = infra.kafka_bootstrap_servers
-    await ensure_topics(bootstrap, ALL_TOPICS)
-    verifier = Verifier(f"verifier-test-{uuid.uuid4()}")
-    await skip_history(bootstrap, verifier.group, [VERIFICATION_REQUESTED.name])
     producer = create_producer(bootstrap, "dead-letter-test")
     await producer.start()
-    consumer = EventConsumer(
-        bootstrap=bootstrap,
-        group_id=verifier.group,
-        topics=[VERIFICATION_REQUESTED],
-        handler=verifier,
-        producer=producer,
-        keys=EventKeys.load("verifier"),
-        max_attempts=1,
-    )
-    task = asyncio.create_task(consumer.run())
-    await asyncio.wait_for(consumer.started.wait(), 30)
+    stack = contextlib.AsyncExitStack()
+    verifier = await stack.enter_async_context(running_verifier(bootstrap, producer))
     sampler = Sampler(
         lambda: kafka_admin.connect(bootstrap),
         SampleStore(console_pool),
@@ -113,31 +85,12 @@ async def world(infra: Infra, console_pool: asyncpg.Pool) -> AsyncIterator[World
     try:
         yield World(verifier, producer, dead_letters, audit)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stack.aclose()
         await producer.stop()
 
 
-def request_event() -> VerificationRequested:
-    return VerificationRequested(
-        request_id=uuid.uuid4(),
-        employer_id=uuid.uuid4(),
-        region="beijing",
-        qualification_id="aws-e94e5145",
-        body_ids=["aws"],
-        holder=HolderClaim(name="Kenji Nguyen", nationality="CHN", holder_ref="ref-1"),
-        certificate=CertificateClaim(number=CERTIFICATE, issued_on=date(2023, 9, 27)),
-    )
-
-
 async def park(world: World) -> VerificationRequested:
-    """Publishes a correctly signed request the verifier's handler keeps failing on."""
-    event = request_event()
-    world.verifier.poison.add(event.event_id)
-    value, headers = signed(event)
-    await world.producer.send_and_wait(event.topic.name, value, key=event.key(), headers=headers)
-    return event
+    return await publish_poison(world.verifier, world.producer)
 
 
 async def parked_entry(world: World, event: VerificationRequested) -> ParkedEntry:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from services.console.domain.dead_letters import ParkedRecord, Replay
+from services.runtime.kafka import create_producer
 
 
 @dataclass(frozen=True)
@@ -20,18 +21,40 @@ class ParkedPage:
 
 
 class DeadLetterTopics:
+    """`producer`: one already started, else the first replay starts one (so the console
+    starts, and shows the broker away, while Kafka is down)."""
+
     def __init__(
         self,
         bootstrap: str,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | None = None,
         *,
         client_id: str = "console-dead-letters",
         timeout_seconds: float = 10.0,
     ) -> None:
         self._bootstrap = bootstrap
         self._producer = producer
+        self._owns_producer = producer is None
+        self._producer_lock = asyncio.Lock()
         self._client_id = client_id
         self._timeout = timeout_seconds
+
+    async def close(self) -> None:
+        if self._owns_producer and self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _started_producer(self) -> AIOKafkaProducer:
+        async with self._producer_lock:
+            if self._producer is None:
+                producer = create_producer(self._bootstrap, self._client_id)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
 
     async def newest(self, topic: str, partitions: int, limit: int) -> ParkedPage:
         """The newest `limit` records of each partition (dead-letter topics have one)."""
@@ -58,7 +81,8 @@ class DeadLetterTopics:
     async def publish(self, replay: Replay) -> None:
         """Sends the record to its source partition as its producer signed it."""
         async with asyncio.timeout(self._timeout):
-            await self._producer.send_and_wait(
+            producer = await self._started_producer()
+            await producer.send_and_wait(
                 replay.topic,
                 replay.value,
                 key=replay.key,

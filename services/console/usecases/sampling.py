@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[], AbstractAsyncContextManager[KafkaAdmin]]
 
-# Samples this many intervals old (or older) are shown as stale.
+# A sample older than this many intervals, and than the floor (one slow round of a loaded
+# broker is not an outage), is shown as stale.
 _STALE_AFTER_INTERVALS = 3
+_STALE_FLOOR_SECONDS = 15.0
 
 
 class Freshness(StrEnum):
@@ -56,7 +58,7 @@ class Sampler:
         if snapshot is None:
             return Latest(None, Freshness.UNKNOWN, None)
         age = ((now or datetime.now(UTC)) - snapshot.taken_at).total_seconds()
-        stale = age > self._interval * _STALE_AFTER_INTERVALS
+        stale = age > max(self._interval * _STALE_AFTER_INTERVALS, _STALE_FLOOR_SECONDS)
         return Latest(snapshot, Freshness.STALE if stale else Freshness.FRESH, age)
 
     async def run(self) -> None:

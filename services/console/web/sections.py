@@ -2,13 +2,15 @@
 
 from starlette.routing import BaseRoute
 
-from services.console.web import bodies, catalogue, codes, flow, regions
+from services.console.web import bodies, catalogue, codes, dead_letters, flow, regions, topics
 from services.console.web.deps import Deps
 
 
 def section_routes(deps: Deps) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     # --- each stream adds its section's routes below ---
+    routes += topics.routes(deps)
+    routes += dead_letters.routes(deps)
     routes += codes.routes(deps)
     routes += regions.routes(deps)
     routes += bodies.routes(deps)
