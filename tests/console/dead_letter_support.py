@@ -11,8 +11,8 @@ from datetime import date
 from aiokafka import AIOKafkaProducer
 
 from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
-from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
-from services.runtime.event_auth import EventKeys
+from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED, dead_letter_of
+from services.runtime.event_auth import SIGNATURE_HEADERS, EventKeys
 from services.runtime.kafka import ConsumedEvent, EventConsumer, ensure_topics
 from tests.kafka_probe import skip_history
 from tests.signing import signed
@@ -83,3 +83,24 @@ async def publish_poison(verifier: Verifier, producer: AIOKafkaProducer) -> Veri
     value, headers = signed(event)
     await producer.send_and_wait(event.topic.name, value, key=event.key(), headers=headers)
     return event
+
+
+def parked_as_the_runtime_parks(
+    event: VerificationRequested, group: str, source_offset: str, reason: str
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """Value and headers of `event`, signed by its producer, as `EventConsumer._dead_letter`
+    writes it on the dead-letter topic: the original signature under `source-` names, the
+    parking headers, and the parking service's (the verifier's) signature."""
+    value, headers = signed(event)
+    parking = [
+        *((f"source-{name}" if name in SIGNATURE_HEADERS else name, c) for name, c in headers),
+        ("dead-letter-reason", reason.encode()),
+        ("dead-letter-group", group.encode()),
+        ("dead-letter-error", b"RuntimeError"),
+        ("source-topic", event.topic.name.encode()),
+        ("source-offset", source_offset.encode()),
+    ]
+    topic = dead_letter_of(event.topic).name
+    return value, EventKeys.load("verifier").signer.signed_headers(
+        topic, event.key(), value, parking
+    )
