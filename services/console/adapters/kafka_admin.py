@@ -124,19 +124,22 @@ class KafkaAdmin:
     ) -> tuple[list[GroupInfo], list[GroupPosition]]:
         listed = await self._admin.list_consumer_groups()
         names = sorted({name for name, protocol, *_ in listed if protocol in ("consumer", "")})
-        groups: list[GroupInfo] = []
-        positions: list[GroupPosition] = []
-        for name in names:
-            group = await self._describe_group(name)
-            offsets = await self._admin.list_consumer_group_offsets(name)
-            committed = {
-                Partition(tp.topic, tp.partition): meta.offset
-                for tp, meta in offsets.items()
-                if meta.offset >= 0
-            }
-            groups.append(group)
-            positions += group_positions(name, committed, group.assigned(), logs)
+        described = await asyncio.gather(*(self._group(name, logs) for name in names))
+        groups = [group for group, _ in described]
+        positions = [p for _, found in described for p in found]
         return groups, positions
+
+    async def _group(
+        self, name: str, logs: dict[Partition, PartitionOffsets]
+    ) -> tuple[GroupInfo, list[GroupPosition]]:
+        group = await self._describe_group(name)
+        offsets = await self._admin.list_consumer_group_offsets(name)
+        committed = {
+            Partition(tp.topic, tp.partition): meta.offset
+            for tp, meta in offsets.items()
+            if meta.offset >= 0
+        }
+        return group, group_positions(name, committed, group.assigned(), logs)
 
     async def _describe_group(self, group_id: str) -> GroupInfo:
         # One group per request: aiokafka 0.14 decodes the DescribeGroups v3 response with the

@@ -69,7 +69,9 @@ def _key(form: Any) -> RecordKey:
 
 
 def routes(deps: Deps) -> list[BaseRoute]:
-    async def context(request: Request) -> dict[str, Any]:
+    async def context(request: Request, records: bool = True) -> dict[str, Any]:
+        """The counts per topic (from the latest sample) and, with `records`, the newest
+        records of the chosen topic (read from the broker)."""
         section = deps.dead_letters
         if section is None:
             return {"available": False, "counts": {}, "view": None, "chosen": None}
@@ -77,7 +79,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
         chosen = request.query_params.get("topic") or next(iter(sorted(counts)), None)
         view: DeadLetterTopicView | None = None
         error: str | None = None
-        if chosen is not None:
+        if chosen is not None and records:
             try:
                 view = await section.topic(chosen, limit=PAGE_SIZE)
             except DeadLetterNotFound:
@@ -100,8 +102,8 @@ def routes(deps: Deps) -> list[BaseRoute]:
         return render(request, "dead_letters.html", found)
 
     async def live(request: Request) -> Response:
-        found = await context(request)
-        status = 503 if not found["available"] or found.get("load_error") == "away" else 200
+        found = await context(request, records=False)  # the counts only: no broker round trip
+        status = 503 if not found["available"] else 200
         return render(request, "dead_letters_live.html", found, status_code=status)
 
     async def act(request: Request, section: DeadLetters, action: str) -> Response:
