@@ -69,6 +69,15 @@ async def test_the_page_shows_every_body_and_the_open_enquiries(
         live = await client.get("/bodies/live")
         assert live.status_code == 200 and live.text.lstrip().startswith('<div id="bodies-live"')
         assert reference in live.text
+        # Its deadline passes (the verifier's sweeper, which would decide it, is not running).
+        await verifier.pool.execute(
+            "UPDATE enquiries SET due_at = now() - interval '1 minute' WHERE reference = $1",
+            reference,
+        )
+        overdue = (await client.get("/bodies/live")).text
+        assert re.search(r'<span class="figure bad">1</span>past their deadline', overdue)
+        assert re.search(r'<tr class="overdue">\s*<td><code>' + re.escape(reference), overdue)
+        assert '<span class="bad">1 overdue</span>' in overdue
         one = await client.get(f"/bodies/{TELEPHONE_BODY}")
         assert one.status_code == 200 and reference in one.text
         assert 'data-chart-url="/bodies/ops-telephone/answer-times.json"' in one.text

@@ -269,10 +269,15 @@ async def test_open_enquiries_are_listed_by_deadline_without_personal_data(
     first_only = (await client.get("/v1/enquiries?limit=1", headers=AUTH)).json()
     assert first_only["total"] == 3 and len(first_only["items"]) == 1
 
+    late = request_for(["ops-mail-b"], "CERT-LATE-00005", "Qian Wu")
+    [late_ref] = await park(pool, late, -timedelta(minutes=1))  # its deadline has passed
     report = (await client.get("/v1/bodies", headers=AUTH)).json()
-    mail_a = body_of(report, "ops-mail-a")
-    assert mail_a["open_enquiries"] == 2
+    mail_a, mail_b = body_of(report, "ops-mail-a"), body_of(report, "ops-mail-b")
+    assert mail_a["open_enquiries"] == 2 and mail_a["overdue_enquiries"] == 0
     assert mail_a["next_due_at"] == first["due_at"]
+    assert mail_b["open_enquiries"] == 2 and mail_b["overdue_enquiries"] == 1
+    overdue_first = (await client.get("/v1/enquiries", headers=AUTH)).json()["items"][0]
+    assert overdue_first["reference"] == late_ref
 
 
 @pytest.mark.parametrize(

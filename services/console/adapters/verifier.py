@@ -87,6 +87,7 @@ class _Body(_Model):
     recent: _Recent
     answer_times: _AnswerTimes
     open_enquiries: int
+    overdue_enquiries: int
     next_due_at: datetime | None
 
 
@@ -229,5 +230,6 @@ def _body(body: _Body) -> BodyHealth:
         p90_seconds=body.answer_times.p90_seconds,
         last_answers=tuple(AnswerTime(a.at, a.seconds) for a in body.answer_times.last),
         open_enquiries=body.open_enquiries,
+        overdue_enquiries=body.overdue_enquiries,
         next_due_at=body.next_due_at,
     )

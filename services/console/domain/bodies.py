@@ -126,6 +126,7 @@ class BodyHealth:
     p90_seconds: float | None
     last_answers: tuple[AnswerTime, ...]
     open_enquiries: int
+    overdue_enquiries: int
     next_due_at: datetime | None
 
     @property

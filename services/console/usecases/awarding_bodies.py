@@ -26,7 +26,7 @@ NOT_CONFIGURED = Bilingual(
     en="The verifier is not configured for this console (CONSOLE_VERIFIER_URL)",
     zh="本控制台未配置核验服务（CONSOLE_VERIFIER_URL）",
 )
-ENQUIRY_LIMIT = 500
+ENQUIRY_LIMIT = 100  # the most urgent; the page says how many there are in all
 ANSWER_ACTION = "enquiry-answer"
 
 
@@ -53,8 +53,8 @@ class BodiesView:
 
     @property
     def overdue(self) -> int:
-        items = self.enquiries.items if self.enquiries else ()
-        return sum(1 for e in items if e.overdue(self.now))
+        """Past their deadline, of every body (not only of the enquiries listed)."""
+        return sum(b.overdue_enquiries for b in self.bodies)
 
 
 def _attention(body: BodyHealth) -> tuple[int, float, int, str]:

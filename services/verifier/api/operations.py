@@ -132,6 +132,7 @@ def _body(
             "last": [_answer_time(a) for a in times.last],
         },
         "open_enquiries": backlog.open if backlog else 0,
+        "overdue_enquiries": backlog.overdue if backlog else 0,
         "next_due_at": backlog.next_due_at.isoformat() if backlog else None,
     }
 

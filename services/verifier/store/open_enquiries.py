@@ -31,6 +31,7 @@ class OpenEnquiries:
 @dataclass(frozen=True)
 class BodyBacklog:
     open: int
+    overdue: int
     next_due_at: datetime
 
 
@@ -50,4 +51,4 @@ class OpenEnquiryReader:
 
     async def backlog_by_body(self) -> dict[str, BodyBacklog]:
         rows = await self._pool.fetch(_OPEN_BY_BODY)
-        return {r["body_id"]: BodyBacklog(r["open"], r["next_due_at"]) for r in rows}
+        return {r["body_id"]: BodyBacklog(r["open"], r["overdue"], r["next_due_at"]) for r in rows}
