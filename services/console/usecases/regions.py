@@ -17,7 +17,7 @@ from services.console.domain.registry import REGIONS, OutcomeSubscriber, Registr
 from services.console.usecases.topics import GroupOnTopic, TopicsOverview, TopicsOverviewReader
 from services.runtime.resilience import DATABASE_UNREACHABLE
 
-SUBSCRIBERS_ASKED = 100  # the registry's largest page: open ones first, then the most recent
+SUBSCRIBERS_PER_REGION = 10  # the open ones first, then the most recently seen
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,14 @@ class RegionsReader:
     async def _subscribers(self) -> tuple[list[OutcomeSubscriber], Problem | None]:
         if self._registry is None:
             return [], REGISTRY_NOT_CONFIGURED
+        found: list[OutcomeSubscriber] = []
         try:
-            return await self._registry.subscribers(limit=SUBSCRIBERS_ASKED), None
+            # One page per region: a region whose system reconnects often hides no other.
+            for region in REGIONS:
+                found += await self._registry.subscribers(region, limit=SUBSCRIBERS_PER_REGION)
         except RegistryProblem as problem:
             return [], Problem(problem.message_en, problem.message_zh)
+        return found, None
 
 
 def region_view(

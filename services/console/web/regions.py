@@ -10,15 +10,13 @@ from services.console.usecases.regions import RegionsReader
 from services.console.web.deps import Deps
 from services.console.web.pages import render
 
-SUBSCRIBERS_SHOWN = 10  # per region: the open ones first, then the most recently seen
-
 
 def routes(deps: Deps) -> list[BaseRoute]:
     reader = RegionsReader(deps.topics, deps.registry)
 
     async def show(request: Request, template: str) -> Response:
         view = await reader.overview()
-        context = {"view": view, "names": REGION_NAMES, "shown": SUBSCRIBERS_SHOWN}
+        context = {"view": view, "names": REGION_NAMES}
         return render(request, template, context)
 
     async def page(request: Request) -> Response:

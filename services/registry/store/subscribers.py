@@ -15,6 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from services.registry.domain.verifications import Region
+from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class SubscriberLog:
     async def _write_on_the_way_out(self) -> None:
         try:
             await self.write()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (*DATABASE_UNREACHABLE, asyncpg.PostgresError) as error:
             # The rows stay unclosed and age out as lost: nothing worse.
             log.warning("subscriber progress not written", extra={"error": type(error).__name__})
 
