@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests need that no language registry ships: `chromium` (the console's
-# browser tests drive it through Playwright's executable_path) and `prometheus` (for
-# `promtool`, which checks deploy/monitoring/alerts.yaml). Run by `make setup`; installs only
+# browser tests drive it through Playwright's executable_path) with a CJK font, and
+# `prometheus` (for `promtool`, which checks deploy/monitoring/alerts.yaml). Run by `make setup`; installs only
 # what is missing, and leaves no Prometheus server running (its ports 9090/9100 stay free).
 set -euo pipefail
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# A CJK font, so that Chromium draws the console's Chinese (screenshots, text layout) as text.
+[[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]} == 0)); then
     exit 0
 fi
