@@ -88,10 +88,13 @@ def test_rates_come_from_the_first_and_last_sample_of_the_window() -> None:
 
 def test_catch_up_time_is_lag_over_the_net_rate() -> None:
     assert catch_up(0, None, None).state is CatchUpState.CAUGHT_UP
-    assert catch_up(100, 5.0, 15.0).seconds == 10.0
-    assert catch_up(100, 15.0, 15.0).state is CatchUpState.NOT_CATCHING_UP
+    assert catch_up(1000, 50.0, 150.0).seconds == 10.0
+    assert catch_up(1000, 150.0, 150.0).state is CatchUpState.NOT_CATCHING_UP
     assert catch_up(100, 20.0, 2.0).state is CatchUpState.NOT_CATCHING_UP
+    assert catch_up(100, 0.0, 0.0).state is CatchUpState.NOT_CATCHING_UP
     assert catch_up(100, None, 2.0).state is CatchUpState.UNKNOWN
+    # A record or two waiting while a busy group reads on is not falling behind.
+    assert catch_up(3, 20.0, 19.5).state is CatchUpState.KEEPING_UP
 
 
 def test_a_hop_is_stalled_when_nothing_was_consumed_while_records_waited_the_whole_window() -> None:

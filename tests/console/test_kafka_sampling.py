@@ -44,7 +44,8 @@ async def produce(bootstrap: str, topic: str, count: int, partition: int = 0) ->
     await producer.start()
     try:
         for i in range(count):
-            await producer.send_and_wait(topic, f"record {i}".encode(), partition=partition)
+            await producer.send(topic, f"record {i}".encode(), partition=partition)
+        await producer.flush()
     finally:
         await producer.stop()
 
@@ -143,12 +144,12 @@ async def test_rates_and_catch_up_time_come_from_consecutive_samples(
         sampler, samples, window=timedelta(seconds=30), stall_seconds=60.0
     )
     async with kafka_admin.connect(bootstrap) as admin:
-        await produce(bootstrap, topic, 20)
+        await produce(bootstrap, topic, 1000)
         await consume_and_stop(bootstrap, topic, group, 5)
         await sampler.sample_once(admin)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
         await produce(bootstrap, topic, 10)
-        await consume_and_stop(bootstrap, topic, group, 25)
+        await consume_and_stop(bootstrap, topic, group, 105)
         last = await sampler.sample_once(admin)
 
     overview = await reader.overview(now=last.taken_at)
@@ -157,23 +158,23 @@ async def test_rates_and_catch_up_time_come_from_consecutive_samples(
     assert row.in_rate is not None and row.in_rate > 0
     (on_topic,) = [g for g in row.groups if g.group_id == group]
     assert on_topic.out_rate is not None and on_topic.out_rate > row.in_rate
-    assert on_topic.lag == 5 and on_topic.state == "Empty"
+    assert on_topic.lag == 905 and on_topic.state == "Empty"
     assert on_topic.catch_up.state is CatchUpState.CATCHING_UP
-    assert on_topic.catch_up.seconds == pytest.approx(5 / (on_topic.out_rate - row.in_rate))
+    assert on_topic.catch_up.seconds == pytest.approx(905 / (on_topic.out_rate - row.in_rate))
     assert not on_topic.stalled
     edge = next(
         e
         for e in overview.pipeline.edges
         if (e.source, e.target) == (f"topic:{topic}", f"group:{group}")
     )
-    assert edge.lag == 5
+    assert edge.lag == 905
 
     history = await reader.rate_history(timedelta(minutes=5), now=last.taken_at)
     assert history.topics_in[topic][-1][1] == pytest.approx(row.in_rate)
     assert history.groups_out[group][-1][1] == pytest.approx(on_topic.out_rate)
 
     labels = {"group": group, "topic": topic}
-    assert REGISTRY.get_sample_value("qv_consumer_group_lag", labels) == 5
+    assert REGISTRY.get_sample_value("qv_consumer_group_lag", labels) == 905
     assert REGISTRY.get_sample_value("qv_consumer_group_lag_seconds", labels) is not None
 
 

@@ -48,6 +48,7 @@ def within(points: Sequence[Point], since: datetime) -> list[Point]:
 class CatchUpState(StrEnum):
     CAUGHT_UP = "caught_up"
     CATCHING_UP = "catching_up"
+    KEEPING_UP = "keeping_up"  # a few seconds' worth waits, consumed as fast as it comes
     NOT_CATCHING_UP = "not_catching_up"  # consuming no faster than records arrive
     UNKNOWN = "unknown"  # not enough samples yet
 
@@ -58,13 +59,19 @@ class CatchUp:
     seconds: float | None = None
 
 
-def catch_up(lag: int, in_rate: float | None, out_rate: float | None) -> CatchUp:
+def catch_up(
+    lag: int, in_rate: float | None, out_rate: float | None, keeping_up_seconds: float = 5.0
+) -> CatchUp:
     """How long until the group has consumed what is waiting, at the current rates:
-    lag / (out-rate − in-rate)."""
+    lag / (out-rate − in-rate). A group with no more waiting than it consumes in
+    `keeping_up_seconds` is keeping up, whatever the sign of the difference (records arrive
+    while it reads)."""
     if lag <= 0:
         return CatchUp(CatchUpState.CAUGHT_UP, 0.0)
     if in_rate is None or out_rate is None:
         return CatchUp(CatchUpState.UNKNOWN)
+    if out_rate > 0 and lag <= out_rate * keeping_up_seconds:
+        return CatchUp(CatchUpState.KEEPING_UP)
     gaining = out_rate - in_rate
     if gaining <= 0:
         return CatchUp(CatchUpState.NOT_CATCHING_UP)
