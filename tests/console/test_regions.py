@@ -105,7 +105,9 @@ async def site(
             retention=timedelta(hours=1),
         )
         async with kafka_admin.connect(bootstrap) as broker:
-            await sampler.sample_once(broker)
+            for _ in range(3):  # a few points for the chart
+                await sampler.sample_once(broker)
+                await asyncio.sleep(1)
         reader = TopicsOverviewReader(
             sampler, samples, window=timedelta(seconds=30), stall_seconds=60.0
         )
@@ -156,6 +158,19 @@ async def test_each_region_shows_its_groups_and_subscribers(site: Site) -> None:
 
 
 @pytest.mark.integration
+async def test_the_chart_gives_each_regions_lag_per_sample(site: Site) -> None:
+    async with signed_in_client(site.running.url, *VIEWER) as client:
+        client.cookies.set("qv_console_lang", "en")
+        chart = (await client.get("/regions/series.json")).json()
+        client.cookies.set("qv_console_lang", "zh")
+        labels = [s["label"] for s in (await client.get("/regions/series.json")).json()["series"]]
+    assert chart["x"] and [s["label"] for s in chart["series"]] == ["Beijing", "Tianjin", "Hebei"]
+    tianjin = chart["series"][1]["values"]
+    assert len(tianjin) == len(chart["x"]) and tianjin[-1] == 2
+    assert labels == ["北京", "天津", "河北"]
+
+
+@pytest.mark.integration
 async def test_without_broker_figures_or_registry_the_page_says_what_is_missing(
     module_database: str, console_pool: asyncpg.Pool
 ) -> None:
@@ -166,6 +181,8 @@ async def test_without_broker_figures_or_registry_the_page_says_what_is_missing(
     ):
         client.cookies.set("qv_console_lang", "zh")
         page = await client.get("/regions")
+        chart = await client.get("/regions/series.json")
+    assert chart.status_code == 503 and chart.json() == {"x": [], "series": []}
     assert page.status_code == 200
     assert "本控制台未配置消息代理数据" in page.text
     assert "本控制台未配置注册中心" in page.text
@@ -181,6 +198,7 @@ async def test_the_regions_page_in_a_browser(site: Site, page: Page) -> None:
     await expect(tianjin.get_by_role("row").filter(has_text=site.group)).to_contain_text("3 / 5")
     subscribers = tianjin.get_by_role("table").nth(1)
     await expect(subscribers).to_contain_text("connected")
+    await page.wait_for_selector(".chart canvas")  # uPlot drew each region's lag
     assert not (found := await serious_axe_violations(page)), describe_violations(found)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "regions.png"), full_page=True)

@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 from services.console.adapters.registry import RegistryOperator
 from services.console.domain.regions import region_of_group
 from services.console.domain.registry import REGIONS, OutcomeSubscriber, RegistryProblem
+from services.console.store.samples import SampleStore
 from services.console.usecases.topics import GroupOnTopic, TopicsOverview, TopicsOverviewReader
 from services.runtime.resilience import DATABASE_UNREACHABLE
 
@@ -97,6 +98,32 @@ class RegionsReader:
         except RegistryProblem as problem:
             return [], Problem(problem.message_en, problem.message_zh)
         return found, None
+
+
+@dataclass(frozen=True)
+class LagHistory:
+    """Each region's consumer lag (its groups together) at each broker sample."""
+
+    times: tuple[datetime, ...]
+    lag: dict[str, tuple[int | None, ...]]  # by region; None where it had no group yet
+
+
+async def lag_history(samples: SampleStore, since: datetime) -> LagHistory:
+    by_region: dict[str, dict[datetime, int]] = {region: {} for region in REGIONS}
+    times: set[datetime] = set()
+    for (group_id, _topic), points in (await samples.group_series(since)).items():
+        region = region_of_group(group_id)
+        times.update(point.at for point in points)
+        if region is None:
+            continue
+        totals = by_region[region]
+        for point in points:
+            totals[point.at] = totals.get(point.at, 0) + point.lag
+    ordered = tuple(sorted(times))
+    return LagHistory(
+        times=ordered,
+        lag={r: tuple(by_region[r].get(at) for at in ordered) for r in REGIONS},
+    )
 
 
 def region_view(

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 BACKLOG_COUNTED_UP_TO = 10_000
 _PRUNE_EVERY_SECONDS = 3600.0
 _KEEP_CLOSED_DAYS = 30
+_WRITE_FAILED: tuple[type[Exception], ...] = (*DATABASE_UNREACHABLE, asyncpg.PostgresError)
 
 
 @dataclass(slots=True)
@@ -141,7 +142,7 @@ class SubscriberLog:
     async def _write_on_the_way_out(self) -> None:
         try:
             await self.write()
-        except (*DATABASE_UNREACHABLE, asyncpg.PostgresError) as error:
+        except _WRITE_FAILED as error:
             # The rows stay unclosed and age out as lost: nothing worse.
             log.warning("subscriber progress not written", extra={"error": type(error).__name__})
 
