@@ -151,3 +151,16 @@ async def test_without_a_registry_the_page_says_so(
         page = await client.get("/codes", params={"code": str(generate_code())})
     assert page.status_code == 503
     assert "The registry is not configured for this console" in page.text
+
+
+async def test_a_refused_revocation_is_audited_and_explained(site: RegistryConsole) -> None:
+    unknown = str(generate_code())
+    form = {"code": unknown, "reason": "looks forged", "confirm": "yes"}
+    async with signed_in_client(site.url, *OPERATOR) as client:
+        client.cookies.set("qv_console_lang", "en")
+        refused = await post_form(client, "/codes", "/codes/revoke", form)
+    assert refused.status_code == 404
+    assert "no verification code like this was issued" in refused.text
+    (entry,) = await site.deps.audit.recent(target=unknown)
+    assert (entry.actor, entry.action) == (OPERATOR[0], "code-revoke")
+    assert entry.detail["outcome"] == "refused" and entry.detail["reason"] == "looks forged"
