@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.console.domain.dead_letters import NotReplayable, ParkedRecord
 from services.console.domain.masking import mask_name, masked_preview
@@ -153,3 +155,31 @@ def test_a_record_without_its_original_signature_is_not_replayable() -> None:
 def test_encode_is_what_the_preview_reads() -> None:
     value, _ = encode(requested())
     assert CERTIFICATE not in masked_preview(value)
+
+
+# Document and certificate numbers as the platform meets them: resident IDs (17 digits and a
+# check character), passports (a letter or two and 7-9 digits), certificate numbers (a prefix,
+# a dash and digits).
+DOCUMENT_NUMBERS = st.one_of(
+    st.from_regex(r"\A[1-9]\d{16}[\dX]\Z"),
+    st.from_regex(r"\A[A-Z]{1,2}\d{7,9}\Z"),
+    st.from_regex(r"\A[A-Z]{2,5}-\d{6,10}\Z"),
+)
+FIELDS = st.sampled_from(
+    ["document_number", "number", "certificate_number", "note", "comment", "reason", "x"]
+)
+WORDS = st.text(alphabet=st.characters(categories=["L", "Zs"]), max_size=20)
+
+
+@given(number=DOCUMENT_NUMBERS, field=FIELDS, before=WORDS, after=WORDS, nested=st.booleans())
+def test_a_document_number_never_survives_the_preview(
+    number: str, field: str, before: str, after: str, nested: bool
+) -> None:
+    """Wherever it stands (its own field, inside free text of any field, nested or in a list),
+    the number is not in the preview, not even with its punctuation changed."""
+    value = f"{before} {number} {after}" if field not in ("document_number", "number") else number
+    body: dict[str, object] = {field: value, "list": [value]}
+    payload = json.dumps({"holder": body} if nested else body).encode()
+    preview = masked_preview(payload)
+    assert number not in preview
+    assert number.replace("-", "") not in preview.replace("-", "")
