@@ -11,13 +11,16 @@ import pytest
 import pytest_asyncio
 
 from deploy.local.processes import free_port
+from qualverify.registry.v1 import registry_pb2
 from services.registry.api.public import PublicApi
-from services.registry.api.servicer import _handled
+from services.registry.api.servicer import RegistryService, ServiceParts, _handled
 from services.registry.domain.statements import Issuer
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
+from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
+from services.registry.store.subscribers import SubscriberLog
 
 
 class Aborted(Exception):
@@ -71,13 +74,55 @@ async def test_other_database_errors_stay_internal() -> None:
     assert context.status is grpc.StatusCode.INTERNAL
 
 
+class StreamContext(RecordingContext):
+    """What StreamOutcomes asks of its context: the Hebei system over mutual TLS."""
+
+    def invocation_metadata(self) -> tuple[()]:
+        return ()
+
+    def peer(self) -> str:
+        return "ipv4:10.0.0.7:50000"
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return {"transport_security_type": [b"ssl"], "x509_common_name": [b"hebei"]}
+
+
 @pytest_asyncio.fixture
-async def public_http() -> AsyncIterator[httpx.AsyncClient]:
-    """The public API on a pool whose server is down: nothing listens on its port."""
+async def dead_pool() -> AsyncIterator[asyncpg.Pool]:
+    """A pool whose server is down: nothing listens on its port."""
     pool = await asyncpg.create_pool(
         f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", min_size=0, timeout=2
     )
     assert pool is not None
+    yield pool
+    await pool.close()
+
+
+async def test_a_stream_opened_while_the_database_is_away_is_unavailable(
+    dead_pool: asyncpg.Pool,
+) -> None:
+    parts = ServiceParts(
+        catalogue=CatalogueStore(dead_pool),
+        outcomes=OutcomeStore(dead_pool),
+        signal=OutcomeSignal(dead_pool),
+        audit=AuditLog(dead_pool),
+        keys=SigningKeys(dead_pool, "test-passphrase"),
+        subscribers=SubscriberLog(dead_pool),
+    )
+    service = RegistryService(CodeRepository(dead_pool), parts)
+    context = StreamContext()
+    request = registry_pb2.StreamOutcomesRequest(region=registry_pb2.REGION_HEBEI)
+    with pytest.raises(Aborted):
+        async for _ in service.StreamOutcomes(request, context):
+            pass
+    assert context.status is grpc.StatusCode.UNAVAILABLE
+    assert "retry" in context.details and "请重试" in context.details
+
+
+@pytest_asyncio.fixture
+async def public_http(dead_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """The public API on a pool whose server is down."""
+    pool = dead_pool
     api = PublicApi(
         codes=CodeRepository(pool),
         catalogue=CatalogueStore(pool),
@@ -90,7 +135,6 @@ async def public_http() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=api.app())
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:
         yield http
-    await pool.close()
 
 
 @pytest.mark.parametrize("path", ["/v1/codes/0EEN-2D2S-MS4A-PSD0-*", "/.well-known/jwks.json"])
