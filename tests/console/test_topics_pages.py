@@ -4,6 +4,7 @@ and a poison request parked by the real consumer, replayed from the console and 
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import uuid
@@ -275,3 +276,41 @@ async def test_viewers_cannot_act_and_refusals_are_explained(site: Site) -> None
         series = await operator.get("/topics/series.json?kind=in")
         assert series.status_code == 200 and set(series.json()) == {"x", "series"}
         assert (await operator.get("/topics/series.json?kind=sideways")).status_code == 400
+
+
+@pytest.mark.integration
+async def test_pages_say_so_when_the_broker_has_not_been_sampled_or_is_not_configured(
+    site: Site,
+) -> None:
+    never = Sampler(
+        lambda: kafka_admin.connect("127.0.0.1:9"),
+        SampleStore(site.deps.pool),
+        interval_seconds=5.0,
+        retention=timedelta(hours=1),
+    )
+    waiting = dataclasses.replace(
+        site.deps,
+        topics=TopicsOverviewReader(
+            never, SampleStore(site.deps.pool), window=timedelta(seconds=30), stall_seconds=60
+        ),
+        dead_letters=None,
+    )
+    sections = [*topics.routes(waiting), *dead_letters.routes(waiting)]
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(serve_console(waiting, sections))
+        client = await stack.enter_async_context(signed_in_client(url, *VIEWER))
+        page = await client.get("/topics")
+        assert page.status_code == 200
+        assert "尚无 Kafka 代理的采样" in page.text or "No sample of the broker yet" in page.text
+        assert (await client.get("/topics/live")).status_code == 200
+        letters = await client.get("/dead-letters/live")
+        assert letters.status_code == 503
+        assert "无法查看死信" in letters.text or "not available" in letters.text
+    unconfigured = dataclasses.replace(site.deps, topics=None)
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(
+            serve_console(unconfigured, topics.routes(unconfigured))
+        )
+        client = await stack.enter_async_context(signed_in_client(url, *VIEWER))
+        assert (await client.get("/topics/live")).status_code == 503
+        assert (await client.get("/topics/series.json")).status_code == 503
