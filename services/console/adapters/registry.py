@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from services.console.domain.holder_name import mask_name
 from services.console.domain.registry import (
     AccessScope,
     AccessTrail,
@@ -96,7 +97,7 @@ class RegistryOperator:
             body_ids=tuple(found.body_ids),
             region=None,
             verified_at=_moment(found, "verified_at"),
-            holder_name_masked=found.holder_name_masked,
+            holder_name_masked=mask_name(found.holder_name_masked),
             revocation_reason=found.revocation_reason or None,
         )
 
@@ -239,7 +240,9 @@ def _code_record(verification: registry_pb2.Verification) -> CodeRecord:
         body_ids=tuple(verification.body_ids),
         region=_REGIONS.get(verification.region),
         verified_at=_moment(verification, "verified_at"),
-        holder_name_masked=verification.holder_name,  # masked by the registry for the operator
+        # The registry masks names for the operator; masked again here, so a console given
+        # another identity's certificate by mistake still shows no name in full.
+        holder_name_masked=mask_name(verification.holder_name),
         revoked_at=_moment(verification, "revoked_at"),
         revocation_reason=verification.revocation_reason or None,
         request_id=verification.request_id or None,
