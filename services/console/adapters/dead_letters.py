@@ -36,10 +36,13 @@ class DeadLetterTopics:
         self._producer = producer
         self._owns_producer = producer is None
         self._producer_lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._reader_lock = asyncio.Lock()
         self._client_id = client_id
         self._timeout = timeout_seconds
 
     async def close(self) -> None:
+        await self._drop_reader()
         if self._owns_producer and self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -92,18 +95,37 @@ class DeadLetterTopics:
 
     @contextlib.asynccontextmanager
     async def _reader(self) -> AsyncIterator[AIOKafkaConsumer]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            client_id=self._client_id,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            request_timeout_ms=int(self._timeout * 1000),
-        )
-        await consumer.start()
-        try:
-            yield consumer
-        finally:
+        """The one reading consumer, kept between pages (starting one costs more than the
+        read), used by one page at a time; dropped after any failure, so the next read starts
+        afresh once the broker is back."""
+        async with self._reader_lock:
+            if self._consumer is None:
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self._bootstrap,
+                    client_id=self._client_id,
+                    group_id=None,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    request_timeout_ms=int(self._timeout * 1000),
+                )
+                try:
+                    await consumer.start()
+                except BaseException:
+                    await consumer.stop()
+                    raise
+                self._consumer = consumer
+            try:
+                yield self._consumer
+            except BaseException:
+                await self._drop_reader()
+                raise
+            finally:
+                if self._consumer is not None:
+                    self._consumer.assign([])  # no fetching in the background between pages
+
+    async def _drop_reader(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
             await consumer.stop()
 
 
