@@ -102,6 +102,7 @@ async def main() -> None:
             samples,
             window=timedelta(seconds=settings.rate_window_seconds),
             stall_seconds=settings.stall_seconds,
+            sample_seconds=settings.sample_seconds,
         )
         dead_letter_topics = DeadLetterTopics(settings.kafka_bootstrap_servers)
         deps.dead_letters = DeadLetters(

@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from services.console.adapters import kafka_admin
 from services.console.domain.offsets import KafkaSnapshot, PartitionOffsets
-from services.console.domain.rates import CatchUpState
+from services.console.domain.rates import CatchUpState, rate_series
 from services.console.store.samples import SampleStore
 from services.console.usecases.sampling import Freshness, Sampler
 from services.console.usecases.topics import TopicsOverviewReader
@@ -233,3 +233,21 @@ async def test_while_the_broker_is_away_the_last_snapshot_is_kept_and_shown_stal
     later = sampler.latest(now=taken.taken_at + timedelta(seconds=20))
     assert later.freshness is Freshness.STALE and later.snapshot is taken
     assert later.age_seconds == pytest.approx(20)
+
+
+async def test_a_long_span_is_charted_from_every_nth_sample_at_the_same_rate(
+    samples: SampleStore,
+) -> None:
+    topic = f"thinned.{uuid.uuid4().hex[:6]}"
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    for i in range(12):
+        await samples.record(
+            KafkaSnapshot(
+                start + timedelta(seconds=i), (), (PartitionOffsets(topic, 0, 0, 10 * i),), (), ()
+            )
+        )
+    every_one = (await samples.topic_series(start))[topic]
+    every_third = (await samples.topic_series(start, every=3))[topic]
+    assert len(every_one) == 12 and len(every_third) == 4
+    assert {p.total for p in every_third} <= {p.total for p in every_one}
+    assert all(rate == pytest.approx(10.0) for _, rate in rate_series(every_third))

@@ -65,17 +65,20 @@ class SampleStore:
         status = await self._pool.execute(_DELETE_BEFORE, cutoff)
         return int(status.split()[-1])
 
-    async def topic_series(self, since: datetime) -> dict[str, list[Point]]:
-        """Records written to each topic, per sample from `since` on, oldest first."""
+    async def topic_series(self, since: datetime, every: int = 1) -> dict[str, list[Point]]:
+        """Records written to each topic, per sample from `since` on, oldest first; with
+        `every` > 1 only every so many samples (a long span charted in a few hundred points)."""
         series: dict[str, list[Point]] = {}
-        for row in await self._pool.fetch(_TOPIC_TOTALS, since):
+        for row in await self._pool.fetch(_TOPIC_TOTALS, since, every):
             series.setdefault(row["topic"], []).append(Point(row["sampled_at"], row["total"]))
         return series
 
-    async def group_series(self, since: datetime) -> dict[tuple[str, str], list[GroupPoint]]:
+    async def group_series(
+        self, since: datetime, every: int = 1
+    ) -> dict[tuple[str, str], list[GroupPoint]]:
         """Records consumed, lag and max lag time of each (group, topic), per sample."""
         series: dict[tuple[str, str], list[GroupPoint]] = {}
-        for row in await self._pool.fetch(_GROUP_TOTALS, since):
+        for row in await self._pool.fetch(_GROUP_TOTALS, since, every):
             series.setdefault((row["group_id"], row["topic"]), []).append(
                 GroupPoint(row["sampled_at"], row["total"], row["lag"], row["lag_seconds"])
             )

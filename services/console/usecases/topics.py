@@ -77,11 +77,13 @@ class TopicsOverviewReader:
         *,
         window: timedelta,
         stall_seconds: float,
+        sample_seconds: float = 5.0,
     ) -> None:
         self._sampler = sampler
         self._samples = samples
         self._window = window
         self._stall_seconds = stall_seconds
+        self._sample_seconds = sample_seconds
 
     async def overview(self, now: datetime | None = None) -> TopicsOverview:
         latest = self._sampler.latest(now)
@@ -180,18 +182,23 @@ class TopicsOverviewReader:
             ),
         )
 
-    async def rate_history(self, span: timedelta, now: datetime | None = None) -> RateHistory:
+    async def rate_history(
+        self, span: timedelta, now: datetime | None = None, points: int = 360
+    ) -> RateHistory:
+        """Rates over `span` in about `points` points: each between two kept samples (every
+        so many when the span holds more samples than that), so a long span costs no more."""
         since = (now or datetime.now(UTC)) - span
-        topics = await self._samples.topic_series(since)
-        groups = await self._samples.group_series(since)
+        every = max(1, round(span.total_seconds() / self._sample_seconds / points))
+        topics = await self._samples.topic_series(since, every)
+        groups = await self._samples.group_series(since, every)
         # Summed per sample from each topic's own rates: a topic the group takes up mid-span
         # does not show as a burst.
         per_group: dict[str, dict[datetime, float]] = {}
-        for (group_id, _topic), points in groups.items():
+        for (group_id, _topic), consumed in groups.items():
             sums = per_group.setdefault(group_id, {})
-            for at, step in rate_series([p.point() for p in points]):
+            for at, step in rate_series([p.point() for p in consumed]):
                 sums[at] = sums.get(at, 0.0) + step
         return RateHistory(
-            topics_in={t: rate_series(points) for t, points in topics.items()},
+            topics_in={t: rate_series(written) for t, written in topics.items()},
             groups_out={g: sorted(sums.items()) for g, sums in per_group.items()},
         )
