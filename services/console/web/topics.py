@@ -27,9 +27,11 @@ class DrawnEdge:
     y1: float
     x2: float
     y2: float
-    label: str
+    source: str
+    target: str
+    rate: float | None
+    lag: int | None
     stalled: bool
-    title: str
 
 
 def drawn_edges(pipeline: Pipeline, placed: Layout) -> list[DrawnEdge]:
@@ -41,11 +43,18 @@ def drawn_edges(pipeline: Pipeline, placed: Layout) -> list[DrawnEdge]:
         forward = source.x < target.x
         x1 = source.x + placed.node_width if forward else source.x
         x2 = target.x if forward else target.x + placed.node_width
-        rate = "—" if edge.rate is None else f"{edge.rate:,.1f}/s"
-        label = rate if edge.lag is None else f"{rate} · lag {edge.lag:,}"
-        title = f"{source.node.label} → {target.node.label}: {label}"
         edges.append(
-            DrawnEdge(x1, source.y + half, x2, target.y + half, label, edge.stalled, title)
+            DrawnEdge(
+                x1,
+                source.y + half,
+                x2,
+                target.y + half,
+                source.node.label,
+                target.node.label,
+                edge.rate,
+                edge.lag,
+                edge.stalled,
+            )
         )
     return edges
 
