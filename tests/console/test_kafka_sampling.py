@@ -3,9 +3,11 @@ consumer group's state, committed offsets, lag and max lag time once it stops co
 sampler's samples in PostgreSQL, the rates and catch-up time they give, and the gauges."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -15,12 +17,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 from prometheus_client import REGISTRY
 
+from deploy.local.kafka import LocalKafka
+from deploy.local.processes import free_port
 from services.console.adapters import kafka_admin
 from services.console.domain.offsets import KafkaSnapshot, PartitionOffsets
 from services.console.domain.rates import CatchUpState, rate_series
 from services.console.store.samples import SampleStore
 from services.console.usecases.sampling import Freshness, Sampler
 from services.console.usecases.topics import TopicsOverviewReader
+from services.runtime.resilience import Backoff, Loops, LoopState, keep_running
 from tests.infra import Infra
 
 pytestmark = pytest.mark.integration
@@ -251,3 +256,46 @@ async def test_a_long_span_is_charted_from_every_nth_sample_at_the_same_rate(
     assert len(every_one) == 12 and len(every_third) == 4
     assert {p.total for p in every_third} <= {p.total for p in every_one}
     assert all(rate == pytest.approx(10.0) for _, rate in rate_series(every_third))
+
+
+async def test_the_sampler_rides_out_a_broker_outage(tmp_path: Path, samples: SampleStore) -> None:
+    """A broker of its own, stopped and started again: the loop waits it out (retrying), the
+    last figures stay and turn stale, and sampling resumes once the broker is back."""
+    kafka = LocalKafka(tmp_path / "kafka", free_port(), free_port())
+    await asyncio.to_thread(kafka.start)
+    loops = Loops()
+    sampler = Sampler(
+        lambda: kafka_admin.connect(kafka.bootstrap_servers, timeout_seconds=3.0),
+        samples,
+        interval_seconds=0.5,
+        retention=timedelta(hours=1),
+    )
+    task = asyncio.create_task(
+        keep_running("kafka sampler", sampler.run, loops, Backoff(max_seconds=1.0))
+    )
+    try:
+        async with asyncio.timeout(60):
+            while sampler.latest().snapshot is None:
+                await asyncio.sleep(0.1)
+        await asyncio.to_thread(kafka.stop)
+        async with asyncio.timeout(60):
+            while loops.states().get("kafka sampler") != LoopState.RETRYING.value:
+                await asyncio.sleep(0.1)
+        kept = sampler.latest().snapshot
+        assert kept is not None
+        assert sampler.latest(now=kept.taken_at + timedelta(seconds=20)).freshness is (
+            Freshness.STALE
+        )
+
+        await asyncio.to_thread(kafka.start)
+        async with asyncio.timeout(90):
+            while (latest := sampler.latest().snapshot) is kept or latest is None:
+                await asyncio.sleep(0.2)
+        assert latest.taken_at > kept.taken_at
+        assert sampler.latest().freshness is Freshness.FRESH
+        assert loops.states()["kafka sampler"] == LoopState.RUNNING.value
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(kafka.stop)
