@@ -203,3 +203,19 @@ async def test_unknown_records_and_topics_that_are_not_dead_letter_topics_are_re
         await world.dead_letters.replay(ALICE, RecordKey(VERIFICATION_REQUESTED.name, 0, 0))
     with pytest.raises(DeadLetterNotFound):
         await world.dead_letters.topic("no.such.topic.dlq")
+
+
+async def test_older_parked_records_are_read_page_by_page(world: World) -> None:
+    events = []
+    for _ in range(3):  # parked one after the other, so in this order
+        events.append(await park(world))
+        await parked_entry(world, events[-1])
+    newest = await world.dead_letters.topic(DLQ, limit=2)
+    assert [e.record.header("event-id") for e in newest.entries] == [
+        str(events[2].event_id),
+        str(events[1].event_id),
+    ]
+    assert newest.older_before == newest.entries[-1].record.offset
+    older = await world.dead_letters.topic(DLQ, limit=2, before=newest.older_before)
+    assert older.entries[0].record.header("event-id") == str(events[0].event_id)
+    assert all(e.record.offset < newest.older_before for e in older.entries)

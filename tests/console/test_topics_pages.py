@@ -273,6 +273,9 @@ async def test_viewers_cannot_act_and_refusals_are_explained(site: Site) -> None
             operator, page_path, "/dead-letters/replay", {"topic": DLQ, "partition": "x"}
         )
         assert malformed.status_code == 404
+        older = await operator.get(f"{page_path}&before=1")
+        assert older.status_code == 200
+        assert "回到最新" in older.text or "Back to the newest" in older.text
         series = await operator.get("/topics/series.json?kind=in")
         assert series.status_code == 200 and set(series.json()) == {"x", "series"}
         assert (await operator.get("/topics/series.json?kind=sideways")).status_code == 400

@@ -18,6 +18,7 @@ class ParkedPage:
     topic: str
     count: int  # records kept on the topic
     records: tuple[ParkedRecord, ...]  # the newest `limit`, oldest first
+    has_older: bool = False  # records older than these are still kept
 
 
 class DeadLetterTopics:
@@ -59,16 +60,21 @@ class DeadLetterTopics:
                 self._producer = producer
             return self._producer
 
-    async def newest(self, topic: str, partitions: int, limit: int) -> ParkedPage:
-        """The newest `limit` records of each partition (dead-letter topics have one)."""
+    async def newest(
+        self, topic: str, partitions: int, limit: int, before: int | None = None
+    ) -> ParkedPage:
+        """The newest `limit` records of each partition (dead-letter topics have one), or the
+        newest below offset `before`, for the page of older ones."""
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         async with asyncio.timeout(self._timeout), self._reader() as consumer:
             starts = await consumer.beginning_offsets(tps)
             ends = await consumer.end_offsets(tps)
-            ranges = {tp: (max(starts[tp], ends[tp] - limit), ends[tp]) for tp in tps}
+            tops = {tp: ends[tp] if before is None else min(ends[tp], before) for tp in tps}
+            ranges = {tp: (max(starts[tp], tops[tp] - limit), tops[tp]) for tp in tps}
             records = await _read_ranges(consumer, ranges)
         count = sum(ends[tp] - starts[tp] for tp in tps)
-        return ParkedPage(topic, count, tuple(records))
+        older = any(ranges[tp][0] > starts[tp] for tp in tps)
+        return ParkedPage(topic, count, tuple(records), older)
 
     async def one(self, topic: str, partition: int, offset: int) -> ParkedRecord | None:
         """The record at that offset, or None if it does not exist (any more)."""

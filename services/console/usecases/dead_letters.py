@@ -44,6 +44,7 @@ class DeadLetterTopicView:
     topic: str
     count: int
     entries: tuple[ParkedEntry, ...]  # the newest, newest first
+    older_before: int | None = None  # where the page of older records starts, if any
 
 
 class DeadLetters:
@@ -66,18 +67,24 @@ class DeadLetters:
         snapshot = self._sampler.latest().snapshot
         return snapshot.dead_letter_counts() if snapshot else {}
 
-    async def topic(self, topic: str, limit: int = 50) -> DeadLetterTopicView:
+    async def topic(
+        self, topic: str, limit: int = 50, before: int | None = None
+    ) -> DeadLetterTopicView:
+        """The newest `limit` parked records (below offset `before`, if given), newest first,
+        each with what an operator did with it."""
         info = _dead_letter_topic(self._sampler.latest().snapshot, topic)
-        page = await self._topics.newest(topic, info, limit)
+        page = await self._topics.newest(topic, info, limit, before)
         actions: dict[tuple[int, int], DeadLetterAction] = {}
         if page.records:
             actions = await self._actions.actions_on(
                 topic, min(r.offset for r in page.records), max(r.offset for r in page.records)
             )
-        entries = tuple(
-            ParkedEntry(r, actions.get((r.partition, r.offset))) for r in reversed(page.records)
+        newest_first = sorted(page.records, key=lambda r: (r.timestamp, r.offset), reverse=True)
+        entries = tuple(ParkedEntry(r, actions.get((r.partition, r.offset))) for r in newest_first)
+        older_before = (
+            min((r.offset for r in page.records), default=None) if page.has_older else None
         )
-        return DeadLetterTopicView(topic, page.count, entries)
+        return DeadLetterTopicView(topic, page.count, entries, older_before)
 
     async def replay(self, operator: Operator, key: RecordKey) -> ParkedRecord:
         """Sends the record back to its source topic, signed by its producer; once only."""

@@ -59,6 +59,11 @@ def _refusal(error: Exception) -> tuple[int, str, str]:
     )
 
 
+def _offset(raw: str | None) -> int | None:
+    """A `before` offset from the query; anything else means the newest page."""
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
 def _key(form: Any) -> RecordKey:
     try:
         return RecordKey(
@@ -79,9 +84,10 @@ def routes(deps: Deps) -> list[BaseRoute]:
         chosen = request.query_params.get("topic") or next(iter(sorted(counts)), None)
         view: DeadLetterTopicView | None = None
         error: str | None = None
+        before = _offset(request.query_params.get("before"))
         if chosen is not None and records:
             try:
-                view = await section.topic(chosen, limit=PAGE_SIZE)
+                view = await section.topic(chosen, limit=PAGE_SIZE, before=before)
             except DeadLetterNotFound:
                 error = "not-found"
             except (*_AWAY, TimeoutError):
@@ -94,6 +100,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
             "load_error": error,
             "may_act": operator_of(request).may_act,
             "max_reason": MAX_REASON_LENGTH,
+            "before": before,
         }
 
     async def page(request: Request) -> Response:
