@@ -66,13 +66,13 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     sample_retention_hours: float = Field(24.0, gt=0)
     rate_window_seconds: float = Field(30.0, gt=0)
     stall_seconds: float = Field(60.0, gt=0)
-    # The flow of verifications: the default window of the funnel and hops, and how many of
-    # its requests are read at most (the newest; the page says when it is capped). A request
-    # the verifier has not taken on within `stuck_pickup_seconds`, or decided but not
-    # published within `stuck_notify_seconds`, is stuck; `qv_verifications_stuck` is
-    # recounted every `stuck_check_seconds`.
+    # The flow of verifications: the default window of the funnel and hops (measured in
+    # PostgreSQL), and how many of the window's newest requests are searched for the list behind
+    # a number. A request the verifier has not taken on within `stuck_pickup_seconds`, or
+    # decided but not published within `stuck_notify_seconds`, is stuck;
+    # `qv_verifications_stuck` is recounted every `stuck_check_seconds`.
     flow_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
-    flow_max_rows: int = Field(50_000, ge=100)
+    flow_max_rows: int = Field(5_000, ge=100)
     stuck_pickup_seconds: float = Field(120.0, gt=0)
     stuck_notify_seconds: float = Field(60.0, gt=0)
     stuck_check_seconds: float = Field(15.0, gt=0)

@@ -1,4 +1,5 @@
-"""The flow of verifications, from projected requests: funnel, hops, turnaround, stuck."""
+"""The flow of verifications: a request's stage, the funnel, hops and turnaround from the
+store's figures, what is stuck and why, and the requests behind a number."""
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -6,9 +7,13 @@ from uuid import uuid4
 import pytest
 
 from services.console.domain.flow import (
-    Contact,
+    FUNNEL,
+    BodyFigures,
     FlowStage,
+    FunnelCounts,
+    HopFigures,
     Note,
+    Percentiles,
     RequestFlow,
     StuckReason,
     StuckRules,
@@ -16,7 +21,6 @@ from services.console.domain.flow import (
     funnel,
     hops,
     in_stage,
-    percentiles,
     stuck,
     summarize,
     through_hop,
@@ -62,8 +66,14 @@ def test_current_stage_follows_the_furthest_fact() -> None:
     assert flow(decided_at=at(1)).current is FlowStage.DECIDED
 
 
-def test_funnel_counts_reached_and_current_with_shares() -> None:
-    steps = {s.stage: s for s in funnel(FLOWS)}
+COUNTS = FunnelCounts(
+    reached=dict(zip(FUNNEL, [5, 4, 2, 2, 1], strict=True)),
+    current=dict.fromkeys(FUNNEL, 1),
+)
+
+
+def test_funnel_with_shares_of_the_accepted() -> None:
+    steps = {s.stage: s for s in funnel(COUNTS)}
     assert [steps[s].reached for s in FlowStage] == [5, 4, 2, 2, 1]
     assert [steps[s].current for s in FlowStage] == [1, 1, 1, 1, 1]
     assert steps[FlowStage.VERIFYING].share == pytest.approx(0.8)
@@ -71,57 +81,37 @@ def test_funnel_counts_reached_and_current_with_shares() -> None:
 
 
 def test_empty_funnel_has_no_shares() -> None:
-    assert all(step.reached == 0 and step.share is None for step in funnel([]))
+    empty = funnel(FunnelCounts({}, {}))
+    assert all(step.reached == 0 and step.share is None for step in empty)
 
 
-def test_hops_between_consecutive_stages_with_rate_and_latency() -> None:
-    found = {(h.source, h.target): h for h in hops(FLOWS, WINDOW_START, NOW)}
-    verifying = found[(FlowStage.ACCEPTED, FlowStage.VERIFYING)]
-    assert verifying.count == 4
-    assert verifying.per_minute == pytest.approx(4 / 60)
-    assert verifying.latency is not None
-    assert verifying.latency.p50 == pytest.approx(45.0)  # 6, 30, 60, 60 s
-    # A request that waited goes verifying -> waiting -> decided, never verifying -> decided.
-    assert found[(FlowStage.WAITING_FOR_BODY, FlowStage.DECIDED)].count == 1
-    assert found[(FlowStage.VERIFYING, FlowStage.DECIDED)].count == 1
-    assert found[(FlowStage.DECIDED, FlowStage.NOTIFIED)].latency == percentiles([60.0])
-    assert hops(FLOWS, WINDOW_START, NOW)[0].key == "accepted-verifying"
-
-
-def test_hops_completed_before_the_window_are_left_out() -> None:
-    old = flow(accepted_at=at(120), verifying_at=at(119), decided_at=at(30))
-    found = {(h.source, h.target): h.count for h in hops([old], WINDOW_START, NOW)}
-    assert found == {(FlowStage.VERIFYING, FlowStage.DECIDED): 1}
-
-
-def test_percentiles_stay_within_the_observed_range() -> None:
-    values = [float(v) for v in range(1, 101)]
-    found = percentiles(values)
-    assert found is not None
-    assert found.p50 == pytest.approx(50.5)
-    assert found.p90 == pytest.approx(90.1)
-    assert found.p99 == pytest.approx(99.01)
-    assert percentiles([]) is None
-    single = percentiles([3.0])
-    assert single is not None and single.p99 == 3.0
+def test_hops_in_the_funnels_order_with_their_rate() -> None:
+    latency = Percentiles(1.0, 2.0, 3.0)
+    figures = [
+        HopFigures(FlowStage.DECIDED, FlowStage.NOTIFIED, 30, latency),
+        HopFigures(FlowStage.ACCEPTED, FlowStage.VERIFYING, 120, latency),
+        HopFigures(FlowStage.VERIFYING, FlowStage.DECIDED, 60, latency),
+    ]
+    found = hops(figures, WINDOW_START, NOW)
+    assert [h.key for h in found] == ["accepted-verifying", "verifying-decided", "decided-notified"]
+    assert [h.per_minute for h in found] == [2.0, 1.0, 0.5]
+    assert found[0].latency == latency
 
 
 def test_body_turnaround_against_the_verifiers_promise_or_its_estimates() -> None:
-    contacts = [Contact("aws", "signed_credential", float(s), at(1)) for s in (1, 2, 3, 4, 40)]
-    contacts += [Contact("cfa", "email", 30.0, at(2)), Contact("pmi", "register", 2.0, at(2))]
-    flows = [
-        flow(body_ids=("cfa",), promised_seconds=20.0),
-        flow(body_ids=("cfa",), promised_seconds=40.0),
-        flow(body_ids=("cfa", "pmi"), promised_seconds=900.0),  # a joint award: not the body's
+    figures = [
+        BodyFigures("pmi", "register", 1, 2.0, 2.0),
+        BodyFigures("aws", "signed_credential", 5, 3.0, 25.6),
+        BodyFigures("cfa", "email", 1, 30.0, 30.0),
     ]
-    found = {b.body_id: b for b in body_turnaround(contacts, flows, {"aws": 5.0})}
-    assert found["aws"].answers == 5
-    assert found["aws"].p50 == 3.0
-    assert (found["aws"].expected_seconds, found["aws"].expected_from) == (5.0, "verifier")
-    assert found["aws"].slower_than_expected  # p90 is 25.6 s
-    assert (found["cfa"].expected_seconds, found["cfa"].expected_from) == (30.0, "progress")
-    assert not found["cfa"].slower_than_expected
-    assert found["pmi"].expected_seconds is None and not found["pmi"].slower_than_expected
+    found = body_turnaround(figures, {"cfa": 30.0, "aws": 1.0}, {"aws": 5.0})
+    assert [b.body_id for b in found] == ["aws", "cfa", "pmi"]
+    aws, cfa, pmi = found
+    assert (aws.expected_seconds, aws.expected_from) == (5.0, "verifier")  # the promise wins
+    assert aws.slower_than_expected
+    assert (cfa.expected_seconds, cfa.expected_from) == (30.0, "progress")
+    assert not cfa.slower_than_expected
+    assert pmi.expected_seconds is None and not pmi.slower_than_expected
 
 
 def test_stuck_lists_what_is_past_its_expected_time_with_why() -> None:
@@ -167,20 +157,23 @@ def test_a_verifier_estimate_moved_later_is_not_stuck() -> None:
     assert stuck([later], NOW) == []
 
 
-def test_summary_over_a_window_and_the_requests_behind_a_number() -> None:
-    old = flow(accepted_at=at(90), verifying_at=at(89))
+def test_summary_of_the_window() -> None:
     report = summarize(
-        [*FLOWS, old],
-        [Contact("aws", "api", 2.0, at(1)), Contact("aws", "api", 9.0, at(70))],
-        [ACCEPTED, VERIFYING, old],
+        COUNTS,
+        [HopFigures(FlowStage.ACCEPTED, FlowStage.VERIFYING, 4, Percentiles(1, 2, 3))],
+        [BodyFigures("aws", "api", 1, 2.0, 2.0)],
+        [ACCEPTED, VERIFYING],
         window_start=WINDOW_START,
         now=NOW,
+        estimates={"aws": 1.0},
     )
     assert report.requests == 5
-    assert report.funnel[0].reached == 5
-    assert [(b.body_id, b.answers) for b in report.bodies] == [("aws", 1)]
-    # `old` was taken on and has no expected time; ACCEPTED waits longer than the pickup time.
+    assert [(b.body_id, b.expected_from) for b in report.bodies] == [("aws", "progress")]
+    # VERIFYING was taken on and has no expected time; ACCEPTED waits past the pickup time.
     assert [s.flow for s in report.stuck] == [ACCEPTED]
+
+
+def test_the_requests_behind_a_stage() -> None:
     assert in_stage(FLOWS, FlowStage.WAITING_FOR_BODY, current=True) == [WAITING]
     assert in_stage(FLOWS, FlowStage.WAITING_FOR_BODY, current=False) == [
         WAITING,

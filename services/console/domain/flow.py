@@ -2,9 +2,7 @@
 funnel by stage over a window, the rate and latency of each hop, the awarding bodies' answer
 times against what was expected of them, and what is stuck, with why. Pure: no I/O."""
 
-import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -93,16 +91,6 @@ class Percentiles:
     p99: float
 
 
-def percentiles(values: Sequence[float]) -> Percentiles | None:
-    """p50, p90 and p99 (inclusive method: within the observed range); None without values."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return Percentiles(values[0], values[0], values[0])
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return Percentiles(cuts[49], cuts[89], cuts[98])
-
-
 @dataclass(frozen=True)
 class FunnelStep:
     stage: FlowStage
@@ -117,7 +105,7 @@ class Hop:
     target: FlowStage
     count: int  # hops completed within the window
     per_minute: float
-    latency: Percentiles | None  # seconds
+    latency: Percentiles  # seconds
 
     @property
     def key(self) -> str:
@@ -125,13 +113,33 @@ class Hop:
 
 
 @dataclass(frozen=True)
-class Contact:
-    """One awarding body's answer time for one request."""
+class FunnelCounts:
+    """Per stage, the window's requests that reached it and those in it now (the store counts
+    them by the rule of `RequestFlow.current`)."""
+
+    reached: Mapping[FlowStage, int]
+    current: Mapping[FlowStage, int]
+
+
+@dataclass(frozen=True)
+class HopFigures:
+    """One hop's completions in the window and their latency, as the store measured them."""
+
+    source: FlowStage
+    target: FlowStage
+    count: int
+    latency: Percentiles
+
+
+@dataclass(frozen=True)
+class BodyFigures:
+    """One awarding body's answer times in the window, as the store measured them."""
 
     body_id: str
     channel: str
-    seconds: float
-    decided_at: datetime
+    answers: int
+    p50: float
+    p90: float
 
 
 @dataclass(frozen=True)
@@ -187,71 +195,53 @@ class FlowReport:
     stuck: list[StuckRequest] = field(default_factory=list)
 
 
-def funnel(flows: Sequence[RequestFlow]) -> list[FunnelStep]:
-    reached: dict[FlowStage, int] = dict.fromkeys(FUNNEL, 0)
-    current: dict[FlowStage, int] = dict.fromkeys(FUNNEL, 0)
-    for flow in flows:
-        for stage, _ in flow.reached():
-            reached[stage] += 1
-        current[flow.current] += 1
-    accepted = reached[FlowStage.ACCEPTED]
+def funnel(counts: FunnelCounts) -> list[FunnelStep]:
+    accepted = counts.reached.get(FlowStage.ACCEPTED, 0)
     return [
-        FunnelStep(stage, reached[stage], current[stage], _share(reached[stage], accepted))
+        FunnelStep(
+            stage,
+            counts.reached.get(stage, 0),
+            counts.current.get(stage, 0),
+            _share(counts.reached.get(stage, 0), accepted),
+        )
         for stage in FUNNEL
     ]
 
 
-def hops(flows: Iterable[RequestFlow], window_start: datetime, now: datetime) -> list[Hop]:
-    """Each hop between consecutive stages a request went through, completed in the window."""
-    durations: dict[tuple[FlowStage, FlowStage], list[float]] = defaultdict(list)
-    for flow in flows:
-        reached = flow.reached()
-        for (source, left), (target, arrived) in pairwise(reached):
-            if window_start <= arrived <= now:
-                durations[(source, target)].append(max((arrived - left).total_seconds(), 0.0))
+def hops(figures: Iterable[HopFigures], window_start: datetime, now: datetime) -> list[Hop]:
+    """The hops in the funnel's order, each with its rate over the window."""
     minutes = max((now - window_start).total_seconds() / 60, 1e-9)
-    return [
-        Hop(source, target, len(values), len(values) / minutes, percentiles(values))
-        for (source, target), values in sorted(
-            durations.items(), key=lambda item: (FUNNEL.index(item[0][0]), FUNNEL.index(item[0][1]))
-        )
-    ]
+    ordered = sorted(figures, key=lambda f: (FUNNEL.index(f.source), FUNNEL.index(f.target)))
+    return [Hop(f.source, f.target, f.count, f.count / minutes, f.latency) for f in ordered]
 
 
 def body_turnaround(
-    contacts: Iterable[Contact],
-    flows: Iterable[RequestFlow],
+    figures: Iterable[BodyFigures],
+    estimates: Mapping[str, float],
     promised: Mapping[str, float],
 ) -> list[BodyTurnaround]:
     """Observed p50/p90 per body against the expected: the verifier's promise for the body
-    when known, else the median of its estimates for requests asking that body alone."""
-    seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for contact in contacts:
-        seconds[(contact.body_id, contact.channel)].append(contact.seconds)
-    estimates: dict[str, list[float]] = defaultdict(list)
-    for flow in flows:
-        if len(flow.body_ids) == 1 and flow.promised_seconds is not None:
-            estimates[flow.body_ids[0]].append(flow.promised_seconds)
-    report = []
-    for (body_id, channel), values in sorted(seconds.items()):
-        observed = percentiles(values)
-        assert observed is not None  # every key has a value
-        expected, source = _expected(body_id, promised, estimates)
-        report.append(
-            BodyTurnaround(
-                body_id, channel, len(values), observed.p50, observed.p90, expected, source
-            )
+    when known, else its median estimate for requests that asked that body alone."""
+    return [
+        BodyTurnaround(
+            f.body_id,
+            f.channel,
+            f.answers,
+            f.p50,
+            f.p90,
+            *_expected(f.body_id, promised, estimates),
         )
-    return report
+        for f in sorted(figures, key=lambda f: (f.body_id, f.channel))
+    ]
 
 
 def _expected(
-    body_id: str, promised: Mapping[str, float], estimates: Mapping[str, list[float]]
+    body_id: str, promised: Mapping[str, float], estimates: Mapping[str, float]
 ) -> tuple[float | None, str | None]:
     if body_id in promised:
         return promised[body_id], "verifier"
-    if estimates.get(body_id):
-        return statistics.median(estimates[body_id]), "progress"
+    if body_id in estimates:
+        return estimates[body_id], "progress"
     return None, None
 
 
@@ -290,27 +280,26 @@ def _stuck(flow: RequestFlow, now: datetime, rules: StuckRules) -> StuckRequest 
 
 
 def summarize(
-    flows: Sequence[RequestFlow],
-    contacts: Sequence[Contact],
-    unfinished: Sequence[RequestFlow],
+    counts: FunnelCounts,
+    hop_figures: Iterable[HopFigures],
+    body_figures: Iterable[BodyFigures],
+    unfinished: Iterable[RequestFlow],
     *,
     window_start: datetime,
     now: datetime,
+    estimates: Mapping[str, float] | None = None,
     promised: Mapping[str, float] | None = None,
     rules: StuckRules = StuckRules(),
 ) -> FlowReport:
-    """The flow over the window: `flows` accepted in it, `contacts` of requests decided in
-    it, and every `unfinished` request (of any age) for what is stuck."""
-    in_window = [f for f in flows if f.accepted_at is not None and f.accepted_at >= window_start]
+    """The flow over the window from the store's figures, and what is stuck among every
+    `unfinished` request (of any age)."""
     return FlowReport(
         window_start=window_start,
         now=now,
-        requests=len(in_window),
-        funnel=funnel(in_window),
-        hops=hops(in_window, window_start, now),
-        bodies=body_turnaround(
-            [c for c in contacts if c.decided_at >= window_start], in_window, promised or {}
-        ),
+        requests=counts.reached.get(FlowStage.ACCEPTED, 0),
+        funnel=funnel(counts),
+        hops=hops(hop_figures, window_start, now),
+        bodies=body_turnaround(body_figures, estimates or {}, promised or {}),
         stuck=stuck(unfinished, now, rules),
     )
 

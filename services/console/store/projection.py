@@ -16,7 +16,16 @@ import asyncpg
 import orjson
 
 from services.console.domain.catalogue_watch import Usage, Withdrawal
-from services.console.domain.flow import Contact, Note, RequestFlow
+from services.console.domain.flow import (
+    FUNNEL,
+    BodyFigures,
+    FlowStage,
+    FunnelCounts,
+    HopFigures,
+    Note,
+    Percentiles,
+    RequestFlow,
+)
 from services.console.domain.holder_name import mask_name
 from services.console.store.sealed_names import NameBox
 from services.contracts.events import (
@@ -46,6 +55,16 @@ class HistoryEntry:
     occurred_at: datetime
     expected_completion_at: datetime | None
     note: Note | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How long one awarding body took to answer this request."""
+
+    body_id: str
+    channel: str
+    seconds: float
+    decided_at: datetime
 
 
 @dataclass(frozen=True)
@@ -118,9 +137,43 @@ class Projection:
         rows = await self._pool.fetch(SQL["flows_unfinished"], limit)
         return [_flow(row) for row in rows]
 
-    async def contacts_since(self, since: datetime, limit: int) -> list[Contact]:
-        rows = await self._pool.fetch(SQL["contacts_since"], since, limit)
-        return [_contact_of(row) for row in rows]
+    async def funnel(self, since: datetime) -> FunnelCounts:
+        row = await self._pool.fetchrow(SQL["flow_funnel"], since)
+        assert row is not None  # an aggregate always has its row
+        reached = {stage: row[f"{stage}_reached"] for stage in FUNNEL}
+        later: dict[FlowStage, int] = {stage: row[f"{stage}_now"] for stage in FUNNEL[1:]}
+        current = {FlowStage.ACCEPTED: reached[FlowStage.ACCEPTED] - sum(later.values()), **later}
+        return FunnelCounts(reached, current)
+
+    async def hops(self, since: datetime, until: datetime) -> list[HopFigures]:
+        rows = await self._pool.fetch(SQL["flow_hops"], since, until)
+        return [
+            HopFigures(
+                FlowStage(row["source"]),
+                FlowStage(row["target"]),
+                row["completed"],
+                Percentiles(*row["latency"]),
+            )
+            for row in rows
+        ]
+
+    async def bodies(self, since: datetime) -> list[BodyFigures]:
+        rows = await self._pool.fetch(SQL["flow_bodies"], since)
+        return [
+            BodyFigures(row["body_id"], row["channel"], row["answers"], row["p50"], row["p90"])
+            for row in rows
+        ]
+
+    async def body_estimates(self, since: datetime) -> dict[str, float]:
+        rows = await self._pool.fetch(SQL["flow_body_estimates"], since)
+        return {row["body_id"]: row["seconds"] for row in rows}
+
+    async def arrivals(
+        self, since: datetime, slot_seconds: int
+    ) -> dict[tuple[FlowStage, int], int]:
+        """Arrivals at each stage per slot (epoch seconds // `slot_seconds`)."""
+        rows = await self._pool.fetch(SQL["flow_arrivals"], since, slot_seconds)
+        return {(FlowStage(row["stage"]), row["slot"]): row["arrived"] for row in rows}
 
     async def request(self, request_id: UUID) -> RequestDetail | None:
         async with self._pool.acquire() as conn:
@@ -136,7 +189,9 @@ class Projection:
             sealed_name=row["holder_name_sealed"],
             reason=_note(row["reason"]),
             checks=orjson.loads(row["checks"]) if row["checks"] else [],
-            contacts=[_contact_of(c) for c in contacts],
+            contacts=[
+                Contact(c["body_id"], c["channel"], c["seconds"], c["decided_at"]) for c in contacts
+            ],
             history=[
                 HistoryEntry(
                     h["kind"],
@@ -308,7 +363,3 @@ def _flow(row: asyncpg.Record) -> RequestFlow:
         promised_seconds=row["promised_seconds"],
         verdict=row["verdict"],
     )
-
-
-def _contact_of(row: asyncpg.Record) -> Contact:
-    return Contact(row["body_id"], row["channel"], row["seconds"], row["decided_at"])

@@ -39,6 +39,8 @@ STUCK = Gauge(
 # Unfinished requests read at most to find the stuck ones, oldest first.
 UNFINISHED_LIMIT = 10_000
 _PROMISE_TTL_SECONDS = 60.0
+# A report is reused this long (the pages refresh every 5 s).
+VIEW_TTL_SECONDS = 2.0
 _UNAVAILABLE: tuple[type[Exception], ...] = (BodiesError, *TRANSIENT_ERRORS)
 
 
@@ -58,8 +60,6 @@ def utc_now() -> datetime:
 @dataclass(frozen=True)
 class FlowView:
     report: FlowReport
-    flows: list[RequestFlow]  # the window's requests, newest first
-    capped: bool  # the window holds more requests than were read
     promises_known: bool  # the verifier told the bodies' promised answer times
 
 
@@ -88,25 +88,46 @@ class FlowWatch:
         self._clock = clock
         self._promised: dict[str, float] = {}
         self._promised_until = 0.0
+        self._views: dict[timedelta, tuple[float, FlowView]] = {}
 
     async def view(self, window: timedelta) -> FlowView:
+        """The report over the window; kept a moment, so that the pages and fragments of
+        several browsers refreshing together cost one computation."""
+        cached = self._views.get(window)
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
         now = self._clock()
         start = now - window
-        flows = await self._projection.accepted_since(start, self._max_rows)
-        contacts = await self._projection.contacts_since(start, self._max_rows)
-        unfinished = await self._projection.unfinished(UNFINISHED_LIMIT)
-        promised = await self._promises()
+        async with asyncio.TaskGroup() as group:  # each query on a connection of its own
+            counts = group.create_task(self._projection.funnel(start))
+            hops = group.create_task(self._projection.hops(start, now))
+            bodies = group.create_task(self._projection.bodies(start))
+            estimates = group.create_task(self._projection.body_estimates(start))
+            unfinished = group.create_task(self._projection.unfinished(UNFINISHED_LIMIT))
+            promises = group.create_task(self._promises())
+        promised = promises.result()
         report = summarize(
-            flows,
-            contacts,
-            unfinished,
+            counts.result(),
+            hops.result(),
+            bodies.result(),
+            unfinished.result(),
             window_start=start,
             now=now,
+            estimates=estimates.result(),
             promised=promised,
             rules=self._rules,
         )
         STUCK.set(len(report.stuck))
-        return FlowView(report, flows, len(flows) >= self._max_rows, bool(promised))
+        view = FlowView(report, bool(promised))
+        self._views[window] = (time.monotonic() + VIEW_TTL_SECONDS, view)
+        return view
+
+    async def arrivals(
+        self, window: timedelta, slot_seconds: int
+    ) -> tuple[datetime, dict[tuple[FlowStage, int], int]]:
+        """The window's start and the arrivals at each stage per slot of `slot_seconds`."""
+        start = self._clock() - window
+        return start, await self._projection.arrivals(start, slot_seconds)
 
     async def behind(
         self, window: timedelta, stage: FlowStage, *, current: bool

@@ -3,7 +3,7 @@ the rate and latency of each hop, the awarding bodies' answer times against the 
 what is stuck with why; every number links to the requests behind it; opening one request
 shows its history and, for an operator, the holder's name (audited)."""
 
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.console.domain.flow import FUNNEL, FlowStage, RequestFlow
+from services.console.domain.flow import FUNNEL, FlowStage
 from services.console.usecases.flow import FlowView, FlowWatch
 from services.console.web.deps import Deps
 from services.console.web.pages import operator_of, render
-from services.runtime.resilience import DATABASE_UNREACHABLE
 
 # The windows an operator can choose, in minutes, with their names.
 WINDOWS: dict[int, tuple[str, str]] = {
@@ -56,16 +55,11 @@ def routes(deps: Deps) -> list[BaseRoute]:
 
     async def series(request: Request) -> Response:
         minutes = _window(request, deps)
-        watch = deps.flow
-        if watch is None:
+        if deps.flow is None:
             return JSONResponse({"x": [], "series": []}, status_code=503)
-        try:
-            view = await watch.view(timedelta(minutes=minutes))
-        except DATABASE_UNREACHABLE:
-            return JSONResponse({"x": [], "series": []}, status_code=503)
-        return JSONResponse(
-            arrivals_per_minute(view.flows, view.report.window_start, view.report.now)
-        )
+        step = slot_minutes(minutes)
+        start, counts = await deps.flow.arrivals(timedelta(minutes=minutes), step * 60)
+        return JSONResponse(arrivals_chart(counts, start, minutes, step))
 
     async def behind(request: Request) -> Response:
         minutes = _window(request, deps)
@@ -172,23 +166,26 @@ def funnel_bars(view: FlowView) -> list[FunnelBar]:
     ]
 
 
-def arrivals_per_minute(flows: list[RequestFlow], start: datetime, now: datetime) -> dict[str, Any]:
-    """Requests arriving at each stage per minute of the window (at most 240 points, so a
-    long window counts per several minutes), as the console's chart script reads it."""
-    minutes = max(int((now - start).total_seconds() // 60), 1)
-    step = max(1, -(-minutes // 240))  # minutes per point
-    first = int(start.timestamp()) // 60 * 60
-    points = -(-minutes // step) + 1
-    counts: dict[FlowStage, Counter[int]] = {stage: Counter() for stage in FUNNEL}
-    for flow in flows:
-        for stage, at in flow.reached():
-            slot = (int(at.timestamp()) - first) // (60 * step)
-            if 0 <= slot < points:
-                counts[stage][slot] += 1
+def slot_minutes(window_minutes: int) -> int:
+    """Minutes per point of the arrivals chart: at most 240 points over the window."""
+    return max(1, -(-window_minutes // 240))
+
+
+def arrivals_chart(
+    counts: Mapping[tuple[FlowStage, int], int], start: datetime, minutes: int, step: int
+) -> dict[str, Any]:
+    """Arrivals at each stage per slot of `step` minutes since `start`, as the console's chart
+    script reads it (a slot with none is a zero, not a gap)."""
+    width = step * 60
+    first = int(start.timestamp()) // width
+    slots = range(first, first + -(-minutes // step) + 1)
     return {
-        "x": [first + i * 60 * step for i in range(points)],
+        "x": [slot * width for slot in slots],
         "series": [
-            {"label": STAGE_NAMES[stage][0], "values": [counts[stage][i] for i in range(points)]}
+            {
+                "label": STAGE_NAMES[stage][0],
+                "values": [counts.get((stage, slot), 0) for slot in slots],
+            }
             for stage in FUNNEL
         ],
     }
