@@ -7,6 +7,7 @@ import asyncio
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -92,6 +93,10 @@ async def test_a_verification_in_the_flow_opened_and_audited(
     await expect(entry).to_have_count(1)
     await expect(entry).to_contain_text(console_account.username)
     await expect(entry).not_to_contain_text(name)
+
+    async with httpx.AsyncClient() as client:  # the alert rules' gauge, on the console itself
+        metrics = (await client.get(f"{url}/metrics")).text
+    assert re.search(r"^qv_verifications_stuck \d", metrics, re.MULTILINE)
 
 
 async def test_a_qualification_withdrawn_from_the_catalogue_watch(
