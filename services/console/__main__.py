@@ -22,7 +22,7 @@ from services.console.store.samples import SampleStore
 from services.console.store.sealed_names import NameBox
 from services.console.usecases.catalogue_watch import CatalogueWatchUse
 from services.console.usecases.dead_letters import DeadLetters
-from services.console.usecases.flow import FlowWatch, keep_stuck_gauge
+from services.console.usecases.flow import FlowWatch, forget_names, keep_stuck_gauge
 from services.console.usecases.sampling import Sampler
 from services.console.usecases.sign_in import SignIn
 from services.console.usecases.topics import TopicsOverviewReader
@@ -38,6 +38,7 @@ from services.runtime.resilience import Loops
 from services.runtime.startup import open_database
 
 SESSION_SWEEP_SECONDS = 600.0
+NAME_SWEEP_SECONDS = 3600.0
 
 
 def _sweep_sessions(accounts: Accounts) -> Callable[[], Awaitable[None]]:
@@ -116,6 +117,9 @@ async def main() -> None:
                 settings.kafka_bootstrap_servers, projection, keys
             ),
             "stuck verifications": lambda: keep_stuck_gauge(flow, settings.stuck_check_seconds),
+            "forget names": lambda: forget_names(
+                projection, settings.name_retention_days, NAME_SWEEP_SECONDS
+            ),
         }
         states = Loops()
         app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)

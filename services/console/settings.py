@@ -76,6 +76,9 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     stuck_pickup_seconds: float = Field(120.0, gt=0)
     stuck_notify_seconds: float = Field(60.0, gt=0)
     stuck_check_seconds: float = Field(15.0, gt=0)
+    # Holders' names (sealed, for the audited opening of a request) are kept this many days
+    # after the request was accepted, then forgotten (the masked form stays).
+    name_retention_days: float = Field(30.0, gt=0)
     # The catalogue watch: a qualification in force that nobody asked to verify for this many
     # months is flagged dormant.
     dormant_months: int = Field(6, ge=1, le=120)

@@ -177,3 +177,22 @@ async def test_without_the_verifier_the_bodies_own_estimates_stand_in(
     )
     view = await watch.view(timedelta(hours=1))
     assert view.promises_known is False and view.report.requests == 0
+
+
+async def test_names_are_forgotten_after_their_retention(
+    projection: Projection, console_pool: asyncpg.Pool
+) -> None:
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    await projection.apply(
+        [requested(old, NOW - timedelta(days=31)), requested(recent, NOW - timedelta(days=29))]
+    )
+    assert await projection.forget_names(NOW - timedelta(days=30)) == 1
+    assert await projection.forget_names(NOW - timedelta(days=30)) == 0
+    audit = AuditLog(console_pool)
+    watch = FlowWatch(projection, audit, None, max_rows=100, rules=StuckRules(), clock=lambda: NOW)
+    forgotten = await watch.open(ALICE, old)
+    assert forgotten is not None and forgotten.name is None
+    assert forgotten.detail.holder_name_masked == "M** L**"
+    assert await audit.recent(target=f"request:{old}") == []  # nothing personal was opened
+    kept = await watch.open(ALICE, recent)
+    assert kept is not None and kept.name == "Mei Lin"

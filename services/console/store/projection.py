@@ -204,6 +204,11 @@ class Projection:
             ],
         )
 
+    async def forget_names(self, accepted_before: datetime) -> int:
+        """Drops the sealed names of requests accepted before then; how many it dropped."""
+        status = await self._pool.execute(SQL["forget_names"], accepted_before)
+        return int(status.rsplit(" ", 1)[-1])
+
     def unseal_name(self, detail: RequestDetail) -> str | None:
         if detail.sealed_name is None:
             return None

@@ -15,6 +15,7 @@ from services.console.store.projection import Projection
 
 # The catalogue changes seldom: it is read from the registry at most this often.
 _CATALOGUE_TTL_SECONDS = 30.0
+_VIEW_TTL_SECONDS = 5.0
 
 
 class Catalogue(Protocol):
@@ -48,11 +49,16 @@ class CatalogueWatchUse:
         self._clock = clock
         self._listed: list[ListedQualification] = []
         self._listed_until = 0.0
+        self._view: CatalogueWatch | None = None
+        self._view_until = 0.0
 
     async def view(self) -> CatalogueWatch:
-        """Raises RegistryProblem when the registry cannot be read (and nothing is cached)."""
+        """Raises RegistryProblem when the registry cannot be read (and nothing is cached).
+        The usage is counted over the whole projection: a view is reused a few seconds."""
+        if self._view is not None and time.monotonic() < self._view_until:
+            return self._view
         listed = await self._catalogue()
-        return watch(
+        self._view = watch(
             listed,
             await self._projection.usage(),
             now=self._clock(),
@@ -60,6 +66,8 @@ class CatalogueWatchUse:
             observed_since=await self._projection.observed_since(),
             announced=await self._projection.withdrawals(),
         )
+        self._view_until = time.monotonic() + _VIEW_TTL_SECONDS
+        return self._view
 
     async def withdraw(
         self, operator: Operator, qualification_id: str, on: date | None, reason: str
@@ -86,7 +94,7 @@ class CatalogueWatchUse:
             target=f"qualification:{qualification_id}",
             detail={**detail, "withdrawn_on": effective},
         )
-        self._listed_until = 0.0  # read the catalogue afresh
+        self._listed_until = self._view_until = 0.0  # read the catalogue afresh
         return withdrawn
 
     async def _catalogue(self) -> list[ListedQualification]:

@@ -184,3 +184,14 @@ async def keep_stuck_gauge(watch: FlowWatch, every_seconds: float) -> None:
     while True:
         STUCK.set(await watch.count_stuck())
         await asyncio.sleep(every_seconds)
+
+
+async def forget_names(
+    projection: Projection, keep_days: float, every_seconds: float, clock: Clock = utc_now
+) -> None:
+    """Keeps holders' names (sealed) only `keep_days` after the request was accepted."""
+    while True:
+        forgotten = await projection.forget_names(clock() - timedelta(days=keep_days))
+        if forgotten:
+            log.info("holder names forgotten", extra={"requests": forgotten})
+        await asyncio.sleep(every_seconds)
