@@ -115,3 +115,12 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
             rule = f"{violation['impact']} {violation['id']}: {violation['help']}"
             lines.append(f"{rule} at {where}")
     return "\n".join(lines)
+
+
+def screenshots_dir() -> Path:
+    """Where browser tests save their screenshots: `QV_SCREENSHOTS_DIR` (e.g. docs/console, to
+    refresh the README's pictures) or a scratch directory, so a test run leaves the tree clean."""
+    chosen = os.environ.get("QV_SCREENSHOTS_DIR")
+    directory = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "qv-screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

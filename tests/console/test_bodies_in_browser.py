@@ -4,7 +4,6 @@ leaves, the body's chart, and no serious accessibility violation on any of these
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,7 +13,7 @@ from playwright.async_api import Page, expect
 from services.console.__main__ import core_deps
 from services.console.adapters.verifier import VerifierOps
 from services.console.web import bodies
-from tests.browser import describe_violations, serious_axe_violations
+from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
 from tests.console.conftest import (
     OPERATOR,
     browser_sign_in,
@@ -33,7 +32,7 @@ from tests.verifier.support import OPERATOR_TOKEN, set_faults
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SCREENSHOTS = screenshots_dir()
 
 
 @pytest_asyncio.fixture(scope="module")

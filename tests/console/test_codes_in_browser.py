@@ -3,21 +3,20 @@ TLS, and the audit entries it leaves: the console's audit log and the registry's
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
 from services.console.web import codes
-from tests.browser import describe_violations, serious_axe_violations
+from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
 from tests.console.conftest import OPERATOR, browser_sign_in
 from tests.console.registry_fixtures import RegistryConsole, registry_console
 from tests.infra import Infra
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SCREENSHOTS = screenshots_dir()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -25,7 +24,7 @@ from services.console.store.samples import SampleStore
 from services.console.usecases.sampling import Sampler
 from services.console.usecases.topics import TopicsOverviewReader
 from services.console.web import regions
-from tests.browser import describe_violations, serious_axe_violations
+from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
 from tests.console.conftest import (
     OPERATOR,
     VIEWER,
@@ -38,7 +37,7 @@ from tests.console.registry_fixtures import RegistryConsole, registry_console
 from tests.console.support import signed_in_client
 from tests.infra import Infra
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SCREENSHOTS = screenshots_dir()
 
 
 @pytest.mark.parametrize(

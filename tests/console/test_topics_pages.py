@@ -33,7 +33,7 @@ from services.console.web.deps import Deps
 from services.contracts.topics import VERIFICATION_REQUESTED, dead_letter_of
 from services.runtime.event_auth import read_trust
 from services.runtime.kafka import create_producer
-from tests.browser import describe_violations, serious_axe_violations
+from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
 from tests.console.conftest import (
     OPERATOR,
     VIEWER,
@@ -52,7 +52,7 @@ from tests.console.support import post_form, signed_in_client
 from tests.infra import Infra
 
 DLQ = dead_letter_of(VERIFICATION_REQUESTED).name
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SCREENSHOTS = screenshots_dir()
 
 
 @dataclass

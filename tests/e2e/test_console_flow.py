@@ -5,7 +5,6 @@ catalogue watch, through the registry, and audited. No serious accessibility vio
 
 import asyncio
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +12,13 @@ from playwright.async_api import Page, expect
 
 from simulator.population import find
 from simulator.settings import SimulatorSettings
-from tests.browser import browser, describe_violations, page, serious_axe_violations
+from tests.browser import (
+    browser,
+    describe_violations,
+    page,
+    screenshots_dir,
+    serious_axe_violations,
+)
 from tests.console.conftest import browser_sign_in
 from tests.e2e.conftest import ConsoleAccount, RunningPlatform
 from tests.e2e.test_walking_skeleton import application, employer_client, final_status
@@ -23,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 __all__ = ["browser", "page"]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+SCREENSHOTS = screenshots_dir()
 # No other test asks for it, and its withdrawal is only scheduled (far ahead): applications
 # for it stay accepted for any other test on the shared broker.
 WITHDRAWN = "huawei-0b790181"
