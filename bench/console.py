@@ -7,11 +7,12 @@
     webhook) with no console open; with one console open, the operator moving to another page
     every few seconds (each loaded with its fragments and chart series, as the browser asks for
     them); and, the worst case, with every page open at once, each refreshed every few seconds.
-    Phases alternate (none, one, every, none, ...) on one platform so that none is favoured by
-    a warmer or an emptier database. Allowed: at most 3 % lower with the console. On a
-    machine shared with other work the rate is noisy, so each phase also counts the CPU time
-    the platform's own processes (services, PostgreSQL, Kafka) spent per verification: what
-    the console's refreshes cost shows there whatever else the machine runs.
+    Phases alternate on one platform, each round in another order (none, one, every; one,
+    every, none; ...), so that none is favoured by a warmer or an emptier database. Allowed:
+    at most 3 % lower with the console. On a machine shared with other work the rate is
+    noisy, so each phase also counts the CPU time the platform's own processes (services,
+    PostgreSQL, Kafka) spent per verification: what the console's refreshes cost shows there
+    whatever else the machine runs.
 
     uv run python -m bench.console [--seconds 15] [--rounds 3] [--refresh 3] [--requests 40]
 """
@@ -308,17 +309,23 @@ async def compare(load: Load, watchers: list[Watcher], rounds: int) -> None:
     without: list[Phase] = []
     beside: dict[str, list[Phase]] = {watcher.name: [] for watcher in watchers}
     print(f"warm-up (not counted): {(await load.run()).describe()}")
-    for round_number in range(1, rounds + 1):
-        without.append(await load.run())
-        print(f"round {round_number}, no console open:   {without[-1].describe()}")
-        for watcher in watchers:
+    # Each round starts one later in the order: the database grows from phase to phase, so a
+    # fixed order would favour whichever phase comes first.
+    order: list[Watcher | None] = [None, *watchers]
+    for round_number in range(rounds):
+        shift = round_number % len(order)
+        for watcher in order[shift:] + order[:shift]:
+            if watcher is None:
+                without.append(await load.run())
+                print(f"round {round_number + 1}, no console open: {without[-1].describe()}")
+            else:
+                async with asyncio.TaskGroup() as group:
+                    watching = group.create_task(watcher.run())
+                    beside[watcher.name].append(await load.run())
+                    watching.cancel()
+                phase = beside[watcher.name][-1]
+                print(f"round {round_number + 1}, {watcher.name}: {phase.describe()}")
             await asyncio.sleep(2)
-            async with asyncio.TaskGroup() as group:
-                watching = group.create_task(watcher.run())
-                beside[watcher.name].append(await load.run())
-                watching.cancel()
-            print(f"round {round_number}, {watcher.name}: {beside[watcher.name][-1].describe()}")
-        await asyncio.sleep(2)
     rate = statistics.fmean(p.rate for p in without)
     cpu = statistics.fmean(p.cpu_ms_per_verification() for p in without)
     print(f"\nno console open: {rate:.0f}/s, platform CPU {cpu:.1f} ms per verification")
