@@ -11,8 +11,10 @@
     every, none; ...), so that none is favoured by a warmer or an emptier database. Allowed:
     at most 3 % lower with the console. On a machine shared with other work the rate is
     noisy, so each phase also counts the CPU time the platform's own processes (services,
-    PostgreSQL, Kafka) spent per verification: what the console's refreshes cost shows there
-    whatever else the machine runs.
+    PostgreSQL, Kafka) spent per verification; and at the end, with no load, the CPU the
+    refreshes alone cost the platform (the console and PostgreSQL above all) as a share of
+    the machine: what they can take from a CPU-bound platform, whatever else the machine
+    runs.
 
     uv run python -m bench.console [--seconds 15] [--rounds 3] [--refresh 3] [--requests 40]
 """
@@ -360,6 +362,36 @@ def report_against(
     )
 
 
+async def idle_cost(processes: PlatformProcesses, watchers: list[Watcher], seconds: float) -> None:
+    """The CPU the refreshes alone cost, with no load: each watcher for `seconds` against as
+    long with none. Far less noisy than a rate on a shared machine."""
+    cores = psutil.cpu_count() or 1
+
+    async def spent(watcher: Watcher | None) -> dict[str, float]:
+        before = processes.snapshot()
+        async with asyncio.TaskGroup() as group:
+            watching = group.create_task(watcher.run()) if watcher else None
+            await asyncio.sleep(seconds)
+            if watching is not None:
+                watching.cancel()
+        return cpu_spent(before, processes.snapshot())
+
+    quiet = await spent(None)
+    print(f"\nwith no load, {seconds:g} s each (CPU as a share of one core):")
+    print(f"  no console open: platform {sum(quiet.values()) / seconds * 100:.1f} %")
+    for watcher in watchers:
+        busy = await spent(watcher)
+        extra = {part: (busy.get(part, 0.0) - quiet.get(part, 0.0)) / seconds for part in busy}
+        total = sum(extra.values())
+        most = sorted(extra, key=lambda part: -extra[part])[:3]
+        print(
+            f"  {watcher.name}: platform +{total * 100:.1f} % of a core = "
+            f"{total / cores * 100:.1f} % of the machine's {cores} ("
+            + ", ".join(f"{part} {extra[part] * 100:+.1f} %" for part in most)
+            + ")"
+        )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=15, help="load per phase")
@@ -367,6 +399,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="phases none, one, every page")
     parser.add_argument("--refresh", type=float, default=3.0, help="console refresh, s (2-5)")
     parser.add_argument("--requests", type=int, default=40, help="per page and fragment")
+    parser.add_argument("--idle-seconds", type=float, default=30.0, help="refreshes, no load")
     parser.add_argument(
         "--watch",
         nargs="+",
@@ -408,6 +441,7 @@ async def main() -> None:
                         Watcher(client, watched, args.refresh, every_page=True),
                     ]
                     await compare(load, watchers, args.rounds)
+                    await idle_cost(processes, watchers, args.idle_seconds)
                     print(f"\nrender time, {args.requests} requests each, after the load above:")
                     print_render_table(await render_times(client, surfaces, args.requests), missing)
     finally:
