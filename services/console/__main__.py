@@ -72,7 +72,6 @@ async def main() -> None:
     )
     try:
         deps = core_deps(settings, pool)
-        # --- adapters: each stream sets its fields of `deps` below ---
         deps.verifier = VerifierOps.connect(
             settings.verifier_url, settings.verifier_operator_token.get_secret_value()
         )
@@ -111,7 +110,6 @@ async def main() -> None:
         )
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
-            # --- each stream adds its background loops below ---
             "kafka sampler": sampler.run,
             "projection": lambda: run_projection(
                 settings.kafka_bootstrap_servers, projection, keys

@@ -58,7 +58,6 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     verifier_operator_token: SecretStr = SecretStr("")  # required outside development
     # Seals holder names in the console's own store (AES-256-GCM, base64 of 32 bytes).
     data_key: SecretStr = SecretStr("")  # required outside development
-    # --- section settings (streams add theirs below) ---
     # Topics and dead letters: the broker's offsets are sampled this often into PostgreSQL and
     # kept this long; rates are measured over the window; a hop whose oldest unconsumed record
     # is older than `stall_seconds` is stalled.

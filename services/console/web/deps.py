@@ -24,7 +24,7 @@ class Deps:
     accounts: Accounts
     audit: AuditLog
     sign_in: SignIn
-    # --- adapters and section use cases (each stream adds its typed fields below) ---
+    # Adapters and use cases of the sections; None where not configured (tests of one section).
     verifier: VerifierOps | None = None  # awarding bodies and enquiries (the verifier's API)
     registry: RegistryOperator | None = None  # codes, access trails, subscribers, catalogue
     flow: FlowWatch | None = None  # the flow of verifications (the console's projection)

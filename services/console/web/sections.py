@@ -8,7 +8,6 @@ from services.console.web.deps import Deps
 
 def section_routes(deps: Deps) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
-    # --- each stream adds its section's routes below ---
     routes += topics.routes(deps)
     routes += dead_letters.routes(deps)
     routes += codes.routes(deps)
