@@ -18,6 +18,7 @@ from services.console.domain.bodies import (
 )
 from services.console.usecases.awarding_bodies import AwardingBodies, BodiesView
 from services.console.web.deps import Deps
+from services.console.web.i18n import language_of, pick
 from services.console.web.pages import operator_of, render, require_operator_role
 
 SPARK_WIDTH, SPARK_HEIGHT = 120, 24
@@ -86,9 +87,12 @@ def routes(deps: Deps) -> list[BaseRoute]:
             {
                 "x": [t.at.timestamp() for t in ordered],
                 "series": [
-                    {"label": "answer s", "values": [t.seconds for t in ordered]},
                     {
-                        "label": "expected s",
+                        "label": pick(language_of(request), "answer s", "答复用时 秒"),
+                        "values": [t.seconds for t in ordered],
+                    },
+                    {
+                        "label": pick(language_of(request), "expected s", "预期 秒"),
                         "values": [found[0].expected_answer_seconds for _ in ordered],
                     },
                 ],

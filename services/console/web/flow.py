@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from services.console.domain.flow import FUNNEL, FlowStage
 from services.console.usecases.flow import FlowView, FlowWatch
 from services.console.web.deps import Deps
+from services.console.web.i18n import Language, language_of, pick
 from services.console.web.pages import operator_of, render
 
 # The windows an operator can choose, in minutes, with their names.
@@ -59,7 +60,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
             return JSONResponse({"x": [], "series": []}, status_code=503)
         step = slot_minutes(minutes)
         start, counts = await deps.flow.arrivals(timedelta(minutes=minutes), step * 60)
-        return JSONResponse(arrivals_chart(counts, start, minutes, step))
+        return JSONResponse(arrivals_chart(counts, start, minutes, step, language_of(request)))
 
     async def behind(request: Request) -> Response:
         minutes = _window(request, deps)
@@ -172,7 +173,11 @@ def slot_minutes(window_minutes: int) -> int:
 
 
 def arrivals_chart(
-    counts: Mapping[tuple[FlowStage, int], int], start: datetime, minutes: int, step: int
+    counts: Mapping[tuple[FlowStage, int], int],
+    start: datetime,
+    minutes: int,
+    step: int,
+    language: Language = "en",
 ) -> dict[str, Any]:
     """Arrivals at each stage per slot of `step` minutes since `start`, as the console's chart
     script reads it (a slot with none is a zero, not a gap)."""
@@ -183,7 +188,7 @@ def arrivals_chart(
         "x": [slot * width for slot in slots],
         "series": [
             {
-                "label": STAGE_NAMES[stage][0],
+                "label": pick(language, *STAGE_NAMES[stage]),
                 "values": [counts.get((stage, slot), 0) for slot in slots],
             }
             for stage in FUNNEL
