@@ -5,6 +5,7 @@ See tests/infra.py for how the infrastructure is chosen (external, testcontainer
 
 import os
 
+import deploy.local  # noqa: F401  (sets GRPC_ENABLE_FORK_SUPPORT before grpc is imported)
 from tests.browser import browser, page
 from tests.infra import event_keys, fresh_database, infra, module_database
 

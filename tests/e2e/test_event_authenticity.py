@@ -24,7 +24,7 @@ from tests.signing import signed, signer_of
 
 pytestmark = pytest.mark.e2e
 
-GROUPS = {b"intake", b"registry", b"notifier"}  # every consumer of verdicts
+GROUPS = {b"intake", b"registry", b"notifier", b"console"}  # every consumer of verdicts
 PARTITION = 0  # forged and genuine records on one partition: consumed in this order
 
 
