@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -56,12 +57,37 @@ def child_setup(
     return _setup
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10_000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """Where the kernel starts choosing source ports of outgoing connections."""
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that was free a moment ago (the kernel's ephemeral choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
+    """A TCP port free a moment ago, below the kernel's ephemeral range and never handed out
+    before by this process: a port from that range could be taken, before the server that was
+    given it binds, by any outgoing connection (to Kafka, to PostgreSQL) of the processes
+    starting meanwhile."""
+    high = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(_LOWEST_PORT, high)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port between {_LOWEST_PORT} and {high}")
 
 
 def port_accepts_connections(host: str, port: int, timeout: float = 0.5) -> bool:
