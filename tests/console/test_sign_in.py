@@ -37,7 +37,8 @@ async def test_wrong_password_is_refused_in_both_languages(console: RunningConso
         page = await client.get("/sign-in")
         form = {"csrftoken": csrf_token(page.text), "username": OPERATOR[0], "password": "nope"}
         refused = await client.post("/sign-in", data=form)
-        english = await client.post("/sign-in", data=form, cookies={"qv_console_lang": "en"})
+        client.cookies.set("qv_console_lang", "en")
+        english = await client.post("/sign-in", data=form)
     assert refused.status_code == 401
     assert "用户名或密码错误" in refused.text
     assert "Wrong username or password" in english.text
