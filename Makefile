@@ -7,7 +7,7 @@ PROTOS := $(shell find protos/qualverify -name '*.proto')
 
 .PHONY: run test check lint typecheck protos bench clean setup
 
-setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp console-assets
+setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp web-assets
 
 ## Debian packages the tests need (chromium for the browser tests, prometheus for promtool),
 ## installed with apt-get only when missing; no Prometheus server is left running.
@@ -16,15 +16,22 @@ setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp
 	bash deploy/local/debian-packages.sh
 	@touch $@
 
-## The console's browser assets, pinned in package.json and vendored (git-ignored).
+## The web pages' browser assets (console, employer platform), pinned in package.json and
+## vendored (git-ignored).
 CONSOLE_VENDOR := services/console/web/static/vendor
 CONSOLE_ASSETS := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css \
   node_modules/htmx.org/dist/htmx.min.js
-.PHONY: console-assets
-console-assets: $(CONSOLE_VENDOR)/.vendored
+EMPLOYER_VENDOR := services/intake/web/static/vendor
+EMPLOYER_ASSETS := node_modules/htmx.org/dist/htmx.min.js
+.PHONY: web-assets
+web-assets: $(CONSOLE_VENDOR)/.vendored $(EMPLOYER_VENDOR)/.vendored
 $(CONSOLE_VENDOR)/.vendored: node_modules/.installed
 	@mkdir -p $(@D)
 	cp $(CONSOLE_ASSETS) $(@D)/
+	@touch $@
+$(EMPLOYER_VENDOR)/.vendored: node_modules/.installed
+	@mkdir -p $(@D)
+	cp $(EMPLOYER_ASSETS) $(@D)/
 	@touch $@
 
 ## Outside tools the tests run (buf, redocly, axe-core) and the console's browser assets (uplot,
@@ -63,4 +70,4 @@ bench: setup
 	$(UV) run --frozen python -m bench
 
 clean:
-	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache node_modules $(CONSOLE_VENDOR)
+	rm -rf qualverify .venv .pytest_cache .mypy_cache .ruff_cache node_modules $(CONSOLE_VENDOR) $(EMPLOYER_VENDOR)

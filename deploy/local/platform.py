@@ -37,6 +37,7 @@ class Ports:
     mail_smtp: int = 1025  # the mail catcher: where the notifier's e-mail goes
     mail_http: int = 8089
     console: int = 8085
+    employer_web: int = 8086  # intake's employer pages
 
     @classmethod
     def free(cls) -> "Ports":
@@ -56,6 +57,14 @@ class Platform:
     @property
     def intake_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.intake}"
+
+    @property
+    def employer_web_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.employer_web}"
+
+    @property
+    def public_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.registry_public}"
 
     @property
     def registry_target(self) -> str:
@@ -165,6 +174,11 @@ def service_specs(
             {
                 "INTAKE_PORT": str(ports.intake),
                 "INTAKE_NOTIFIER_INTERNAL_URL": f"http://127.0.0.1:{ports.notifier_ops}",
+                "INTAKE_WEB_PORT": str(ports.employer_web),
+                "INTAKE_WEB_BASE_URL": platform.employer_web_url,
+                "INTAKE_PUBLIC_CHECK_URL": f"{platform.public_url}/check",
+                # Plain HTTP on loopback: cookies without the Secure flag, here only.
+                "INTAKE_SECURE_COOKIES": "false",
             },
         ),
         spec(
@@ -176,6 +190,7 @@ def service_specs(
                 "CONSOLE_REGISTRY_TARGET": platform.registry_target,
                 "CONSOLE_REGISTRY_TLS_DIR": tls_dir,
                 "CONSOLE_VERIFIER_URL": f"http://127.0.0.1:{ports.verifier_ops}",
+                "CONSOLE_INTAKE_URL": platform.intake_url,
                 # Plain HTTP on loopback: cookies without the Secure flag, here only.
                 "CONSOLE_SECURE_COOKIES": "false",
             },

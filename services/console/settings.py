@@ -29,6 +29,7 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
         "session_secret": "local-development-console-session-secret",
         "verifier_operator_token": "local-operator-token",
+        "intake_operator_token": "local-operator-token",
         "data_key": "bG9jYWwtZGV2ZWxvcG1lbnQtY29uc29sZS1kYXRhLWs=",
     }
 
@@ -56,6 +57,9 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     # The verifier's operator API (awarding bodies, enquiries) and its operator token.
     verifier_url: str = "http://127.0.0.1:8081"
     verifier_operator_token: SecretStr = SecretStr("")  # required outside development
+    # Intake's operator API (approving employers' sign-ups) and its operator token.
+    intake_url: str = "http://127.0.0.1:8080"
+    intake_operator_token: SecretStr = SecretStr("")  # required outside development
     # Seals holder names in the console's own store (AES-256-GCM, base64 of 32 bytes).
     data_key: SecretStr = SecretStr("")  # required outside development
     # Topics and dead letters: the broker's offsets are sampled this often into PostgreSQL and

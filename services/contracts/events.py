@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.topics import (
     CATALOGUE_CHANGES,
+    EMPLOYER_MAIL,
     EMPLOYER_WEBHOOKS,
     OUTCOME_PUBLISHED,
     VERDICT_REACHED,
@@ -146,6 +147,9 @@ class VerdictReached(Event):
     reason: LocalizedText
     checks: list[CheckResult]
     verification_code: str | None = None
+    # The registry's signed statement of an authentic verdict (a compact JWS, masked name and
+    # pseudonymous holder reference only), so the employer's report can carry it.
+    statement: str | None = None
     decided_at: datetime
     contacts: list[BodyContact] = Field(default_factory=list)
 
@@ -194,6 +198,33 @@ class EmployerWebhooksConfigured(Event):
         return str(self.employer_id).encode()
 
 
+class AccountMail(StrEnum):
+    VERIFY_EMAIL = "verify-email"  # the link confirms the address given at sign-up
+    EMPLOYER_APPROVED = "employer-approved"
+    EMPLOYER_REJECTED = "employer-rejected"
+    PASSWORD_RESET = "password-reset"
+    INVITATION = "invitation"  # an employer's admin added a user: the link sets a password
+
+
+class AccountMailRequested(Event):
+    """Intake asks the notifier to send one account e-mail over SMTP. The address and the link
+    (a one-time secret) are sealed like webhook secrets (services/runtime/secret_box.py), bound
+    to the employer and `mail_id`, so neither is readable on Kafka."""
+
+    topic: ClassVar[TopicSpec] = EMPLOYER_MAIL
+
+    mail_id: UUID  # the notifier sends each mail id once
+    employer_id: UUID
+    kind: AccountMail
+    organisation: str  # the employer's name, for the greeting
+    sealed_recipient: str  # box.seal(address, employer_id, f"mail:{mail_id}:to")
+    sealed_link: str | None = None  # box.seal(url, employer_id, f"mail:{mail_id}:link")
+    note: LocalizedText | None = None  # e.g. an operator's reason for a rejection
+
+    def key(self) -> bytes:
+        return str(self.employer_id).encode()
+
+
 class QualificationWithdrawn(Event):
     """The registry withdrew a qualification from the catalogue (the notice's exit mechanism)."""
 
@@ -216,6 +247,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerdictReached,
         OutcomePublished,
         EmployerWebhooksConfigured,
+        AccountMailRequested,
         QualificationWithdrawn,
     )
 }

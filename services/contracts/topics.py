@@ -29,12 +29,18 @@ EMPLOYER_WEBHOOKS = TopicSpec(
     {"cleanup.policy": "compact", "segment.ms": _HOUR_MS, "max.compaction.lag.ms": _HOUR_MS},
 )
 
+# Account e-mail (address verification, approval, password reset, invitation), sent by the
+# notifier; addresses and links travel sealed, and a day is ample for a mail to go out.
+EMPLOYER_MAIL = TopicSpec(
+    "employer.mail.v1", 3, {"retention.ms": str(24 * 3600 * 1000), "min.insync.replicas": "1"}
+)
 
 # The one service allowed to produce each topic: consumers accept a record only if it is signed
 # by this service's key (docs/event-authenticity.md); the cluster's ACLs mirror this table.
 PRODUCER_OF: dict[str, str] = {
     VERIFICATION_REQUESTED.name: "intake",
     EMPLOYER_WEBHOOKS.name: "intake",
+    EMPLOYER_MAIL.name: "intake",
     VERDICT_REACHED.name: "verifier",
     VERIFICATION_PROGRESSED.name: "verifier",
     OUTCOME_PUBLISHED.name: "notifier",
@@ -59,6 +65,7 @@ CONSUMED = (
     VERIFICATION_PROGRESSED,
     OUTCOME_PUBLISHED,  # by the operators' console
     EMPLOYER_WEBHOOKS,
+    EMPLOYER_MAIL,
     CATALOGUE_CHANGES,
 )
 ALL_TOPICS: tuple[TopicSpec, ...] = (
@@ -67,6 +74,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     VERIFICATION_PROGRESSED,
     OUTCOME_PUBLISHED,
     EMPLOYER_WEBHOOKS,
+    EMPLOYER_MAIL,
     CATALOGUE_CHANGES,
     *(dead_letter_of(topic) for topic in CONSUMED),
 )

@@ -1,15 +1,21 @@
 """Composition root of intake: settings -> adapters -> app; nothing else."""
 
+import base64
 import os
 
 from services.contracts.topics import ALL_TOPICS
 from services.intake.api.routes import IntakeContext, create_app
+from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
 from services.intake.settings import IntakeSettings
+from services.intake.store.accounts import AccountStore
 from services.intake.store.repository import MIGRATIONS, IntakeStore
+from services.intake.web.app import employer_web_app
+from services.intake.web.deps import WebDeps
+from services.intake.web.sections import sections
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
@@ -55,6 +61,16 @@ async def main() -> None:
             turnaround_policy=policy,
             max_batch_rows=settings.max_batch_rows,
         )
+        web = WebDeps(
+            settings=settings,
+            store=store,
+            accounts=AccountStore(pool),
+            applying=Applying(store, catalogue, channels, context.holder_ref_key, policy),
+            catalogue=catalogue,
+            channels=channels,
+            mail_box=secrets_box,
+            data_box=SecretBox(base64.b64decode(settings.data_key.get_secret_value())),
+        )
         health = {"database": database_check(pool), "kafka": kafka_check(producer)}
         consumer = EventConsumer(
             bootstrap=settings.kafka_bootstrap_servers,
@@ -79,7 +95,13 @@ async def main() -> None:
                     settings.host,
                     settings.port,
                     reuse_port=settings.workers > 1,
-                )
+                ),
+                http_server(
+                    employer_web_app(web, sections(web)),
+                    settings.host,
+                    settings.web_port,
+                    reuse_port=settings.workers > 1,
+                ),
             ],
             loops,
         )

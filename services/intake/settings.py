@@ -28,6 +28,9 @@ class IntakeSettings(IntakeDatabaseSettings):
     DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
         "holder_ref_key": "local-development-holder-ref-key",
         "notifier_internal_token": "local-development-internal-token",
+        "session_secret": "local-development-employer-session-secret",
+        "operator_token": "local-operator-token",
+        "data_key": "bG9jYWwtZGV2ZWxvcG1lbnQtZW1wbG95ZXItZGF0YS0=",
     }
 
     kafka_bootstrap_servers: str = Field(
@@ -55,6 +58,29 @@ class IntakeSettings(IntakeDatabaseSettings):
     notifier_internal_token: SecretStr = SecretStr("")  # required outside development
     notifier_timeout_seconds: float = 5.0
     log_level: str = "INFO"
+    # The employer web platform (services/intake/web), on its own port next to the API.
+    web_port: int = 8086
+    # Where the web platform is reached from outside: the links in account e-mails point here.
+    web_base_url: str = "http://127.0.0.1:8086"
+    # The public check page (the registry's public port); the report's QR code links to it.
+    public_check_url: str = "http://127.0.0.1:8084/check"
+    # Signs the session cookie; the cookie holds only a session token, the session is in
+    # PostgreSQL.
+    session_secret: SecretStr = SecretStr("")  # required outside development
+    session_hours: float = Field(8.0, gt=0)
+    # Cookies go over HTTPS only, as behind TLS in any deployment; `make run` serves plain HTTP
+    # on loopback and turns this off.
+    secure_cookies: bool = True
+    # Failed sign-ins in a row before a user is locked out, and the first lock's length (it
+    # doubles with each further failure).
+    lockout_after: int = Field(5, ge=1)
+    lockout_seconds: float = Field(30.0, gt=0)
+    # How long the links in account e-mails stay valid.
+    email_link_hours: float = Field(24.0, gt=0)
+    # Operators' calls (the console approving employers) carry this bearer token.
+    operator_token: SecretStr = SecretStr("")  # required outside development
+    # Seals users' TOTP secrets at rest (AES-256-GCM, base64 of 32 bytes).
+    data_key: SecretStr = SecretStr("")  # required outside development
 
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:

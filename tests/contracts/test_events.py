@@ -1,13 +1,15 @@
 """Event envelopes: encode/decode through Kafka headers, versions and partition keys."""
 
 from datetime import UTC, date, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
 
 from services.contracts.events import (
     EVENT_TYPES,
+    AccountMail,
+    AccountMailRequested,
     CertificateClaim,
     CheckOutcome,
     CheckResult,
@@ -75,6 +77,14 @@ WEBHOOKS = EmployerWebhooksConfigured(
         WebhookEndpoint(url="https://example.test/hook", sealed_secret="v1.0a1b2c3d.c2VhbGVk")
     ],
 )
+MAIL = AccountMailRequested(
+    mail_id=UUID("3f1d2a9c-6a53-4c1e-9d7e-2b8f0c4e5a61"),
+    employer_id=EMPLOYER_ID,
+    kind=AccountMail.VERIFY_EMAIL,
+    organisation="Example Ltd. 示例有限公司",
+    sealed_recipient="v1.0a1b2c3d.c2VhbGVk",
+    sealed_link="v1.0a1b2c3d.bGluaw",
+)
 PROGRESSED = VerificationProgressed(
     request_id=REQUEST_ID,
     employer_id=EMPLOYER_ID,
@@ -88,7 +98,7 @@ WITHDRAWN = QualificationWithdrawn(
     withdrawn_on=date(2025, 3, 1),
     reason="merged into Q-ELEC",
 )
-EVENTS: list[Event] = [REQUESTED, PROGRESSED, VERDICT, OUTCOME, WEBHOOKS, WITHDRAWN]
+EVENTS: list[Event] = [REQUESTED, PROGRESSED, VERDICT, OUTCOME, WEBHOOKS, MAIL, WITHDRAWN]
 
 
 def as_dict(headers: list[tuple[str, bytes]]) -> dict[str, bytes]:

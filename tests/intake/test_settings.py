@@ -3,6 +3,7 @@ development; only `QV_ENV=development` falls back on the published development v
 operator's commands need neither."""
 
 import os
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -18,16 +19,21 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+# The web platform's secrets, given where a test is about the others.
+WEB_SECRETS: dict[str, Any] = {"session_secret": "s", "operator_token": "o", "data_key": "ZGF0YQ=="}
+WEB_SECRETS_ENV = {"INTAKE_" + name.upper(): value for name, value in WEB_SECRETS.items()}
+
+
 def test_the_holder_key_and_internal_token_are_required_outside_development() -> None:
     expected = (
-        "INTAKE_HOLDER_REF_KEY, INTAKE_NOTIFIER_INTERNAL_TOKEN are required "
-        r"\(or set QV_ENV=development\)"
+        "INTAKE_HOLDER_REF_KEY, INTAKE_NOTIFIER_INTERNAL_TOKEN, INTAKE_SESSION_SECRET, "
+        r"INTAKE_OPERATOR_TOKEN, INTAKE_DATA_KEY are required \(or set QV_ENV=development\)"
     )
     with pytest.raises(ValidationError, match=expected):
         IntakeSettings()
     with pytest.raises(ValidationError, match=r"^(?s:.*)INTAKE_HOLDER_REF_KEY is required"):
-        IntakeSettings(holder_ref_key="", notifier_internal_token="t")
-    given = IntakeSettings(holder_ref_key="k", notifier_internal_token="t")
+        IntakeSettings(holder_ref_key="", notifier_internal_token="t", **WEB_SECRETS)
+    given = IntakeSettings(holder_ref_key="k", notifier_internal_token="t", **WEB_SECRETS)
     assert given.holder_ref_key.get_secret_value() == "k"
     assert given.notifier_internal_token.get_secret_value() == "t"
 
@@ -46,7 +52,9 @@ def test_the_operator_s_commands_need_no_secrets() -> None:
 
 
 def test_the_entry_point_refuses_to_start_with_one_line() -> None:
-    lines = refused_start("services.intake", "INTAKE_", {"INTAKE_HOLDER_REF_KEY": "k"})
+    lines = refused_start(
+        "services.intake", "INTAKE_", {"INTAKE_HOLDER_REF_KEY": "k", **WEB_SECRETS_ENV}
+    )
     assert lines == [
         "intake cannot start: INTAKE_NOTIFIER_INTERNAL_TOKEN is required "
         "(or set QV_ENV=development)"
@@ -57,7 +65,7 @@ def test_a_missing_webhook_key_stops_start_up_with_one_line() -> None:
     lines = refused_start(
         "services.intake",
         "INTAKE_",
-        {"INTAKE_HOLDER_REF_KEY": "k", "INTAKE_NOTIFIER_INTERNAL_TOKEN": "t"},
+        {"INTAKE_HOLDER_REF_KEY": "k", "INTAKE_NOTIFIER_INTERNAL_TOKEN": "t", **WEB_SECRETS_ENV},
     )
     assert len(lines) == 1
     assert lines[0].startswith("intake cannot start: WEBHOOK_SECRETS_KEY is not set")

@@ -3,8 +3,7 @@ headers, and the sections' routes."""
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
@@ -15,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.console.usecases.sign_in import Refusal
 from services.console.web.deps import Deps
@@ -28,21 +27,11 @@ from services.runtime.observability import (
     ops_routes,
 )
 from services.runtime.resilience import DATABASE_UNREACHABLE, Loops
+from services.runtime.web import SecurityHeaders, csrf_failed, language_switch, safe_next
 
 SESSION_COOKIE = "qv_console_session"
 CSRF_COOKIE = "qv_console_csrf"
 PUBLIC_PREFIXES = ("/sign-in", "/static/", "/livez", "/readyz", "/healthz", "/metrics", "/lang")
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-]
 
 
 class SignedInOnly:
@@ -81,37 +70,16 @@ def _to_sign_in(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self._app(scope, receive, with_headers)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this console: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    parts = urlsplit(target)
-    return "/" if parts.scheme or parts.netloc else target
-
-
 def account_routes(deps: Deps) -> list[BaseRoute]:
     async def sign_in_page(request: Request) -> Response:
-        target = _safe_next(request.query_params.get("next"))
+        target = safe_next(request.query_params.get("next"))
         return render(request, "sign_in.html", {"next": target})
 
     async def sign_in(request: Request) -> Response:
         form = await request.form()
         username = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
-        target = _safe_next(str(form.get("next", "/")))
+        target = safe_next(str(form.get("next", "/")))
         outcome = await deps.sign_in(username, password)
         if isinstance(outcome, Refusal):
             context = {"next": target, "refusal": outcome.value, "username": username}
@@ -130,14 +98,6 @@ def account_routes(deps: Deps) -> list[BaseRoute]:
         request.session.clear()
         return RedirectResponse("/sign-in", status_code=303)
 
-    async def choose_language(request: Request) -> Response:
-        chosen = request.query_params.get("to", "zh")
-        response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
-        response.set_cookie(
-            LANGUAGE_COOKIE, "en" if chosen == "en" else "zh", max_age=365 * 86_400, samesite="lax"
-        )
-        return response
-
     async def overview(request: Request) -> Response:
         recent = await deps.audit.recent(limit=10)
         return render(request, "overview.html", {"recent": recent})
@@ -154,7 +114,7 @@ def account_routes(deps: Deps) -> list[BaseRoute]:
         Route("/sign-in", sign_in_page, methods=["GET"]),
         Route("/sign-in", sign_in, methods=["POST"]),
         Route("/sign-out", sign_out, methods=["POST"]),
-        Route("/lang", choose_language),
+        Route("/lang", language_switch(LANGUAGE_COOKIE)),
         Route("/audit", audit),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -171,21 +131,6 @@ async def _forbidden(request: Request, exc: Exception) -> Response:
         message = pick(language, "The request was refused.", "请求被拒绝。")
     context = {"status": exc.status_code, "message": message, "detail": exc.detail}
     return render(request, "error.html", context, status_code=exc.status_code)
-
-
-async def _csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
-    body = (
-        "CSRF check failed: reload the page and try again.\n"
-        "跨站请求伪造（CSRF）校验失败：请刷新页面后重试。\n"
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def console_app(
@@ -219,6 +164,6 @@ def console_app(
         always_set_cookie=True,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="Strict",
-        send_csrf_failed=_csrf_failed,
+        send_csrf_failed=csrf_failed,
     )
     return SecurityHeaders(protected)

@@ -1,24 +1,14 @@
-"""The console speaks Chinese and English; the reader switches. Templates write each text in
-both languages, `tr("English", "中文")`, and the reader's choice picks one."""
-
-from typing import Literal
+"""The console speaks Chinese and English; the reader switches (services/runtime/web.py)."""
 
 from starlette.requests import Request
 
-Language = Literal["zh", "en"]
+from services.runtime.web import LANGUAGES, Language, pick
+from services.runtime.web import language_of as _language_of
+
 LANGUAGE_COOKIE = "qv_console_lang"
-LANGUAGES: tuple[Language, ...] = ("zh", "en")
+
+__all__ = ["LANGUAGES", "LANGUAGE_COOKIE", "Language", "language_of", "pick"]
 
 
 def language_of(request: Request) -> Language:
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen == "en":
-        return "en"
-    if chosen == "zh":
-        return "zh"
-    accepted = request.headers.get("accept-language", "")
-    return "en" if accepted.lower().startswith("en") else "zh"
-
-
-def pick(language: Language, en: str, zh: str) -> str:
-    return en if language == "en" else zh
+    return _language_of(request, LANGUAGE_COOKIE)
