@@ -20,6 +20,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 from itsdangerous import TimestampSigner
+from playwright.async_api import Page
 
 from deploy.local.processes import free_port
 from services.intake.applying import Applying
@@ -148,3 +149,10 @@ async def post_form(
     """Submits a form of the page at `page_path` as the browser would, with its CSRF token."""
     page = await client.get(page_path)
     return await client.post(action, data={"csrftoken": csrf_token(page.text), **form})
+
+
+async def browse_as(page: Page, url: str, signed_in: SignedIn) -> None:
+    """Gives the browser `signed_in`'s session cookie, as if the user had signed in."""
+    await page.context.add_cookies(
+        [{"name": name, "value": value, "url": url} for name, value in signed_in.cookies.items()]
+    )
