@@ -50,6 +50,8 @@ async def run_demo(platform: Platform) -> dict[str, str]:
     return {
         "api_key": employer["api_key"],
         "certificate": certificate.certificate_number,
+        "holder_name": certificate.claimed_name,
+        "issued_on": certificate.issued_on.isoformat(),
         "status": outcome["status"],
         "code": outcome.get("verification_code") or "-",
         "lookup": lookup,

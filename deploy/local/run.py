@@ -93,9 +93,12 @@ async def console_operator(database_url: str) -> str:
 def _banner(platform: Platform, logs: Path, demo: dict[str, str], password: str) -> str:
     ports = platform.ports
     public = f"http://127.0.0.1:{ports.registry_public}"
+    web = platform.employer_web_url
     pki = _shown(platform.tls_dir)
     return f"""
 === The verification platform is up ===
+  employer web platform        {web}/   (sign up: {web}/sign-up)
+  public check page (便民服务)  {public}/check
   operators' console           {platform.console_url}/   sign in as {DEV_OPERATOR} / {password}
   intake (employer HTTP API)   {platform.intake_url}      OpenAPI: {platform.intake_url}/docs
   registry (gRPC, mutual TLS)  {platform.registry_target}   health/metrics: http://127.0.0.1:{ports.registry_ops}
@@ -110,7 +113,17 @@ def _banner(platform: Platform, logs: Path, demo: dict[str, str], password: str)
 
 Demo: certificate {demo["certificate"]} of {DEMO_QUALIFICATION} verified as {demo["status"]},
       verification code {demo["code"]} (registry lookup: {demo["lookup"]}).
-      Check it as anyone can: curl -s {public}/v1/codes/{demo["code"]}
+      Check it as anyone can: {public}/check?code={demo["code"]}
+                          or: curl -s {public}/v1/codes/{demo["code"]}
+
+In the browser, as an employer:
+  1. sign up at {web}/sign-up (any valid credit code, e.g. 91110105MA02XK4P72);
+  2. open the link in the verification e-mail at http://127.0.0.1:{ports.mail_http}/;
+  3. approve the employer in the console ({platform.console_url}/employers, as {DEV_OPERATOR});
+  4. sign in, enrol an authenticator app (TOTP), and apply at {web}/apply for
+     "AWS Certified Solutions Architect - Professional", holder {demo["holder_name"]},
+     certificate {demo["certificate"]} issued {demo["issued_on"]}, any passport number;
+  5. download the report (PDF) of the authentic result and scan its QR code, or open the check page.
 
 A region's system reads the registry with its client certificate (made in {pki}), e.g. Beijing:
   grpcurl -cacert {pki}/ca.pem -cert {pki}/beijing.pem -key {pki}/beijing-key.pem \\
