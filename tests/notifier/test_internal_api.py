@@ -104,3 +104,18 @@ async def test_out_of_range_cursors_and_malformed_ids_are_refused_not_failed(
     assert (await api.get(base, params={"before": str(2**63 - 1)})).status_code == 200
     for webhook_id in ("%00", "%7F", "msg_" + "0" * 40):
         assert (await api.post(f"{base}/{webhook_id}/replay")).status_code == 404, webhook_id
+
+
+async def test_an_employer_reads_its_own_email_recipients_only(
+    api: httpx.AsyncClient, notifier_pool: asyncpg.Pool
+) -> None:
+    store = NotifierStore(notifier_pool)
+    mine, theirs = uuid4(), uuid4()
+    await store.configure_endpoints(configured(mine, {}, emails=["HR@Example.cn", "a@b.cn"]))
+    await store.configure_endpoints(configured(theirs, {}, emails=["x@y.cn"]))
+    answer = await api.get(f"/internal/v1/employers/{mine}/emails")
+    assert answer.json() == {"addresses": ["HR@example.cn", "a@b.cn"]}
+    unset = await api.get(f"/internal/v1/employers/{uuid4()}/emails")
+    assert unset.json() == {"addresses": []}
+    refused = await api.get(f"/internal/v1/employers/{mine}/emails", headers={"Authorization": ""})
+    assert refused.status_code == 401

@@ -1,6 +1,7 @@
 """Internal HTTP API of the notifier, for intake only (never exposed to employers directly):
-an employer's deliveries and their replay. Intake passes the employer it authenticated;
-calls carry a token shared by the two services."""
+an employer's deliveries and their replay, and the addresses its notifications are e-mailed
+to. Intake passes the employer it authenticated; calls carry a token shared by the two
+services."""
 
 import hmac
 import re
@@ -57,10 +58,20 @@ def internal_routes(store: NotifierStore, token: str) -> list[Route]:
             return _error(404, "no such delivery")
         return JSONResponse(view_json(view), status_code=202)
 
+    async def emails(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return _error(401, "unauthorised")
+        try:
+            employer_id = UUID(request.path_params["employer_id"])
+        except ValueError:
+            return _error(422, "employer_id is not a UUID")
+        return JSONResponse({"addresses": await store.email_recipients(employer_id)})
+
     base = "/internal/v1/employers/{employer_id}/deliveries"
     return [
         Route(base, deliveries, methods=["GET"]),
         Route(base + "/{webhook_id}/replay", replay, methods=["POST"]),
+        Route("/internal/v1/employers/{employer_id}/emails", emails, methods=["GET"]),
     ]
 
 

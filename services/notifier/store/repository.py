@@ -289,6 +289,13 @@ class NotifierStore:
         )
         return [_view(row) for row in rows]
 
+    async def email_recipients(self, employer_id: UUID) -> list[str]:
+        """The addresses the employer's notifications are e-mailed to (none configured: [])."""
+        addresses = await self._pool.fetchval(
+            "SELECT addresses FROM email_recipients WHERE employer_id = $1", employer_id
+        )
+        return list(addresses or [])
+
     async def replay(self, employer_id: UUID, webhook_id: str) -> DeliveryView | None:
         """Send a finished (failed or delivered) delivery again, with the same id; a pending
         one is left as it is. None when the employer has no such delivery."""
