@@ -1,4 +1,5 @@
-"""When repeated failed sign-ins lock an account, and for how long: pure, given the clock."""
+"""When repeated failed sign-ins lock an account, and for how long: pure, given the clock.
+One policy for every sign-in of the platform (the console's operators, employers' users)."""
 
 from datetime import datetime, timedelta
 

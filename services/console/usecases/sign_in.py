@@ -9,10 +9,10 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.console.domain.lockout import is_locked, locked_until_after_failure
 from services.console.domain.roles import Operator, Role
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
+from services.runtime.lockout import is_locked, locked_until_after_failure
 
 HASHER = PasswordHasher()
 # Verified against when the username is unknown, so that a miss costs as long as a hit.
