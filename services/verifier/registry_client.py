@@ -1,5 +1,6 @@
 """gRPC client of the registry: issues the verification code of an authentic verdict."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,14 @@ _REGIONS: dict[str, registry_pb2.Region.ValueType] = {
     "tianjin": registry_pb2.REGION_TIANJIN,
     "hebei": registry_pb2.REGION_HEBEI,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    code: str
+    # The registry's signed statement of the verification (a compact JWS, `vc+jwt`); None only
+    # from a registry that signs no statements.
+    statement: str | None
 
 
 class RegistryUnavailable(ConnectionError):
@@ -39,7 +48,8 @@ class RegistryClient:
         self._stub = registry_pb2_grpc.RegistryServiceStub(self._channel)
         self._timeout = timeout_seconds
 
-    async def issue_code(self, request: VerificationRequested, verified_at: datetime) -> str:
+    async def issue_code(self, request: VerificationRequested, verified_at: datetime) -> IssuedCode:
+        """The code and signed statement of `request`; the same ones when asked again."""
         stamp = Timestamp()
         stamp.FromDatetime(verified_at)
         message = registry_pb2.IssueCodeRequest(
@@ -58,7 +68,7 @@ class RegistryClient:
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise RegistryUnavailable(error.details() or str(error.code())) from error
             raise
-        return str(response.code)
+        return IssuedCode(code=str(response.code), statement=response.statement or None)
 
     async def close(self) -> None:
         await self._channel.close()

@@ -235,7 +235,8 @@ async def test_the_verifiers_client_issues_codes_over_mutual_tls(
         certificate=CertificateClaim(number="N-1", issued_on=date(2024, 1, 1)),
     )
     try:
-        code = await client.issue_code(request, datetime.now(UTC))
+        issued = await client.issue_code(request, datetime.now(UTC))
     finally:
         await client.close()
-    assert len(code.replace("-", "")) == 17
+    assert len(issued.code.replace("-", "")) == 17
+    assert issued.statement and issued.statement.count(".") == 2

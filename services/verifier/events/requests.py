@@ -225,9 +225,9 @@ class RequestVerifier:
     ) -> None:
         decision = decide([c.answer for c in contacts], request.holder.name)
         decided_at = datetime.now(UTC)
-        code = None
+        issued = None
         if decision.verdict == Verdict.AUTHENTIC:
-            code = await self._registry.issue_code(request, decided_at)
+            issued = await self._registry.issue_code(request, decided_at)
         verdict = VerdictReached(
             request_id=request.request_id,
             employer_id=request.employer_id,
@@ -237,7 +237,8 @@ class RequestVerifier:
             verdict=decision.verdict,
             reason=decision.reason,
             checks=decision.checks,
-            verification_code=code,
+            verification_code=issued.code if issued else None,
+            statement=issued.statement if issued else None,
             decided_at=decided_at,
             contacts=[
                 BodyContact(body_id=c.answer.body_id, channel=c.answer.channel, seconds=c.seconds)
