@@ -1,30 +1,21 @@
 """Employer routes of batches: many applications at once (JSON or CSV), per-row results."""
 
-import hashlib
-from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import ValidationError
 
-from services.intake.api.batch_input import EXAMPLE_CSV, column_of, parse_batch
+from services.intake.api.batch_input import EXAMPLE_CSV
 from services.intake.api.openapi import documented_problems
-from services.intake.api.problems import invalid_fields, problem_body
 from services.intake.api.schemas import (
     EXAMPLE_APPLICATION,
     EXAMPLE_PASSPORT_APPLICATION,
     BatchCheckOut,
-    BatchCheckRow,
     BatchOut,
-    VerificationIn,
 )
-from services.intake.api.verifications import out
-from services.intake.applying import Applying, Eligible
-from services.intake.domain.errors import Refusal
-from services.intake.domain.turnaround import Observed
-from services.intake.store.repository import IntakeStore, Prepared, Submission
-from services.runtime.tracing import child_traceparent
+from services.intake.applying import Applying
+from services.intake.store.repository import IntakeStore
+from services.intake.usecases.submitting_batch import check_batch, submit_batch
 
 BATCH_PATH = "/v1/verification-batches"
 
@@ -82,25 +73,16 @@ def batch_routes(store: IntakeStore, applying: Applying, employer: Any, max_rows
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
         traceparent: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        raw = await request.body()
-        content_type = request.headers.get("content-type", "")
-        batch = parse_batch(content_type, raw, max_rows)
-        checked = [_check_row(applying, row) for row in batch.rows]
-        observed = await _observed(applying, checked)
-        rows: list[Prepared | Refusal] = [
-            r if isinstance(r, Refusal) else applying.prepare(r, employer_id, observed)
-            for r in checked
-        ]
-        idempotency = None
-        if idempotency_key is not None:
-            digest = hashlib.sha256(b"batch\0" + content_type.encode() + b"\0" + raw).digest()
-            idempotency = (idempotency_key, digest)
-
-        def render(results: list[Submission | Refusal]) -> dict[str, Any]:
-            return _render(results, batch.from_csv, request.url.path)
-
-        return await store.submit_batch(
-            employer_id, rows, idempotency, render, child_traceparent(traceparent)
+        return await submit_batch(
+            store,
+            applying,
+            employer_id,
+            request.headers.get("content-type", ""),
+            await request.body(),
+            max_rows,
+            request.url.path,
+            idempotency_key,
+            traceparent,
         )
 
     @router.post(
@@ -111,71 +93,13 @@ def batch_routes(store: IntakeStore, applying: Applying, employer: Any, max_rows
         responses=documented_problems(400, 401, 413, 415),
     )
     async def check(request: Request, employer_id: Employer) -> BatchCheckOut:
-        batch = parse_batch(request.headers.get("content-type", ""), await request.body(), max_rows)
-        checked = [_check_row(applying, row) for row in batch.rows]
-        observed = await _observed(applying, checked)
-        results = []
-        for number, row in enumerate(checked, start=1):
-            if isinstance(row, Refusal):
-                problem = _problem(row, batch.from_csv, request.url.path)
-                results.append(BatchCheckRow(row=number, ok=False, problem=problem))
-            else:
-                expected = applying.prepare(row, employer_id, observed).expected_completion_at
-                results.append(
-                    BatchCheckRow(
-                        row=number,
-                        ok=True,
-                        body_ids=list(row.body_ids),
-                        expected_completion_at=expected,
-                    )
-                )
-        ok = sum(r.ok for r in results)
-        return BatchCheckOut(rows=len(results), ok=ok, refused=len(results) - ok, results=results)
+        return await check_batch(
+            applying,
+            employer_id,
+            request.headers.get("content-type", ""),
+            await request.body(),
+            max_rows,
+            request.url.path,
+        )
 
     return router
-
-
-def _check_row(applying: Applying, row: Any) -> Eligible | Refusal:
-    try:
-        return applying.check(VerificationIn.model_validate(row))
-    except ValidationError as error:
-        return invalid_fields(error.errors())
-    except Refusal as refusal:
-        return refusal
-
-
-async def _observed(
-    applying: Applying, checked: Sequence[Eligible | Refusal]
-) -> dict[str, Observed]:
-    return await applying.observed(
-        [b for row in checked if isinstance(row, Eligible) for b in row.body_ids]
-    )
-
-
-def _render(results: list[Submission | Refusal], from_csv: bool, instance: str) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    for number, result in enumerate(results, start=1):
-        if isinstance(result, Refusal):
-            problem = _problem(result, from_csv, instance)
-            rows.append({"row": number, "result": "refused", "problem": problem})
-        else:
-            # Expected time as computed at acceptance (an in-flight one: as stored).
-            record = result.record
-            verification = out(record, record.expected_completion_at).model_dump(mode="json")
-            kind = "accepted" if result.created else "already_in_flight"
-            rows.append({"row": number, "result": kind, "verification": verification})
-    counts = {k: sum(r["result"] == k for r in rows) for k in ("accepted", "already_in_flight")}
-    return {
-        "rows": len(rows),
-        **counts,
-        "refused": len(rows) - sum(counts.values()),
-        "results": rows,
-    }
-
-
-def _problem(refusal: Refusal, from_csv: bool, instance: str) -> dict[str, Any]:
-    body = problem_body(refusal, instance)
-    if from_csv:
-        for error in body["errors"]:
-            error["column"] = column_of(error["pointer"])
-    return body

@@ -1,8 +1,5 @@
 """Employer routes of single verification requests: apply, dry-run, read, list."""
 
-import base64
-import binascii
-import hashlib
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,11 +21,15 @@ from services.intake.api.schemas import (
     VerificationPage,
 )
 from services.intake.applying import Applying
-from services.intake.domain.errors import invalid_cursor, not_found
 from services.intake.domain.lifecycle import Status
 from services.intake.store.repository import IntakeStore, PageCursor, RequestFilter, RequestRecord
-from services.runtime.observability import request_id_var
-from services.runtime.tracing import child_traceparent
+from services.intake.usecases.following import (
+    browse_applications,
+    decode_cursor,
+    follow_application,
+    with_current_expectation,
+)
+from services.intake.usecases.submitting import check_application, submit_application
 
 APPLICATION_EXAMPLES: dict[str, Any] = {
     "resident": {
@@ -82,23 +83,8 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
         ] = None,
         traceparent: Annotated[str | None, Header(description="W3C trace context")] = None,
     ) -> VerificationOut:
-        eligible = applying.check(body)
-        prepared = applying.prepare(
-            eligible, employer_id, await applying.observed(eligible.body_ids)
-        )
-        request_id_var.set(str(prepared.event.request_id))
-        idempotency = None
-        if idempotency_key is not None:
-            idempotency = (
-                idempotency_key,
-                hashlib.sha256(body.model_dump_json().encode()).digest(),
-            )
-        submission = await store.submit(
-            prepared.event,
-            prepared.accepted_at,
-            prepared.expected_completion_at,
-            idempotency,
-            child_traceparent(traceparent),
+        submission = await submit_application(
+            store, applying, employer_id, body, idempotency_key, traceparent
         )
         response.status_code = 202 if submission.created else 200
         response.headers["Location"] = f"/v1/verifications/{submission.record.id}"
@@ -112,14 +98,11 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
         responses=documented_problems(401, 422),
     )
     async def check(body: Application, employer_id: Employer) -> CheckOut:
-        eligible = applying.check(body)
-        prepared = applying.prepare(
-            eligible, employer_id, await applying.observed(eligible.body_ids)
-        )
+        dry_run = await check_application(store, applying, employer_id, body)
         return CheckOut(
-            body_ids=list(eligible.body_ids),
-            expected_completion_at=prepared.expected_completion_at,
-            in_flight_request_id=await store.find_in_flight(prepared.event),
+            body_ids=list(dry_run.body_ids),
+            expected_completion_at=dry_run.expected_completion_at,
+            in_flight_request_id=dry_run.in_flight_request_id,
         )
 
     @router.get(
@@ -130,10 +113,8 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
         responses=documented_problems(401, 404, 422),
     )
     async def read(request_id: UUID, employer_id: Employer) -> VerificationOut:
-        record = await store.get(employer_id, request_id)
-        if record is None:
-            raise not_found()
-        return await _current(applying, record)
+        followed = await follow_application(store, applying, employer_id, request_id)
+        return out(followed.record, followed.expected_completion_at)
 
     @router.get(
         "/verifications",
@@ -161,13 +142,11 @@ def verification_routes(store: IntakeStore, applying: Applying, employer: Any) -
             status, qualification_id, region, certificate_number, accepted_from, accepted_to
         )
         after = decode_cursor(cursor) if cursor else _before(before)
-        records = await store.list_requests(employer_id, where, limit, after)
-        full = len(records) == limit
-        expected = await applying.current_expectations(records)
+        page = await browse_applications(store, applying, employer_id, where, limit, after)
         return VerificationPage(
-            items=[out(r, expected[r.id]) for r in records],
-            next_cursor=encode_cursor(records[-1]) if full else None,
-            next_before=records[-1].accepted_at if full else None,
+            items=[out(f.record, f.expected_completion_at) for f in page.items],
+            next_cursor=page.next_cursor,
+            next_before=page.next_before,
         )
 
     return router
@@ -177,26 +156,9 @@ def _before(before: datetime | None) -> PageCursor | None:
     return None if before is None else PageCursor(before, _MIN_UUID)
 
 
-def encode_cursor(record: RequestRecord) -> str:
-    raw = f"{record.accepted_at.isoformat()}|{record.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> PageCursor:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        accepted_at, request_id = raw.split("|", 1)
-        position = PageCursor(datetime.fromisoformat(accepted_at), UUID(request_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise invalid_cursor() from error
-    if position.accepted_at.tzinfo is None:
-        raise invalid_cursor()
-    return position
-
-
 async def _current(applying: Applying, record: RequestRecord) -> VerificationOut:
-    expected = await applying.current_expectations([record])
-    return out(record, expected[record.id])
+    followed = await with_current_expectation(applying, record)
+    return out(followed.record, followed.expected_completion_at)
 
 
 def out(record: RequestRecord, expected_completion_at: datetime) -> VerificationOut:
