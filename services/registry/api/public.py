@@ -4,6 +4,10 @@ revocation status list are published for offline verifiers.
 `GET /v1/codes/{code}` answers valid / revoked / unknown with the qualification, the awarding
 bodies, the date verified and the holder's name masked, nothing more. It is rate-limited per
 client address so codes cannot be enumerated, and every lookup is written to the audit log.
+
+`GET /check` is the same check as a page for people (便民服务, api/check_page.py), and
+`GET /v1/codes/{code}/statement` downloads the code's signed statement for offline
+verification. Both draw on the same per-client budget as the JSON check and are audited alike.
 """
 
 import logging
@@ -20,11 +24,12 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 
+from services.registry.api.check_page import CheckPages, found, static_files, unknown, wants_html
 from services.registry.catalogue.model import Catalogue, UnknownQualificationError
-from services.registry.domain.codes import mask_name, parse_code
+from services.registry.domain.codes import VerificationCode, mask_name, parse_code
 from services.registry.domain.errors import RegistryError
 from services.registry.domain.statements import (
     JOSE_TYPE,
@@ -45,6 +50,7 @@ PROBLEM_JSON = "application/problem+json"
 PUBLIC_CHECKS = Counter("registry_public_checks_total", "Public code checks", ["outcome"])
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Refusal = Callable[[Request, int], Response]  # the answer once the budget is spent
 
 
 class PublicApi:
@@ -67,35 +73,93 @@ class PublicApi:
         self._issuer = issuer
         self._limit: RateLimitItem = parse(rate_limit)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._pages = CheckPages(issuer.id)
 
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/v1/codes/{code}", self._rate_limited(self.check_code)),
+                Route("/v1/codes/{code}", self._rate_limited(self.check_code, _limited_problem)),
+                Route(
+                    "/v1/codes/{code}/statement",
+                    self._rate_limited(self.statement, self._limited_statement),
+                ),
+                Route("/check", self._rate_limited(self.check_page, self._pages.limited)),
+                Route("/", _to_check_page),
+                Mount("/static", static_files()),
                 Route("/.well-known/jwks.json", self.jwks),
                 Route(f"/v1/status-lists/{STATUS_LIST_ID}", self.status_list),
             ],
             exception_handlers=database_away_handlers(),
         )
 
-    def _rate_limited(self, endpoint: Endpoint) -> Endpoint:
+    def _rate_limited(self, endpoint: Endpoint, refuse: Refusal) -> Endpoint:
+        """One budget per client for every way of looking a code up: JSON, page, statement."""
+
         async def limited(request: Request) -> Response:
             client = _client_address(request)
             if await self._limiter.hit(self._limit, "check", client):
                 return await endpoint(request)
             PUBLIC_CHECKS.labels("rate_limited").inc()
             stats = await self._limiter.get_window_stats(self._limit, "check", client)
-            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-            return _problem(
-                429,
-                "rate-limited",
-                "Too many checks from this address; try again later",
-                "查询过于频繁，请稍后再试",
-                request,
-                headers={"Retry-After": str(retry_after)},
-            )
+            return refuse(request, max(1, math.ceil(stats.reset_time - time.time())))
 
         return limited
+
+    async def _look_up(
+        self, request: Request, code: VerificationCode, action: str
+    ) -> Verification | None:
+        """The record of a well-formed code, the lookup audited and counted."""
+        verification = await self._codes.by_code(code)
+        await self._audit.record(
+            actor="public",
+            peer=_client_address(request),
+            action=action,
+            outcome="found" if verification else "unknown",
+            code=str(code),
+        )
+        PUBLIC_CHECKS.labels(verification.status.value if verification else "unknown").inc()
+        return verification
+
+    async def check_page(self, request: Request) -> Response:
+        typed = request.query_params.get("code", "")
+        if not typed.strip():
+            return self._pages.check(request, typed=typed)
+        try:
+            code = parse_code(typed)
+        except RegistryError as error:
+            PUBLIC_CHECKS.labels(error.code.value).inc()
+            return self._pages.check(request, typed=typed, error=error, status_code=400)
+        verification = await self._look_up(request, code, "PublicCheckPage")
+        if verification is None:
+            return self._pages.check(
+                request, typed=typed, result=unknown(str(code)), status_code=404
+            )
+        result = found(verification, await self._catalogue.current())
+        return self._pages.check(request, typed=typed, result=result)
+
+    async def statement(self, request: Request) -> Response:
+        """The compact JWS the registry signed when it issued the code, as a file."""
+        try:
+            code = parse_code(request.path_params["code"])
+        except RegistryError as error:
+            PUBLIC_CHECKS.labels(error.code.value).inc()
+            return _problem(400, error.code.value, error.message_en, error.message_zh, request)
+        verification = await self._look_up(request, code, "PublicStatement")
+        if verification is None or verification.statement is None:
+            return _unknown_code(request, code)
+        return Response(
+            verification.statement,
+            media_type=f"application/{JOSE_TYPE}",
+            headers={
+                "Content-Disposition": f'attachment; filename="{code}.jwt"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    def _limited_statement(self, request: Request, retry_after: int) -> Response:
+        if wants_html(request):
+            return self._pages.limited(request, retry_after)
+        return _limited_problem(request, retry_after)
 
     async def check_code(self, request: Request) -> Response:
         typed = request.path_params["code"]
@@ -104,25 +168,9 @@ class PublicApi:
         except RegistryError as error:
             PUBLIC_CHECKS.labels(error.code.value).inc()
             return _problem(400, error.code.value, error.message_en, error.message_zh, request)
-        verification = await self._codes.by_code(code)
-        await self._audit.record(
-            actor="public",
-            peer=_client_address(request),
-            action="PublicCheck",
-            outcome="found" if verification else "unknown",
-            code=str(code),
-        )
+        verification = await self._look_up(request, code, "PublicCheck")
         if verification is None:
-            PUBLIC_CHECKS.labels("unknown").inc()
-            return _problem(
-                404,
-                "unknown-code",
-                "No verification code like this was issued",
-                "未签发过该核验码",
-                request,
-                extra={"code": str(code), "status": "unknown"},
-            )
-        PUBLIC_CHECKS.labels(verification.status.value).inc()
+            return _unknown_code(request, code)
         answer = _public_answer(verification, await self._catalogue.current())
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
@@ -166,6 +214,32 @@ def _public_answer(verification: Verification, catalogue: Catalogue) -> dict[str
     if verification.revocation_reason is not None:
         answer["revocation_reason"] = verification.revocation_reason
     return answer
+
+
+def _unknown_code(request: Request, code: VerificationCode) -> Response:
+    return _problem(
+        404,
+        "unknown-code",
+        "No verification code like this was issued",
+        "未签发过该核验码",
+        request,
+        extra={"code": str(code), "status": "unknown"},
+    )
+
+
+def _limited_problem(request: Request, retry_after: int) -> Response:
+    return _problem(
+        429,
+        "rate-limited",
+        "Too many checks from this address; try again later",
+        "查询过于频繁，请稍后再试",
+        request,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def _to_check_page(_: Request) -> Response:
+    return RedirectResponse("/check", status_code=303)
 
 
 def _client_address(request: Request) -> str:
