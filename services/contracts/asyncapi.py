@@ -26,6 +26,7 @@ PRODUCERS = {
     "VerdictReached": "verifier",
     "OutcomePublished": "notifier",
     "EmployerWebhooksConfigured": "intake",
+    "AccountMailRequested": "intake",
     "QualificationWithdrawn": "registry",
 }
 REGIONAL_GROUPS = ("region-beijing", "region-tianjin", "region-hebei")

@@ -220,6 +220,7 @@ class AccountMailRequested(Event):
     sealed_recipient: str  # box.seal(address, employer_id, f"mail:{mail_id}:to")
     sealed_link: str | None = None  # box.seal(url, employer_id, f"mail:{mail_id}:link")
     note: LocalizedText | None = None  # e.g. an operator's reason for a rejection
+    link_valid_hours: float | None = None  # how long the link stays valid, told in the mail
 
     def key(self) -> bytes:
         return str(self.employer_id).encode()

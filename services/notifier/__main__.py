@@ -7,17 +7,25 @@ from starlette.applications import Starlette
 
 from services.contracts.topics import (
     ALL_TOPICS,
+    EMPLOYER_MAIL,
     EMPLOYER_WEBHOOKS,
     VERDICT_REACHED,
     VERIFICATION_PROGRESSED,
 )
 from services.notifier.api.internal import internal_routes
+from services.notifier.delivery.account_email import AccountEmailTransport
 from services.notifier.delivery.email import EmailTransport
 from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.events.handlers import notifier_handler
 from services.notifier.settings import NotifierSettings
-from services.notifier.store.repository import EMAIL, MIGRATIONS, WEBHOOK, NotifierStore
+from services.notifier.store.repository import (
+    ACCOUNT_EMAIL,
+    EMAIL,
+    MIGRATIONS,
+    WEBHOOK,
+    NotifierStore,
+)
 from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
@@ -54,22 +62,24 @@ async def main() -> None:
             consumer = EventConsumer(
                 bootstrap=settings.kafka_bootstrap_servers,
                 group_id="notifier",
-                topics=[EMPLOYER_WEBHOOKS, VERDICT_REACHED, VERIFICATION_PROGRESSED],
+                topics=[EMPLOYER_MAIL, EMPLOYER_WEBHOOKS, VERDICT_REACHED, VERIFICATION_PROGRESSED],
                 handler=notifier_handler(store),
                 producer=producer,
                 keys=keys,
+            )
+            smtp = EmailTransport(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_sender,
+                settings.smtp_timeout_seconds,
             )
             sender = DeliverySender(
                 store,
                 pool,
                 {
                     WEBHOOK: WebhookTransport(http, box, settings.delivery_timeout_seconds),
-                    EMAIL: EmailTransport(
-                        settings.smtp_host,
-                        settings.smtp_port,
-                        settings.smtp_sender,
-                        settings.smtp_timeout_seconds,
-                    ),
+                    EMAIL: smtp,
+                    ACCOUNT_EMAIL: AccountEmailTransport(smtp, box),
                 },
                 time_scale=settings.retry_time_scale,
                 lease_seconds=max(settings.lease_seconds, settings.delivery_timeout_seconds + 1),

@@ -117,5 +117,16 @@ def is_sealed(value: str) -> bool:
     return value.startswith(VERSION + ".")
 
 
+def mail_recipient_binding(mail_id: UUID) -> str:
+    """What an account e-mail's sealed address is bound to (with the employer): intake seals,
+    the notifier opens."""
+    return f"mail:{mail_id}:to"
+
+
+def mail_link_binding(mail_id: UUID) -> str:
+    """What an account e-mail's sealed link is bound to (with the employer)."""
+    return f"mail:{mail_id}:link"
+
+
 def _bound_to(employer_id: UUID, url: str) -> bytes:
     return f"qualverify webhook secret\n{employer_id}\n{url}".encode()

@@ -10,7 +10,7 @@ from email.utils import formatdate
 import aiosmtplib
 
 from services.notifier.delivery.transport import Failure
-from services.notifier.domain.messages import email_of
+from services.notifier.domain.messages import EmailText, email_of
 from services.notifier.store.repository import DueDelivery
 
 
@@ -22,7 +22,10 @@ class EmailTransport:
         self._timeout = timeout_seconds
 
     async def send(self, delivery: DueDelivery) -> Failure | None:
-        message = self.message(delivery)
+        return await self.deliver(self.message(delivery))
+
+    async def deliver(self, message: EmailMessage) -> Failure | None:
+        """Hand one message to the mail server; a failure says only the error's class."""
         try:
             await aiosmtplib.send(
                 message, hostname=self._host, port=self._port, timeout=self._timeout
@@ -35,11 +38,15 @@ class EmailTransport:
 
     def message(self, delivery: DueDelivery) -> EmailMessage:
         text = email_of(delivery.payload)
+        return self.compose(delivery.url.removeprefix("mailto:"), text, delivery.webhook_id)
+
+    def compose(self, recipient: str, text: EmailText, message_key: str) -> EmailMessage:
+        """A plain-text UTF-8 message whose Message-ID is `<message_key@sender's domain>`."""
         message = EmailMessage()
         message["From"] = self._sender
-        message["To"] = delivery.url.removeprefix("mailto:")
+        message["To"] = recipient
         message["Subject"] = text.subject
         message["Date"] = formatdate(usegmt=True)
-        message["Message-ID"] = f"<{delivery.webhook_id}@{self._sender.rpartition('@')[2]}>"
+        message["Message-ID"] = f"<{message_key}@{self._sender.rpartition('@')[2]}>"
         message.set_content(text.body, charset="utf-8")
         return message

@@ -1,7 +1,9 @@
-"""Consumes verdicts, progress and employer configurations; each effect is stored once per
-event (the store de-duplicates by event id)."""
+"""Consumes verdicts, progress, employer configurations and account e-mail requests; each
+effect is stored once per event (the store de-duplicates by event id, account e-mails by mail
+id)."""
 
 from services.contracts.events import (
+    AccountMailRequested,
     EmployerWebhooksConfigured,
     VerdictReached,
     VerificationProgressed,
@@ -22,5 +24,7 @@ def notifier_handler(store: NotifierStore) -> BatchHandler:
                     await store.accept_progress(event, conn)
                 elif isinstance(event, EmployerWebhooksConfigured):
                     await store.configure_endpoints(event, conn)
+                elif isinstance(event, AccountMailRequested):
+                    await store.accept_account_mail(event, conn)
 
     return handle

@@ -13,12 +13,14 @@ from uuid import UUID, uuid5
 import asyncpg
 
 from services.contracts.events import (
+    AccountMailRequested,
     EmployerWebhooksConfigured,
     OutcomePublished,
     Stage,
     VerdictReached,
     VerificationProgressed,
 )
+from services.notifier.domain.account_mail import QueuedAccountMail
 from services.notifier.domain.messages import (
     COMPLETED,
     PROGRESSED,
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 DELIVERIES_CHANNEL = "deliveries"
 WEBHOOK = "webhook"
 EMAIL = "email"
+# An account e-mail (services/notifier/domain/account_mail.py): its `url` is the sealed address,
+# its payload keeps the link sealed; the employer's delivery log does not list it.
+ACCOUNT_EMAIL = "account-email"
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,27 @@ class NotifierStore:
                     conn, event.event_id, event.employer_id, event.request_id, PROGRESSED, payload
                 )
             return notify
+
+    async def accept_account_mail(
+        self, event: AccountMailRequested, within: Connection | None = None
+    ) -> None:
+        """Queue an account e-mail, once per mail id (a redelivered or re-published event
+        finds it queued already)."""
+        async with self.transaction(within) as conn:
+            queued = await conn.fetchval(
+                "INSERT INTO deliveries (webhook_id, employer_id, request_id, url, payload, "
+                "channel, event_type) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                "ON CONFLICT DO NOTHING RETURNING true",
+                account_mail_id(event.mail_id),
+                event.employer_id,
+                event.mail_id,
+                event.sealed_recipient,
+                QueuedAccountMail.of(event).payload(),
+                ACCOUNT_EMAIL,
+                f"account.{event.kind.value}",
+            )
+            if queued:
+                await _wake_sender(conn)
 
     async def configure_endpoints(
         self, event: EmployerWebhooksConfigured, within: Connection | None = None
@@ -303,17 +329,19 @@ class NotifierStore:
             replayed = await conn.fetchval(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), "
                 "replayed_at = now() WHERE webhook_id = $1 AND employer_id = $2 "
-                "AND status <> 'pending' RETURNING true",
+                "AND status <> 'pending' AND channel <> $3 RETURNING true",
                 webhook_id,
                 employer_id,
+                ACCOUNT_EMAIL,
             )
             if replayed:
                 await _wake_sender(conn)
             row = await conn.fetchrow(
                 f"SELECT {_VIEW_COLUMNS} FROM deliveries WHERE webhook_id = $1 "
-                "AND employer_id = $2",
+                "AND employer_id = $2 AND channel <> $3",
                 webhook_id,
                 employer_id,
+                ACCOUNT_EMAIL,
             )
         return None if row is None else _view(row)
 
@@ -380,6 +408,11 @@ async def _queue(
 async def _wake_sender(conn: Connection) -> None:
     # Delivered at commit, so the sender never wakes before the rows are visible.
     await conn.execute("SELECT pg_notify($1, current_schema())", DELIVERIES_CHANNEL)
+
+
+def account_mail_id(mail_id: UUID) -> str:
+    """The delivery id of an account e-mail; its Message-ID derives from the mail id."""
+    return "mail_" + mail_id.hex
 
 
 def delivery_id(event_id: UUID, destination: str) -> str:
@@ -485,7 +518,7 @@ _VIEW_COLUMNS = (
 
 _LIST_DELIVERIES = f"""
 SELECT {_VIEW_COLUMNS} FROM deliveries
-WHERE employer_id = $1
+WHERE employer_id = $1 AND channel <> '{ACCOUNT_EMAIL}'
   AND ($2::text IS NULL OR status = $2)
   AND ($3::uuid IS NULL OR request_id = $3)
   AND ($4::bigint IS NULL OR seq < $4)
