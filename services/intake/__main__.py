@@ -4,6 +4,7 @@ import base64
 import os
 
 from services.contracts.topics import ALL_TOPICS
+from services.intake.adapters.pdf_report import PdfReports
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
@@ -70,6 +71,7 @@ async def main() -> None:
             channels=channels,
             mail_box=secrets_box,
             data_box=SecretBox(base64.b64decode(settings.data_key.get_secret_value())),
+            reports=PdfReports(settings.report_font),
         )
         health = {"database": database_check(pool), "kafka": kafka_check(producer)}
         consumer = EventConsumer(

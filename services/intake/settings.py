@@ -81,6 +81,8 @@ class IntakeSettings(IntakeDatabaseSettings):
     operator_token: SecretStr = SecretStr("")  # required outside development
     # Seals users' TOTP secrets at rest (AES-256-GCM, base64 of 32 bytes).
     data_key: SecretStr = SecretStr("")  # required outside development
+    # The CJK font the verification reports embed (a subset of it); Debian's fonts-wqy-microhei.
+    report_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:

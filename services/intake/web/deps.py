@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from services.intake.adapters.pdf_report import PdfReports
 from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
@@ -23,3 +24,5 @@ class WebDeps:
     mail_box: SecretBox
     # Seals users' TOTP secrets at rest; intake's alone.
     data_box: SecretBox
+    # Renders verification reports (PDF) off the event loop.
+    reports: PdfReports

@@ -23,6 +23,7 @@ from itsdangerous import TimestampSigner
 from playwright.async_api import Page
 
 from deploy.local.processes import free_port
+from services.intake.adapters.pdf_report import PdfReports
 from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
@@ -63,6 +64,7 @@ def web_deps(
         channels=channels,
         mail_box=SecretBox.from_env(),
         data_box=SecretBox(base64.b64decode(settings.data_key.get_secret_value())),
+        reports=PdfReports(settings.report_font),
     )
 
 

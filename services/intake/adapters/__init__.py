@@ -1,0 +1,1 @@
+"""Intake's adapters to outside libraries: what turns its data into documents."""
