@@ -13,7 +13,9 @@ from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
 from services.intake.settings import IntakeSettings
 from services.intake.store.accounts import AccountStore
+from services.intake.store.employer_review import EmployerReviewStore
 from services.intake.store.repository import MIGRATIONS, IntakeStore
+from services.intake.usecases.approving import Approving
 from services.intake.web.app import employer_web_app
 from services.intake.web.deps import WebDeps
 from services.intake.web.sections import sections
@@ -61,6 +63,10 @@ async def main() -> None:
             holder_ref_key=settings.holder_ref_key.get_secret_value().encode(),
             turnaround_policy=policy,
             max_batch_rows=settings.max_batch_rows,
+            approving=Approving(
+                EmployerReviewStore(pool), secrets_box, settings.web_base_url + "/sign-in"
+            ),
+            operator_token=settings.operator_token.get_secret_value(),
         )
         web = WebDeps(
             settings=settings,

@@ -32,6 +32,7 @@ STATUS_OF = {
     RefusalCode.METHOD_NOT_ALLOWED: 405,
     RefusalCode.INTERNAL_ERROR: 500,
     RefusalCode.SERVICE_UNAVAILABLE: 503,
+    RefusalCode.EMPLOYER_NOT_PENDING: 409,
 }
 
 

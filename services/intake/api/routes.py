@@ -10,6 +10,7 @@ from services.intake.api.batches import batch_routes
 from services.intake.api.catalogue_routes import catalogue_routes
 from services.intake.api.http_errors import install_error_handlers
 from services.intake.api.openapi import install_openapi
+from services.intake.api.operator_routes import operator_router
 from services.intake.api.query_guard import UnknownQueryParameters
 from services.intake.api.verifications import verification_routes
 from services.intake.api.webhook_routes import webhook_router
@@ -18,6 +19,7 @@ from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.store.repository import IntakeStore
+from services.intake.usecases.approving import Approving
 from services.runtime.observability import HealthCheck, ops_routes
 from services.runtime.resilience import Loops
 
@@ -40,6 +42,9 @@ class IntakeContext:
     holder_ref_key: bytes
     turnaround_policy: TurnaroundPolicy = field(default_factory=TurnaroundPolicy)
     max_batch_rows: int = 500
+    # Operators' approval of employers (the console); without it the operator API is absent.
+    approving: Approving | None = None
+    operator_token: str = ""
 
 
 def create_app(
@@ -61,6 +66,8 @@ def create_app(
     app.include_router(batch_routes(context.store, applying, employer, context.max_batch_rows))
     app.include_router(webhook_router(context))
     app.include_router(catalogue_routes(context.catalogue))
+    if context.approving is not None:
+        app.include_router(operator_router(context.approving, context.operator_token))
     app.router.routes.extend(ops_routes(health, loops))
     install_openapi(app)
     app.add_middleware(UnknownQueryParameters, routes=app.routes, openapi=lambda: app.openapi())

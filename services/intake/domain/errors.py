@@ -28,6 +28,7 @@ class RefusalCode(StrEnum):
     METHOD_NOT_ALLOWED = "method-not-allowed"
     INTERNAL_ERROR = "internal-error"
     SERVICE_UNAVAILABLE = "service-unavailable"
+    EMPLOYER_NOT_PENDING = "employer-not-pending"  # an operator deciding a decided employer
 
 
 @dataclass(frozen=True)
