@@ -1,6 +1,7 @@
 """Who is calling: an employer, identified by an API key (stored only as a hash)."""
 
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
@@ -11,13 +12,24 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.store.repository import IntakeStore
 
+# How long a worker trusts a key it verified. A key revoked on the employer pages is forgotten
+# at once by the process that revoked it (`forget_api_key`); other worker processes of intake
+# (INTAKE_WORKERS > 1) may accept it for at most this long.
+API_KEY_CACHE_SECONDS = 30.0
+
 
 class _ApiKeyCache:
     """Remembers verified API keys briefly so each request does not cost a database read."""
 
-    def __init__(self, ttl_seconds: float = 30.0) -> None:
+    def __init__(self, ttl_seconds: float = API_KEY_CACHE_SECONDS) -> None:
         self._ttl = ttl_seconds
         self._entries: dict[str, tuple[UUID, float]] = {}
+        _CACHES.add(self)
+
+    def forget(self, key_id: str) -> None:
+        prefix = f"qv_{key_id}_"
+        for api_key in [k for k in self._entries if k.startswith(prefix)]:
+            del self._entries[api_key]
 
     def get(self, api_key: str) -> UUID | None:
         entry = self._entries.get(api_key)
@@ -29,6 +41,15 @@ class _ApiKeyCache:
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[api_key] = (employer_id, time.monotonic() + self._ttl)
+
+
+_CACHES: "weakref.WeakSet[_ApiKeyCache]" = weakref.WeakSet()
+
+
+def forget_api_key(key_id: str) -> None:
+    """A revoked key is refused at once by every app of this process."""
+    for cache in list(_CACHES):
+        cache.forget(key_id)
 
 
 # An OpenAPI security scheme (so clients and tools know how to authenticate); the 401 is ours.

@@ -164,14 +164,31 @@ class IntakeStore:
             api_key = await self._issue_api_key(conn, employer_id)
         return employer_id, api_key
 
-    async def _issue_api_key(self, conn: Connection, employer_id: UUID) -> str:
+    async def issue_api_key(
+        self, employer_id: UUID, name: str, created_by: UUID | None = None
+    ) -> tuple[str, str]:
+        """A new named key of the employer: its id and the key itself (shown once)."""
+        async with self._pool.acquire() as conn:
+            api_key = await self._issue_api_key(conn, employer_id, name, created_by)
+        return api_key.split("_", 2)[1], api_key
+
+    async def _issue_api_key(
+        self,
+        conn: Connection,
+        employer_id: UUID,
+        name: str = "default",
+        created_by: UUID | None = None,
+    ) -> str:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         await conn.execute(
-            "INSERT INTO api_keys (key_id, secret_hash, employer_id) VALUES ($1, $2, $3)",
+            "INSERT INTO api_keys (key_id, secret_hash, employer_id, name, created_by) "
+            "VALUES ($1, $2, $3, $4, $5)",
             key_id,
             hash_secret(secret),
             employer_id,
+            name,
+            created_by,
         )
         return f"qv_{key_id}_{secret}"
 
@@ -291,6 +308,15 @@ class IntakeStore:
             employer_id,
         )
         return None if row is None else _record(row)
+
+    async def statement(self, employer_id: UUID, request_id: UUID) -> str | None:
+        """The registry's signed statement of the employer's request, if its result has one."""
+        found: str | None = await self._pool.fetchval(
+            "SELECT statement FROM requests WHERE id = $1 AND employer_id = $2",
+            request_id,
+            employer_id,
+        )
+        return found
 
     async def find_in_flight(self, event: VerificationRequested) -> UUID | None:
         """The request a submission of `event` would return instead of creating one."""
@@ -444,6 +470,7 @@ class IntakeStore:
                     verdict.verification_code,
                     verdict.decided_at,
                     [s.value for s in FINAL],
+                    verdict.statement,
                 )
             contacts = [contact for verdict in fresh for contact in verdict.contacts]
             await observations.record_contacts(conn, contacts, self._policy)
@@ -517,7 +544,7 @@ WHERE employer_id = $1 AND qualification_id = $2 AND certificate_number = $3 AND
 _APPLY_VERDICT = """
 UPDATE requests
 SET status = $2, reason = $3::jsonb, checks = $4::jsonb, verification_code = $5,
-    decided_at = $6, updated_at = now(),
+    decided_at = $6, statement = $8, updated_at = now(),
     history = history || jsonb_build_array(
         jsonb_build_object('status', $2::text, 'at', $6::timestamptz))
 WHERE id = $1 AND NOT (status = ANY($7::text[]))

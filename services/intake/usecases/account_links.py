@@ -1,0 +1,70 @@
+"""One-time links sent by e-mail (verify the address, reset a password, accept an invitation):
+issued and mailed in the caller's transaction, so the mail goes out exactly when the change it
+reports is committed. Only the link's hash is stored; the mail carries the link sealed."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.contracts.events import AccountMail
+from services.intake.store.account_mail import request_mail
+from services.intake.store.accounts import AccountStore, TokenPurpose
+from services.runtime.db import Connection
+from services.runtime.secret_box import SecretBox
+
+MAIL_OF_PURPOSE = {
+    TokenPurpose.VERIFY_EMAIL: AccountMail.VERIFY_EMAIL,
+    TokenPurpose.RESET_PASSWORD: AccountMail.PASSWORD_RESET,
+    TokenPurpose.INVITATION: AccountMail.INVITATION,
+}
+
+PASSWORDS = PasswordHasher()
+
+
+async def hash_password(password: str) -> str:
+    """argon2id, off the event loop (it is meant to be slow)."""
+    return await asyncio.to_thread(PASSWORDS.hash, password)
+
+
+async def password_matches(password_hash: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return PASSWORDS.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+@dataclass(frozen=True)
+class AccountLinks:
+    accounts: AccountStore
+    mail_box: SecretBox
+    base_url: str  # where the employer pages are reached from outside
+    lifetime: timedelta
+
+    async def send(
+        self,
+        conn: Connection,
+        purpose: TokenPurpose,
+        *,
+        user_id: UUID,
+        employer_id: UUID,
+        organisation: str,
+        recipient: str,
+    ) -> None:
+        token = await self.accounts.issue_token(conn, user_id, purpose, self.lifetime)
+        await request_mail(
+            conn,
+            self.mail_box,
+            employer_id=employer_id,
+            kind=MAIL_OF_PURPOSE[purpose],
+            organisation=organisation,
+            recipient=recipient,
+            link=f"{self.base_url.rstrip('/')}/{purpose.value}/{token}",
+            link_valid_hours=self.lifetime.total_seconds() / 3600,
+        )
