@@ -48,10 +48,12 @@
       );
     }
     var remainder = 0; // the code's value modulo 37, one symbol at a time
+    var canonical = ""; // aliases (I, L, O) read as the symbols they stand for
     for (var i = 0; i < CODE_LENGTH; i++) {
       var value = valueOf(symbols[i], SYMBOLS);
       if (value < 0) return badSymbol(symbols[i], i + 1);
       remainder = (remainder * 32 + value) % 37;
+      canonical += SYMBOLS[value];
     }
     var typed = symbols[CODE_LENGTH];
     var typedValue = valueOf(typed, CHECK_SYMBOLS);
@@ -64,7 +66,7 @@
         "校验字符“" + typed + "”与核验码其余部分不符，可能有字符输入错误"
       );
     }
-    var groups = symbols.slice(0, CODE_LENGTH).match(/.{4}/g);
+    var groups = canonical.match(/.{4}/g);
     return { ok: true, code: groups.join("-") + "-" + CHECK_SYMBOLS[remainder] };
   }
 
