@@ -23,7 +23,15 @@ class IntakeDatabaseSettings(BaseSettings):
     schema_name: str = "intake"
 
 
-class IntakeSettings(IntakeDatabaseSettings):
+class IntakeOperatorSettings(IntakeDatabaseSettings):
+    """What the operator's approval commands need besides the database: where the approval mail
+    tells an employer to sign in. (The mail's sealing key is WEBHOOK_SECRETS_KEY.)"""
+
+    # Where the web platform is reached from outside: the links in account e-mails point here.
+    web_base_url: str = "http://127.0.0.1:8086"
+
+
+class IntakeSettings(IntakeOperatorSettings):
     # Secrets required unless QV_ENV=development, and their publicly known development values.
     DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
         "holder_ref_key": "local-development-holder-ref-key",
@@ -60,8 +68,6 @@ class IntakeSettings(IntakeDatabaseSettings):
     log_level: str = "INFO"
     # The employer web platform (services/intake/web), on its own port next to the API.
     web_port: int = 8086
-    # Where the web platform is reached from outside: the links in account e-mails point here.
-    web_base_url: str = "http://127.0.0.1:8086"
     # The public check page (the registry's public port); the report's QR code links to it.
     public_check_url: str = "http://127.0.0.1:8084/check"
     # Signs the session cookie; the cookie holds only a session token, the session is in

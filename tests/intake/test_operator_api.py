@@ -2,6 +2,9 @@
 approves or rejects each once, and the employer's admins are told by e-mail in the same
 transaction (an AccountMailRequested in the outbox, address and link sealed)."""
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from services.contracts.events import AccountMail, AccountMailRequested, decode
+from services.intake.admin import decide_employer
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
@@ -249,3 +253,50 @@ async def test_the_operator_api_is_not_in_the_public_document(
 ) -> None:
     document = (await operator.get("/openapi.json")).json()
     assert not [path for path in document["paths"] if path.startswith("/internal")]
+
+
+async def run_admin(database_url: str, *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.intake.admin",
+        *args,
+        env=os.environ | {"INTAKE_DATABASE_URL": database_url, "QV_ENV": "development"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_the_cli_approves_through_the_same_use_case(
+    pool: asyncpg.Pool, module_database: str
+) -> None:
+    employer_id, (address,) = await signed_up(pool)
+    code = await pool.fetchval("SELECT credit_code FROM employers WHERE id = $1", employer_id)
+    status, out, err = await run_admin(module_database, "approve-employer", "--credit-code", code)
+    assert status == 0, err
+    assert '"status": "active"' in out and '"decided_by": "cli:' in out
+    (mail,) = await mails_of(pool, employer_id)
+    assert mail.kind is AccountMail.EMPLOYER_APPROVED
+    assert BOX.unseal(mail.sealed_recipient, employer_id, mail_recipient_binding(mail.mail_id)) == (
+        address
+    )
+    status, _, err = await run_admin(module_database, "approve-employer", "--credit-code", code)
+    assert status == 1 and "already been decided" in err and "已审核" in err
+
+
+async def test_the_cli_rejects_with_a_reason_and_refuses_an_unknown_code(
+    pool: asyncpg.Pool, module_database: str
+) -> None:
+    employer_id, _ = await signed_up(pool)
+    code = await pool.fetchval("SELECT credit_code FROM employers WHERE id = $1", employer_id)
+    decided = await decide_employer(code, "cli:ops", "名称不符 / name mismatch", module_database)
+    assert decided["status"] == "rejected" and decided["decided_by"] == "cli:ops"
+    (mail,) = await mails_of(pool, employer_id)
+    assert mail.kind is AccountMail.EMPLOYER_REJECTED
+    assert mail.note is not None and mail.note.zh == "名称不符 / name mismatch"
+    status, _, err = await run_admin(
+        module_database, "reject-employer", "--credit-code", credit_code(1), "--reason", "x"
+    )
+    assert status == 1 and "No such employer" in err and "未找到该用人单位" in err
