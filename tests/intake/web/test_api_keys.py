@@ -1,0 +1,69 @@
+"""API keys through the pages: created with a name and shown once, usable on the API at once,
+refused at once after revocation; an employer touches only its own keys."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from services.intake.domain.accounts import Role
+from services.intake.web.deps import WebDeps
+from tests.intake.support import anonymous_client, intake_app
+from tests.intake.web.support import client_as, post_form, session_for
+
+pytestmark = pytest.mark.integration
+
+NEW_KEY = re.compile(r'id="new-key" class="key" readonly value="(qv_[^"]+)"')
+
+
+async def test_a_key_created_on_the_page_works_on_the_api_until_revoked(
+    deps: WebDeps, web_url: str, channels_file: Path
+) -> None:
+    admin = await session_for(deps, Role.ADMIN)
+    api = intake_app(deps.store, channels_file)
+    async with client_as(web_url, admin) as client, anonymous_client(api) as caller:
+        refused = await post_form(client, "/api-keys", "/api-keys/create", {"name": " "})
+        created = await post_form(client, "/api-keys", "/api-keys/create", {"name": "HR system"})
+        found = NEW_KEY.search(created.text)
+        assert found, created.text
+        api_key = found.group(1)
+        key_id = api_key.split("_")[1]
+        caller.headers["Authorization"] = f"Bearer {api_key}"
+        before = await caller.get("/v1/verifications")
+        listed = await client.get("/api-keys")
+        revoked = await post_form(client, "/api-keys", f"/api-keys/{key_id}/revoke", {})
+        after = await caller.get("/v1/verifications")
+        revoked_again = await post_form(client, "/api-keys", f"/api-keys/{key_id}/revoke", {})
+        listed_after = await client.get("/api-keys")
+    assert refused.status_code == 400
+    assert "请填写密钥名称" in refused.text
+    assert created.status_code == 200
+    assert before.status_code == 200, before.text
+    assert "HR system" in listed.text and key_id in listed.text
+    assert api_key not in listed.text  # shown once only
+    assert revoked.status_code == 303
+    assert after.status_code == 401  # at once, despite the API's cache of verified keys
+    assert revoked_again.status_code == 404
+    assert "已吊销" in listed_after.text
+    audit = await deps.store._pool.fetch(
+        "SELECT action, target FROM account_audit WHERE user_id = $1 AND outcome = 'success'",
+        admin.user_id,
+    )
+    assert {("api-key-created", key_id), ("api-key-revoked", key_id)} <= {
+        (row["action"], row["target"]) for row in audit
+    }
+
+
+async def test_an_admin_cannot_revoke_another_employers_key(deps: WebDeps, web_url: str) -> None:
+    owner = await session_for(deps, Role.ADMIN)
+    stranger = await session_for(deps, Role.ADMIN)
+    key_id, _ = await deps.store.issue_api_key(owner.employer_id, "theirs", owner.user_id)
+    async with client_as(web_url, stranger) as client:
+        answer = await post_form(client, "/api-keys", f"/api-keys/{key_id}/revoke", {})
+        listed = await client.get("/api-keys")
+    assert answer.status_code == 404
+    assert key_id not in listed.text
+    revoked_at = await deps.store._pool.fetchval(
+        "SELECT revoked_at FROM api_keys WHERE key_id = $1", key_id
+    )
+    assert revoked_at is None
