@@ -144,7 +144,7 @@ def _csv_rows(raw: bytes) -> list[Any]:
                     f"the header {len(header)}",
                     f"/{number}",
                 )
-            rows.append(_application(dict(zip(header, cells, strict=True))))
+            rows.append(application_of_columns(dict(zip(header, cells, strict=True))))
     except csv.Error as error:
         raise malformed(
             f"CSV 格式错误（第 {reader.line_num} 行）",
@@ -167,8 +167,9 @@ def _check_header(header: list[str]) -> None:
         )
 
 
-def _application(cells: dict[str, str]) -> dict[str, Any]:
-    """The JSON object of one CSV row; empty optional cells are left out."""
+def application_of_columns(cells: dict[str, str]) -> dict[str, Any]:
+    """The JSON object of one CSV row (or of the employer pages' form, whose fields are named
+    as the columns); empty optional cells are left out."""
     value = {column: cell.strip() for column, cell in cells.items()}
     holder = {
         "name": value["holder_name"],
