@@ -11,7 +11,7 @@ import orjson
 import pytest
 from joserfc import jws
 from joserfc.errors import BadSignatureError
-from joserfc.jwk import OKPKey
+from joserfc.jwk import KeySet, OKPKey
 from pypdf import PdfReader
 
 from services.intake.adapters.pdf_report import PdfReports, register_fonts
@@ -217,14 +217,15 @@ def test_the_pdf_is_a4_with_bilingual_metadata(pdf: bytes) -> None:
 def test_a_report_renders_in_well_under_200_ms(
     reports: PdfReports, signed: tuple[Signed, uuid.UUID]
 ) -> None:
+    """CPU time, which a busy test machine does not inflate (bench.report measures wall time)."""
     report = report_of(*signed)
     reports.render_now(report)  # the first one warms up ReportLab's caches
     took = []
     for _ in range(5):
-        started = time.perf_counter()
+        started = time.thread_time()
         reports.render_now(report)
-        took.append(time.perf_counter() - started)
-    assert sorted(took)[2] < 0.2, took
+        took.append(time.thread_time() - started)
+    assert sorted(took)[2] < 0.1, took
 
 
 async def test_rendering_runs_off_the_event_loop(
@@ -237,3 +238,15 @@ async def test_rendering_runs_off_the_event_loop(
 def test_a_missing_font_is_named_at_start_up(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="INTAKE_REPORT_FONT"):
         register_fonts(tmp_path / "no-such-font.ttc")
+
+
+def test_the_sample_report_in_docs_verifies_with_the_key_beside_it() -> None:
+    sample = Path("docs/employer/sample-report.pdf").read_bytes()
+    keys = KeySet.import_key_set(
+        orjson.loads(Path("docs/employer/sample-report.jwks.json").read_bytes())
+    )
+    [content] = attachments(sample)[STATEMENT_FILE]
+    verified = jws.deserialize_compact(content, keys, algorithms=["Ed25519"])
+    subject = orjson.loads(verified.payload)["credentialSubject"]
+    assert subject["verificationCode"] in pdf_text(sample)
+    assert qr_codes(sample) == [offline_check(CHECK_URL, subject["verificationCode"]).check_url]
