@@ -9,6 +9,7 @@ BENCHMARKS = (
     "bench.end_to_end",
     "bench.event_auth",
     "bench.console",
+    "bench.report",
 )
 
 if __name__ == "__main__":
