@@ -2,6 +2,7 @@
 status, and each one's history."""
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from services.intake.usecases.submitting import (
 )
 from services.intake.web.application_form import (
     ApplicationForm,
+    FormErrors,
     choose,
     form_errors,
     form_field_names,
@@ -114,10 +116,12 @@ class _ApplyPages:
                 request.headers.get("traceparent"),
             )
         except Refusal as refusal:
+            if refusal.code is RefusalCode.IDEMPOTENCY_KEY_REUSED:
+                # This form was submitted before with other details: offer it as a new one.
+                fresh = replace(form, idempotency_key=ApplicationForm().idempotency_key)
+                return self._form_page(request, fresh, errors=_RESUBMIT, status_code=409)
             errors = form_errors(refusal, form_field_names(chosen))
-            reused = refusal.code is RefusalCode.IDEMPOTENCY_KEY_REUSED
-            status = 409 if reused else 422
-            return self._form_page(request, form, errors=errors, status_code=status)
+            return self._form_page(request, form, errors=errors, status_code=422)
         record = submission.record
         context = {
             "record": record,
@@ -159,6 +163,22 @@ class _ApplyPages:
 
     def _chosen(self, form: ApplicationForm) -> dict[str, Any]:
         return {"form": form, "chosen": choose(self._deps.catalogue, self._deps.channels, form)}
+
+
+_RESUBMIT = FormErrors(
+    title=(
+        "This form was already submitted with other details",
+        "此表单已以其他内容提交过",
+    ),
+    by_field={},
+    general=[
+        (
+            "Nothing was stored this time. Check the details below and submit again to apply "
+            "for this one as well.",
+            "本次未保存任何内容。请核对下方内容，再次提交即可另行申请。",
+        )
+    ],
+)
 
 
 def _qualification(catalogue: Catalogue, qualification_id: str) -> Qualification | None:

@@ -168,7 +168,11 @@ async def test_submitting_twice_with_the_same_form_creates_one_request(
     assert links and re.findall(r'href="/applications/([0-9a-f-]{36})"', second.text) == links
     assert await count_requests(pool, "SUB-1") == 1
     assert changed.status_code == 409
-    assert "already used" in changed.text
+    assert "already submitted with other details" in changed.text
+    assert await count_requests(pool, "SUB-1") == 1
+    fresh_key = KEY.search(changed.text)
+    assert fresh_key is not None and fresh_key.group(1) != key.group(1)
+    assert 'value="LI Lei"' in changed.text  # kept, to submit as a new application
 
 
 async def test_a_new_form_applying_for_a_certificate_in_flight_gets_the_same_request(
