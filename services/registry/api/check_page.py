@@ -5,12 +5,12 @@ does not switch languages to read a result). Templates are compiled once, at imp
 costs one render of data the JSON check has already read. Nothing here reads the database.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
-from jinja2.runtime import Context
-from markupsafe import Markup
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
@@ -24,36 +24,47 @@ from services.registry.catalogue.model import (
 from services.registry.domain.codes import mask_name
 from services.registry.domain.errors import RegistryError
 from services.registry.domain.verifications import Verification
-from services.runtime.web import Language, SecurityHeaders, language_of, security_headers
+from services.runtime.web import (
+    LANGUAGES,
+    Language,
+    SecurityHeaders,
+    language_of,
+    security_headers,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 # Never set by the page (both languages are always shown); honoured if a site sets it.
 LANGUAGE_COOKIE = "qv_public_lang"
 
-_environment = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
+
+def _pairing(english_first: bool) -> Callable[..., Markup]:
+    def both(en: str, zh: str, tag: str = "span") -> Markup:
+        """Both languages, each marked with its `lang`, the reader's first."""
+        english = f'<{tag} lang="en">{escape(en)}</{tag}>'
+        chinese = f'<{tag} lang="zh-CN">{escape(zh)}</{tag}>'
+        return Markup(f"{english} {chinese}" if english_first else f"{chinese} {english}")
+
+    return both
 
 
-@pass_context
-def _both(context: Context, en: str, zh: str, tag: str = "span") -> Markup:
-    """Both languages, each marked with its `lang`, the reader's first."""
-    pair = [("en", en), ("zh-CN", zh)]
-    if context.get("first") != "en":
-        pair.reverse()
-    element = Markup('<{tag} lang="{lang}">{text}</{tag}>')
-    return Markup(" ").join(element.format(tag=tag, lang=lang, text=text) for lang, text in pair)
+def _templates(first: Language) -> dict[str, Template]:
+    """The templates for readers of `first`. `"English"|both("中文")` is a filter without
+    context, so Jinja folds it into the compiled template: fixed texts cost nothing per page."""
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    environment.filters["both"] = _pairing(first == "en")
+    environment.globals["first"] = first
+    return {name: environment.get_template(name) for name in ("check.html", "check_limited.html")}
 
 
-_environment.globals["both"] = _both
-_CHECK = _environment.get_template("check.html")
-_LIMITED = _environment.get_template("check_limited.html")
+_TEMPLATES: dict[Language, dict[str, Template]] = {lang: _templates(lang) for lang in LANGUAGES}
 _PAGE_HEADERS = {name.decode(): value.decode() for name, value in security_headers()}
 
 
@@ -123,13 +134,13 @@ class CheckPages:
         status_code: int = 200,
     ) -> HTMLResponse:
         """The form, with the result of a check or the reason the typed code was refused."""
-        html = _CHECK.render(
-            first=_first_language(request), base=self._base, typed=typed, result=result, error=error
-        )
+        template = _TEMPLATES[_first_language(request)]["check.html"]
+        html = template.render(base=self._base, typed=typed, result=result, error=error)
         return HTMLResponse(html, status_code=status_code, headers=_PAGE_HEADERS)
 
     def limited(self, request: Request, retry_after: int) -> HTMLResponse:
-        html = _LIMITED.render(first=_first_language(request), retry_after=retry_after)
+        template = _TEMPLATES[_first_language(request)]["check_limited.html"]
+        html = template.render(retry_after=retry_after)
         headers = _PAGE_HEADERS | {"Retry-After": str(retry_after)}
         return HTMLResponse(html, status_code=429, headers=headers)
 
