@@ -13,10 +13,17 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
+from deploy.local.processes import free_port
 from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
+from services.registry.api.public import PublicApi
 from services.registry.catalogue.loader import load_edition
 from services.registry.domain.codes import CHECK_SYMBOLS, generate_code
+from services.registry.domain.statements import Issuer
+from services.registry.store.audit import AuditLog
+from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
 from tests.infra import Infra
 from tests.registry.support import issue_request, registry_settings, trusted_stub
 
@@ -270,3 +277,39 @@ async def test_static_files_are_served_with_protective_headers(http: httpx.Async
     assert "max-age" in script.headers["cache-control"]
     style = await http.get("/static/check.css")
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+
+
+@pytest.fixture
+async def away_http() -> AsyncIterator[httpx.AsyncClient]:
+    """The public port on a pool whose database server is down (nothing listens there)."""
+    pool = await asyncpg.create_pool(
+        f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", min_size=0, timeout=2
+    )
+    assert pool is not None
+    api = PublicApi(
+        codes=CodeRepository(pool),
+        catalogue=CatalogueStore(pool),
+        audit=AuditLog(pool),
+        keys=SigningKeys(pool, "test-passphrase"),
+        pool=pool,
+        issuer=Issuer(BASE_URL),
+        rate_limit="1000/minute",
+    )
+    transport = httpx.ASGITransport(app=api.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        yield client
+    await pool.close()
+
+
+async def test_while_the_database_is_away_the_page_says_so_and_retries(
+    away_http: httpx.AsyncClient,
+) -> None:
+    code = str(generate_code())
+    page = await away_http.get("/check", params={"code": code})
+    html = assert_page(page, 503, with_form=False)
+    assert int(page.headers["retry-after"]) > 0
+    assert "暂时" in html and "temporarily unavailable" in html
+    assert f'href="/check?code={code}"' in html
+    as_program = await away_http.get(f"/v1/codes/{code}/statement")
+    assert as_program.status_code == 503
+    assert as_program.json()["type"] == "/problems/service-unavailable"

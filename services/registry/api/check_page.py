@@ -61,7 +61,8 @@ def _templates(first: Language) -> dict[str, Template]:
     )
     environment.filters["both"] = _pairing(first == "en")
     environment.globals["first"] = first
-    return {name: environment.get_template(name) for name in ("check.html", "check_limited.html")}
+    names = ("check.html", "check_limited.html", "check_unavailable.html")
+    return {name: environment.get_template(name) for name in names}
 
 
 _TEMPLATES: dict[Language, dict[str, Template]] = {lang: _templates(lang) for lang in LANGUAGES}
@@ -143,6 +144,14 @@ class CheckPages:
         html = template.render(retry_after=retry_after)
         headers = _PAGE_HEADERS | {"Retry-After": str(retry_after)}
         return HTMLResponse(html, status_code=429, headers=headers)
+
+    def unavailable(self, request: Request, retry_after: int) -> HTMLResponse:
+        """While the database is away: the same check again in a few seconds."""
+        template = _TEMPLATES[_first_language(request)]["check_unavailable.html"]
+        query = f"?{request.url.query}" if request.url.query else ""
+        html = template.render(retry_after=retry_after, query=query)
+        headers = _PAGE_HEADERS | {"Retry-After": str(retry_after)}
+        return HTMLResponse(html, status_code=503, headers=headers)
 
 
 def static_files() -> ASGIApp:

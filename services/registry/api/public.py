@@ -42,7 +42,8 @@ from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
-from services.runtime.observability import database_away_handlers
+from services.runtime.observability import RETRY_AFTER_SECONDS, database_away
+from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,13 @@ class PublicApi:
                 Route("/.well-known/jwks.json", self.jwks),
                 Route(f"/v1/status-lists/{STATUS_LIST_ID}", self.status_list),
             ],
-            exception_handlers=database_away_handlers(),
+            exception_handlers=dict.fromkeys(DATABASE_UNREACHABLE, self._database_away),
         )
+
+    async def _database_away(self, request: Request, error: Exception) -> Response:
+        if request.url.path == "/check" or wants_html(request):
+            return self._pages.unavailable(request, RETRY_AFTER_SECONDS)
+        return await database_away(request, error)
 
     def _rate_limited(self, endpoint: Endpoint, refuse: Refusal) -> Endpoint:
         """One budget per client for every way of looking a code up: JSON, page, statement."""
