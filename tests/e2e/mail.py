@@ -24,7 +24,7 @@ class CaughtMail:
     def link_to(self, base_url: str) -> str:
         """The link in the mail that leads to `base_url` (the employer pages): the same one
         in the Chinese text and the English."""
-        links = {link for link in LINK.findall(self.body) if link.startswith(base_url)}
+        links = {str(link) for link in LINK.findall(self.body) if link.startswith(base_url)}
         assert len(links) == 1, f"expected one link to {base_url} in:\n{self.body}"
         return links.pop()
 

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pyotp
@@ -38,6 +39,7 @@ __all__ = ["browser"]
 PASSWORD = "a long enough passphrase 2026"
 OPERATOR_TOKEN = "local-operator-token"  # intake's development default (make run's)
 TOTP_STEP = 30
+LOCKOUT_AFTER = 5  # INTAKE_LOCKOUT_AFTER's default
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Account:
     organisation: str
     totp_secret: str = ""
     used_steps: set[int] = field(default_factory=set)
+    # The signed-in browser's cookies, kept as a person keeps their browser open.
+    browser_state: Any = None
 
     async def fresh_code(self) -> str:
         """A code the platform has not taken yet: it takes each time step once and accepts
@@ -70,9 +74,13 @@ async def screenshot(page: Page, name: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def fresh_page(browser: Browser) -> AsyncIterator[Page]:
-    """A person at another browser: no cookies shared with anyone else."""
-    context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+async def fresh_page(browser: Browser, signed_in: Account | None = None) -> AsyncIterator[Page]:
+    """A browser of its own; `signed_in`: the one that account signed in with."""
+    context = await browser.new_context(
+        locale="en-GB",
+        viewport={"width": 1280, "height": 900},
+        storage_state=signed_in.browser_state if signed_in else None,
+    )
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     try:
         page = await context.new_page()
@@ -113,9 +121,11 @@ async def sign_in(page: Page, platform: RunningPlatform, account: Account) -> No
     """Password, then the authenticator's code: the start page."""
     await give_password(page, platform, account)
     await expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
+    await expect(page.locator("#totp-secret")).to_have_count(0)  # enrolled once, not again
     await page.get_by_label("6-digit code").fill(await account.fresh_code())
     await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_role("heading", name=account.organisation)).to_be_visible()
+    account.browser_state = await page.context.storage_state()
 
 
 async def approve(platform: RunningPlatform, organisation: str) -> None:
@@ -182,12 +192,57 @@ async def employer_a(browser: Browser, platform: RunningPlatform) -> Account:
 async def test_sign_up_email_link_approval_and_sign_in_with_totp(
     browser: Browser, platform: RunningPlatform, employer_a: Account
 ) -> None:
-    """The fixture went through it all; a new browser then signs in with a fresh code and is
-    not asked to enrol again."""
-    async with fresh_page(browser) as page:
-        await give_password(page, platform, employer_a)
-        await expect(page.get_by_role("heading", name="Second factor")).to_be_visible()
-        await expect(page.locator("#totp-secret")).to_have_count(0)
-        await page.get_by_label("6-digit code").fill(await employer_a.fresh_code())
-        await page.get_by_role("button", name="Confirm").click()
+    """The fixture went through it all (asserting each step); the session it ended with opens
+    the employer's pages, the administrator's sections among them."""
+    async with fresh_page(browser, employer_a) as page:
+        await in_english(page, platform, "/")
         await expect(page.get_by_role("heading", name=employer_a.organisation)).to_be_visible()
+        sections = page.get_by_role("navigation", name="Sections")
+        for section in ("Applications", "Apply", "Notifications", "API keys", "Users"):
+            await expect(sections.get_by_role("link", name=section, exact=True)).to_be_visible()
+        await axe_clean(page)
+
+
+async def test_a_locked_out_account_stays_locked_even_with_the_right_password(
+    browser: Browser, platform: RunningPlatform
+) -> None:
+    account = Account("hr@locked.example.cn", PASSWORD, "Locked Ltd. 锁定公司")
+    async with fresh_page(browser) as page:
+        await sign_up(page, platform, account, 9103)
+        wrong = Account(account.email, "not the password at all", account.organisation)
+        for _ in range(LOCKOUT_AFTER - 1):
+            await give_password(page, platform, wrong)
+            await expect(page.locator("#sign-in-error")).to_have_text(
+                "The e-mail address or the password is wrong."
+            )
+        await give_password(page, platform, wrong)
+        locked = page.locator("#sign-in-error")
+        await expect(locked).to_contain_text("Too many failed attempts")
+        await axe_clean(page)
+        await give_password(page, platform, account)  # the right one, while locked
+        await expect(locked).to_contain_text("this account is locked until")
+        await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_forms_posted_without_their_csrf_token_are_refused(
+    browser: Browser, platform: RunningPlatform, employer_a: Account
+) -> None:
+    hook = "http://127.0.0.1:9/hooks/forged"
+    async with fresh_page(browser, employer_a) as page:
+        # What a page of another site could make the signed-in browser send: the cookies go
+        # along, the form's token cannot.
+        requests = page.context.request
+        target = f"{web(platform)}/webhooks/endpoints"
+        without = await requests.post(target, form={"url": hook}, max_redirects=0)
+        forged = await requests.post(
+            target, form={"url": hook, "csrftoken": "forged-token"}, max_redirects=0
+        )
+        sign_in_form = await requests.post(
+            f"{web(platform)}/sign-in",
+            form={"email": employer_a.email, "password": employer_a.password},
+            max_redirects=0,
+        )
+        assert (without.status, forged.status, sign_in_form.status) == (403, 403, 403)
+        await in_english(page, platform, "/webhooks")
+        await expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
+        await expect(page.get_by_text(hook)).to_have_count(0)
