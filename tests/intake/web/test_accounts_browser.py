@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from services.contracts.events import AccountMail
 from services.intake.domain.accounts import Role
@@ -19,7 +19,7 @@ from tests.intake.web.test_accounts import PASSWORD, sign_up_form
 
 pytestmark = pytest.mark.integration
 
-PHONE = {"width": 375, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 800}
 # What reaches past the viewport's right edge, to say what overflows.
 WIDEST = """[...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
