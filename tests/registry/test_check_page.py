@@ -2,9 +2,11 @@
 next to the field, the signed statement as a file, and the same per-client budget and audit as
 the JSON check."""
 
+import random
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -18,7 +20,7 @@ from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.api.public import PublicApi
 from services.registry.catalogue.loader import load_edition
-from services.registry.domain.codes import CHECK_SYMBOLS, generate_code
+from services.registry.domain.codes import CHECK_SYMBOLS, VerificationCode, generate_code
 from services.registry.domain.statements import Issuer
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
@@ -313,3 +315,14 @@ async def test_while_the_database_is_away_the_page_says_so_and_retries(
     as_program = await away_http.get(f"/v1/codes/{code}/statement")
     assert as_program.status_code == 503
     assert as_program.json()["type"] == "/problems/service-unavailable"
+
+
+@pytest.mark.parametrize("check", ["*", "~", "$", "=", "U"])
+async def test_a_qr_link_with_any_check_symbol_percent_encoded_is_read(
+    http: httpx.AsyncClient, check: str
+) -> None:
+    """Reports' QR codes percent-encode the check symbol (urllib's quote, as intake does)."""
+    code = VerificationCode(37 * random.randrange(1, 1 << 70) + CHECK_SYMBOLS.index(check))
+    assert code.check == check
+    html = assert_page(await http.get(f"/check?code={quote(str(code), safe='-')}"), 404)
+    assert f'<dd class="code">{code}</dd>' in html
