@@ -10,6 +10,7 @@ BENCHMARKS = (
     "bench.event_auth",
     "bench.console",
     "bench.report",
+    "bench.public_check",
 )
 
 if __name__ == "__main__":
