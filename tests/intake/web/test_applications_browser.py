@@ -3,7 +3,7 @@ status changes (no reload), on a phone's width too, and the detail shows the ver
 Each page is checked with axe-core."""
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from services.contracts.events import Stage, Verdict, VerificationProgressed
 from services.intake.domain.accounts import Role
@@ -14,7 +14,7 @@ from tests.intake.web.test_applications import CODE, applied, verdict
 
 pytestmark = pytest.mark.integration
 
-PHONE = {"width": 390, "height": 844}
+PHONE = ViewportSize(width=390, height=844)
 # Elements sticking out past the right edge of the window (not inside a scrolling table).
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
   .filter(e => !e.closest('.table-wrap'))
