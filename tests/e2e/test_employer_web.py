@@ -8,19 +8,35 @@ axe-core, and the main pages are saved as screenshots (tests/browser.py: screens
 """
 
 import asyncio
+import base64
 import contextlib
+import json
 import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pyotp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from itsdangerous import TimestampSigner
+from playwright.async_api import Browser, FilePayload, Page, expect
 
+from deploy.local.demo import DEMO_BODY, DEMO_QUALIFICATION
+from services.intake.admin import register_employer
+from services.intake.domain.accounts import Role, SessionStage
+from services.intake.domain.report import DISCLAIMER_EN, DISCLAIMER_ZH
+from services.intake.settings import IntakeSettings
+from services.intake.store.accounts import AccountStore
+from services.intake.web.app import SESSION_COOKIE
+from services.runtime.db import create_pool
+from simulator.population import SimulatedCertificate as Certificate
+from simulator.population import find
+from simulator.settings import SimulatorSettings
 from tests.browser import (
     DEFAULT_TIMEOUT_MS,
     browser,
@@ -30,6 +46,7 @@ from tests.browser import (
 )
 from tests.e2e.conftest import RunningPlatform
 from tests.e2e.mail import next_mail
+from tests.intake.report_support import flattened, pdf_text, qr_codes, without_whitespace
 from tests.intake.support import credit_code
 
 pytestmark = pytest.mark.e2e
@@ -39,6 +56,8 @@ __all__ = ["browser"]
 PASSWORD = "a long enough passphrase 2026"
 OPERATOR_TOKEN = "local-operator-token"  # intake's development default (make run's)
 TOTP_STEP = 30
+# The verifier asks the simulator (20 ms median here); the page refreshes itself meanwhile.
+VERDICT_TIMEOUT_MS = 60_000
 LOCKOUT_AFTER = 5  # INTAKE_LOCKOUT_AFTER's default
 
 
@@ -246,3 +265,190 @@ async def test_forms_posted_without_their_csrf_token_are_refused(
         await in_english(page, platform, "/webhooks")
         await expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
         await expect(page.get_by_text(hook)).to_have_count(0)
+
+
+@dataclass(frozen=True)
+class Applied:
+    url: str  # the application's page
+    certificate: Certificate
+    code: str
+
+
+def authentic_certificate(nth: int) -> Certificate:
+    """A certificate the simulator holds as authentic (nth: another one each time)."""
+    return find(SimulatorSettings().seed, DEMO_BODY, "authentic", nth=nth)
+
+
+async def notified_by_email(page: Page, platform: RunningPlatform, address: str) -> None:
+    """The admin has the outcomes e-mailed, and waits until the notifier has the address."""
+    await in_english(page, platform, "/webhooks")
+    await page.get_by_label("Address 1").fill(address)
+    await page.get_by_role("button", name="Save addresses").click()
+    await expect(page.get_by_role("status")).to_contain_text("E-mail recipients saved")
+    async with asyncio.timeout(30):  # intake → Kafka → notifier; the page asks the notifier
+        while await page.get_by_label("Address 1").input_value() != address:
+            await asyncio.sleep(0.5)
+            await page.reload()
+
+
+async def fill_application(page: Page, certificate: Certificate) -> None:
+    await page.get_by_label("Search the catalogue").press_sequentially("solutions architect")
+    choice = page.locator(f'#matches a[href*="qualification_id={DEMO_QUALIFICATION}"]')
+    await choice.click()
+    await expect(page.locator("#body-aws")).to_be_checked()
+    await page.get_by_label("Name as on the certificate").fill(certificate.claimed_name)
+    await page.get_by_label("Nationality").fill("CHN")
+    await page.get_by_label("Identity document").select_option("passport")
+    await page.get_by_label("Document number").fill("E12345678")
+    await page.get_by_label("Certificate number").fill(certificate.certificate_number)
+    await page.get_by_label("Date of issue").fill(certificate.issued_on.isoformat())
+    await page.get_by_label("Where the employment is").select_option("beijing")
+    await page.get_by_label("The holder consents to this verification").check()
+
+
+async def decided_authentic(page: Page) -> str:
+    """Waits on the application's page, which refreshes itself, for the verdict; its code."""
+    application = page.locator("#application")
+    await expect(application).to_contain_text("Authentic", timeout=VERDICT_TIMEOUT_MS)
+    return (await application.locator("code.code").inner_text()).strip()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def authentic_application(
+    browser: Browser, platform: RunningPlatform, employer_a: Account
+) -> Applied:
+    """Employer A's admin has the outcomes e-mailed, then applies for the demo certificate
+    through /apply: search, pick, check, submit, follow until authentic."""
+    certificate = authentic_certificate(0)
+    async with fresh_page(browser, employer_a) as page:
+        await notified_by_email(page, platform, employer_a.email)
+        await in_english(page, platform, "/apply")
+        await axe_clean(page)
+        await fill_application(page, certificate)
+        await page.get_by_role("button", name="Check").click()
+        await expect(page.locator("#dry-run")).to_contain_text("The form is in order")
+        await expect(page.locator("#dry-run")).to_contain_text("Expected completion")
+        await axe_clean(page)
+        await screenshot(page, "employer-apply.png")
+        await page.get_by_role("button", name="Submit").click()
+        await expect(page.get_by_role("heading", name="Application submitted")).to_be_visible()
+        await expect(page.locator(".eta")).to_contain_text("Expected completion")
+        await axe_clean(page)
+        await page.get_by_role("link", name="Follow this application").click()
+        code = await decided_authentic(page)
+        await axe_clean(page)
+        await screenshot(page, "employer-application.png")
+        return Applied(page.url, certificate, code)
+
+
+async def test_one_application_through_the_form_reaches_authentic_in_the_list(
+    browser: Browser, platform: RunningPlatform, employer_a: Account, authentic_application: Applied
+) -> None:
+    number = authentic_application.certificate.certificate_number
+    async with fresh_page(browser, employer_a) as page:
+        await in_english(page, platform, "/applications")
+        row = page.locator("#rows tr", has_text=number)
+        await expect(row).to_contain_text("Authentic")
+        await axe_clean(page)
+        await screenshot(page, "employer-applications.png")
+        await row.get_by_role("link").click()
+        await expect(page.locator("#application code.code")).to_have_text(
+            authentic_application.code
+        )
+
+
+async def test_the_report_carries_code_and_disclaimer_and_its_qr_opens_the_check_page(
+    browser: Browser, platform: RunningPlatform, employer_a: Account, authentic_application: Applied
+) -> None:
+    code = authentic_application.code
+    async with fresh_page(browser, employer_a) as page:
+        await page.goto(authentic_application.url)
+        async with page.expect_download() as download:
+            await page.get_by_role("link", name="Download the report (PDF)").click()
+        pdf = (await (await download.value).path()).read_bytes()
+
+        text = pdf_text(pdf)
+        assert code in text
+        assert "AWS Certified Solutions Architect" in text
+        assert DISCLAIMER_EN in flattened(text)
+        assert without_whitespace(DISCLAIMER_ZH) in without_whitespace(text)
+        assert authentic_application.certificate.certificate_number not in text
+
+        [check_url] = qr_codes(pdf)
+        assert check_url.startswith(f"{platform.platform.public_url}/check?code=")
+        await page.goto(check_url)  # as a phone that scanned the printed report
+        result = page.get_by_role("status")
+        await expect(result).to_contain_text("Valid: the certificate was verified as authentic")
+        await expect(result).to_contain_text(code)
+        await axe_clean(page)
+        await screenshot(page, "public-check-valid.png")
+
+
+async def test_one_csv_batch_through_upload_to_its_results(
+    browser: Browser, platform: RunningPlatform, employer_a: Account
+) -> None:
+    certificate = authentic_certificate(1)
+    rows = (
+        "qualification_id,region,holder_name,nationality,document_type,document_number,"
+        "certificate_number,issued_on,consent\n"
+        f"{DEMO_QUALIFICATION},beijing,{certificate.claimed_name},CHN,passport,E23456789,"
+        f"{certificate.certificate_number},{certificate.issued_on.isoformat()},true\n"
+        "no-such-qualification,beijing,WANG Fang,CHN,passport,E34567890,X-1,2024-01-15,true\n"
+    )
+    async with fresh_page(browser, employer_a) as page:
+        await in_english(page, platform, "/upload")
+        await axe_clean(page)
+        hires: FilePayload = {"name": "hires.csv", "mimeType": "text/csv", "buffer": rows.encode()}
+        await page.get_by_label("CSV file").set_input_files(files=[hires])
+        await page.get_by_role("button", name="Submit").click()
+        results = page.locator("#results")
+        await expect(results).to_contain_text("The batch was submitted")
+        await expect(page.locator("#result-row-1")).to_contain_text("Accepted")
+        refused = page.locator("#result-row-2")
+        await expect(refused).to_contain_text("Refused")
+        await expect(refused).to_contain_text("qualification_id")
+        await axe_clean(page)
+        await screenshot(page, "employer-upload-results.png")
+        await page.locator("#result-row-1").get_by_role("link", name="Follow it").click()
+        await decided_authentic(page)
+
+
+async def signed_in_browser_of_new_employer(platform: RunningPlatform, name: str) -> Account:
+    """Employer B: registered by the admin CLI, its viewer signed in (the sign-up itself is
+    employer A's fixture); the session cookie is the one intake's middleware would set."""
+    database = platform.platform.database_url
+    employer = await register_employer(credit_code(9104), name, database)
+    pool = await create_pool(database, "intake", max_size=2)
+    try:
+        accounts = AccountStore(pool)
+        user_id = await accounts.add_user(
+            UUID(employer["employer_id"]),
+            "viewer@employer-b.example.cn",
+            "B Viewer",
+            Role.VIEWER,
+            email_verified_at=datetime.now(UTC),
+        )
+        token = await accounts.open_session(user_id, SessionStage.FULL, timedelta(hours=1))
+    finally:
+        await pool.close()
+    secret = IntakeSettings.DEVELOPMENT_SECRETS["session_secret"]
+    cookie = TimestampSigner(secret).sign(base64.b64encode(json.dumps({"token": token}).encode()))
+    web_url = platform.platform.employer_web_url
+    state = {"cookies": [{"name": SESSION_COOKIE, "value": cookie.decode(), "url": web_url}]}
+    return Account("viewer@employer-b.example.cn", "", name, browser_state=state)
+
+
+async def test_employer_b_never_sees_employer_a_applications(
+    browser: Browser, platform: RunningPlatform, authentic_application: Applied
+) -> None:
+    employer_b = await signed_in_browser_of_new_employer(platform, "Employer B Ltd. 乙公司")
+    number = authentic_application.certificate.certificate_number
+    async with fresh_page(browser, employer_b) as page:
+        await in_english(page, platform, "/applications")
+        await expect(page.locator("#rows")).to_contain_text("No application yet.")
+        await expect(page.get_by_text(number)).to_have_count(0)
+        for url in (authentic_application.url, authentic_application.url + "/report.pdf"):
+            answer = await page.goto(url)
+            assert answer is not None and answer.status == 404, url
+            await expect(page.get_by_role("alert")).to_have_text("Not found.")
+            await expect(page.get_by_text(number)).to_have_count(0)
