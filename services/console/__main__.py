@@ -9,6 +9,7 @@ import asyncpg
 from services.console.adapters import kafka_admin
 from services.console.adapters.dead_letters import DeadLetterTopics
 from services.console.adapters.events import run_projection
+from services.console.adapters.intake import IntakeOperator
 from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
 from services.console.domain.flow import StuckRules
@@ -78,6 +79,9 @@ async def main() -> None:
         deps.registry = RegistryOperator.connect(
             settings.registry_target, settings.registry_tls_dir
         )
+        deps.intake = IntakeOperator.connect(
+            settings.intake_url, settings.intake_operator_token.get_secret_value()
+        )
         keys = EventKeys.load("console")
         projection = Projection(pool, NameBox.at_start(settings.data_key))
         deps.flow = flow = FlowWatch(
@@ -129,6 +133,8 @@ async def main() -> None:
             await deps.verifier.aclose()
         if deps.registry is not None:
             await deps.registry.close()
+        if deps.intake is not None:
+            await deps.intake.aclose()
         await pool.close()
 
 

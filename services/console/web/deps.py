@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from services.console.adapters.intake import IntakeOperator
 from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
 from services.console.settings import ConsoleSettings
@@ -31,3 +32,4 @@ class Deps:
     catalogue_watch: CatalogueWatchUse | None = None  # catalogue use and withdrawals
     topics: TopicsOverviewReader | None = None  # topics, groups, lag, the pipeline graph
     dead_letters: DeadLetters | None = None  # parked records, replay and discard
+    intake: IntakeOperator | None = None  # employers waiting for approval (intake's API)

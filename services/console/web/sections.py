@@ -2,7 +2,16 @@
 
 from starlette.routing import BaseRoute
 
-from services.console.web import bodies, catalogue, codes, dead_letters, flow, regions, topics
+from services.console.web import (
+    bodies,
+    catalogue,
+    codes,
+    dead_letters,
+    employers,
+    flow,
+    regions,
+    topics,
+)
 from services.console.web.deps import Deps
 
 
@@ -15,4 +24,5 @@ def section_routes(deps: Deps) -> list[BaseRoute]:
     routes += bodies.routes(deps)
     routes += flow.routes(deps)
     routes += catalogue.routes(deps)
+    routes += employers.routes(deps)
     return routes
