@@ -106,10 +106,11 @@ async def _failed(
     failures_before: int,
     ids: Actor,
     now: datetime,
+    action: str = "sign-in",
 ) -> BadCredentials | Locked:
     lock = policy.lock_after_failure(failures_before, now)
     await accounts.record_failure(user_id, lock)
-    await accounts.audit("sign-in", "refused" if lock is None else "locked", **ids)
+    await accounts.audit(action, "refused" if lock is None else "locked", **ids)
     return BadCredentials() if lock is None else Locked(lock)
 
 
@@ -170,7 +171,8 @@ async def give_second_factor(
         enrolled = factor.sealed_secret is None
         await accounts.audit("second-factor", "enrolled" if enrolled else "success", **ids)
         return CodeAccepted()
-    outcome = await _failed(accounts, policy, user.user_id, factor.failed_sign_ins, ids, now)
+    failures = factor.failed_sign_ins
+    outcome = await _failed(accounts, policy, user.user_id, failures, ids, now, "second-factor")
     return WrongCode() if isinstance(outcome, BadCredentials) else outcome
 
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.intake.domain.account_rules import Message
-from services.intake.domain.accounts import SessionStage
+from services.intake.domain.accounts import EmployerStatus, SessionStage
 from services.intake.store.accounts import TokenProblem, TokenPurpose
 from services.intake.usecases.account_links import AccountLinks
 from services.intake.usecases.resetting_password import request_reset, set_password_by_link
@@ -147,6 +147,8 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
     async def awaiting_approval(request: Request) -> Response:
         user = user_of(request)
         standing = await deps.accounts.employer_of(user.user_id)
+        if standing.status is EmployerStatus.ACTIVE:
+            return RedirectResponse("/", status_code=303)
         return render(request, "accounts_awaiting.html", {"standing": standing})
 
     async def reset_request(request: Request) -> Response:
