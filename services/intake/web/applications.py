@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from services.intake.api.schemas import DISCLAIMER, PRINTABLE_ASCII
+from services.intake.api.schemas import PRINTABLE_ASCII
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.domain.lifecycle import IN_FLIGHT, Status
 from services.intake.store.repository import RequestFilter
@@ -106,7 +106,8 @@ class _ApplyPages:
                 dry_run = await check_application(
                     self._deps.store, self._deps.applying, user.employer_id, body
                 )
-                return self._form_page(request, form, dry_run=dry_run)
+                wait = _duration(dry_run.expected_completion_at - datetime.now(UTC))
+                return self._form_page(request, form, dry_run=dry_run, wait=wait)
             submission = await submit_application(
                 self._deps.store,
                 self._deps.applying,
@@ -145,6 +146,7 @@ class _ApplyPages:
             "errors": None,
             "dry_run": None,
             "regions": REGIONS,
+            "body_names": {b.id: b.name for b in self._deps.catalogue.edition.bodies},
             **self._matches(query),
             **self._chosen(form),
             **outcome,
@@ -239,7 +241,6 @@ class _FollowPages:
             "history": [_change(change) for change in record.history or ()],
             "live": record.status in IN_FLIGHT,
             "poll_seconds": POLL_SECONDS,
-            "disclaimer": DISCLAIMER,
         }
 
     async def _listing(self, request: Request) -> dict[str, Any]:
