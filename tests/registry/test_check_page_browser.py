@@ -103,9 +103,14 @@ async def test_a_mistyped_check_character_is_caught_before_any_request(
     assert await page.evaluate("document.activeElement.id") == "code"
     assert requests == [] and page.url.endswith("/check")
 
-    await field.fill("7K3M")  # too short: refused on submit, still without a request
+    await field.fill("7K3M")  # too short: nothing to say while typing, refused on submit
+    assert await alert.is_hidden()
     await page.get_by_role("button").click()
     assert "got 4" in await alert.inner_text()
+    await field.fill("")
+    await field.press_sequentially("7k-3u")  # no code holds U there: said as it is typed
+    assert "character 'U' at position 4" in await alert.inner_text()
+    assert "第 4 位" in await alert.inner_text()
     assert requests == []
 
     await field.fill(codes["valid"])

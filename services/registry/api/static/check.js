@@ -72,6 +72,16 @@
 
   window.qvCheckCode = checkCode;
 
+  // While a code is still being typed: the first character no code can hold there, if any.
+  function firstBadSymbol(text) {
+    if (/[^\x00-\x7f]/.test(text)) return checkCode(text); // the non-ASCII refusal
+    var symbols = text.replace(SEPARATORS, "").toUpperCase();
+    for (var i = 0; i < Math.min(symbols.length, CODE_LENGTH); i++) {
+      if (valueOf(symbols[i], SYMBOLS) < 0) return badSymbol(symbols[i], i + 1);
+    }
+    return null;
+  }
+
   function paragraph(lang, text) {
     var p = document.createElement("p");
     p.lang = lang;
@@ -108,11 +118,12 @@
       input.focus();
     });
     input.addEventListener("input", function () {
-      var symbols = input.value.replace(SEPARATORS, "");
-      // Judge as one types only once the code is complete; clear a refusal when fixed.
+      // As one types: a character that can never be right at once, the rest once complete.
       var found = checkCode(input.value);
-      if (found.ok) clearRefusal(box, input);
-      else if (symbols.length >= CODE_LENGTH + 1) showRefusal(box, input, found);
+      var complete = input.value.replace(SEPARATORS, "").length >= CODE_LENGTH + 1;
+      var problem = complete ? found : firstBadSymbol(input.value);
+      if (problem && !problem.ok) showRefusal(box, input, problem);
+      else clearRefusal(box, input);
     });
   }
 
