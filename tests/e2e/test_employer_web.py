@@ -44,7 +44,7 @@ from tests.browser import (
     screenshots_dir,
     serious_axe_violations,
 )
-from tests.e2e.conftest import RunningPlatform
+from tests.e2e.conftest import RunningPlatform, WebhookReceiver
 from tests.e2e.mail import next_mail
 from tests.intake.report_support import flattened, pdf_text, qr_codes, without_whitespace
 from tests.intake.support import credit_code
@@ -452,3 +452,37 @@ async def test_employer_b_never_sees_employer_a_applications(
             assert answer is not None and answer.status == 404, url
             await expect(page.get_by_role("alert")).to_have_text("Not found.")
             await expect(page.get_by_text(number)).to_have_count(0)
+
+
+async def test_notification_settings_and_the_delivery_log_with_replay(
+    browser: Browser,
+    platform: RunningPlatform,
+    employer_a: Account,
+    authentic_application: Applied,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    request_id = authentic_application.url.rsplit("/", 1)[-1]
+    async with fresh_page(browser, employer_a) as page:
+        # The outcome was e-mailed (the address set before applying): the notifier's log.
+        await in_english(page, platform, "/webhooks")
+        await page.get_by_label("Request id").fill(request_id)
+        await page.get_by_role("button", name="Filter").click()
+        delivered = page.locator("#deliveries tbody tr", has_text="verification.completed")
+        async with asyncio.timeout(30):  # sent over SMTP to the mail catcher meanwhile
+            while "delivered" not in await delivered.inner_text():
+                await asyncio.sleep(0.5)
+                await page.reload()
+        await delivered.get_by_role("button", name=re.compile("^Replay delivery")).click()
+        await expect(page.locator(".webhooks-notice")).to_contain_text("queued to be sent again")
+
+        await page.get_by_label("Endpoint 1").fill("https://169.254.169.254/latest/meta-data")
+        await page.get_by_role("button", name="Save endpoints").click()
+        await expect(page.locator("#url-0-error")).to_be_visible()
+        await axe_clean(page)
+        await page.get_by_label("Endpoint 1").fill(webhook_receiver.url)
+        await page.get_by_role("button", name="Save endpoints").click()
+        await expect(page.locator(".webhooks-notice")).to_contain_text("Webhook endpoints saved")
+        await page.get_by_role("button", name="Show signing secret").click()
+        await expect(page.locator(".webhooks-secret")).to_contain_text("whsec_")
+        await axe_clean(page)
+        await screenshot(page, "employer-webhooks.png")
