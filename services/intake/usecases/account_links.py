@@ -3,12 +3,15 @@ issued and mailed in the caller's transaction, so the mail goes out exactly when
 reports is committed. Only the link's hash is stored; the mail carries the link sealed."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from services.contracts.events import AccountMail
 from services.intake.store.account_mail import request_mail
@@ -23,6 +26,18 @@ MAIL_OF_PURPOSE = {
 }
 
 PASSWORDS = PasswordHasher()
+# Links anyone may ask for (a new verification link, a password reset) go to one address at most
+# this often, so the forms cannot be used to flood a mailbox. Counted per intake process.
+ASKED_MAILS_PER_ADDRESS = "5/hour"
+
+
+class MailThrottle:
+    def __init__(self, rate: str = ASKED_MAILS_PER_ADDRESS) -> None:
+        self._limit: RateLimitItem = parse(rate)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def allow(self, address: str) -> bool:
+        return await self._limiter.hit(self._limit, "account-mail", address.lower())
 
 
 async def hash_password(password: str) -> str:
@@ -46,6 +61,7 @@ class AccountLinks:
     mail_box: SecretBox
     base_url: str  # where the employer pages are reached from outside
     lifetime: timedelta
+    throttle: MailThrottle = field(default_factory=MailThrottle)
 
     async def send(
         self,

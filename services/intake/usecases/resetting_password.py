@@ -24,6 +24,10 @@ async def request_reset(links: AccountLinks, email: str) -> None:
     if found is None or found.disabled:
         await accounts.audit("password-reset-requested", "unknown-or-disabled")
         return
+    ids = Actor(employer_id=found.employer_id, user_id=found.user_id)
+    if not await links.throttle.allow(found.email):
+        await accounts.audit("password-reset-requested", "throttled", **ids)
+        return
     async with accounts.transaction() as conn:
         await links.send(
             conn,
@@ -33,7 +37,6 @@ async def request_reset(links: AccountLinks, email: str) -> None:
             organisation=found.employer_name,
             recipient=found.email,
         )
-    ids = Actor(employer_id=found.employer_id, user_id=found.user_id)
     await accounts.audit("password-reset-requested", "mailed", **ids)
 
 

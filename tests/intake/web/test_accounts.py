@@ -9,8 +9,10 @@ from uuid import UUID
 import httpx
 import pyotp
 import pytest
+from limits import parse
 
 from services.contracts.events import AccountMail
+from services.intake.usecases.account_links import ASKED_MAILS_PER_ADDRESS
 from services.intake.web.deps import WebDeps
 from tests.intake.support import credit_code
 from tests.intake.web.account_mail import last_link, mails_to
@@ -390,6 +392,23 @@ async def test_reset_by_e_mail_sets_the_password_ends_sessions_and_clears_the_lo
     assert old_session_ended.status_code == 303
     assert signed_in.status_code == 303  # the lock is cleared
     assert old_password.status_code == 400
+
+
+async def test_links_anyone_may_ask_for_are_throttled_per_address(
+    deps: WebDeps, web_url: str
+) -> None:
+    form = await signed_up(deps, web_url)
+    async with client_as(web_url) as client:
+        answers = [
+            await post_form(client, "/reset-password", "/reset-password", {"email": form["email"]})
+            for _ in range(7)
+        ]
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({_body(answer.text) for answer in answers}) == 1  # the same answer every time
+    resets = [
+        m for m in await mails_to(deps, form["email"]) if m.kind is AccountMail.PASSWORD_RESET
+    ]
+    assert len(resets) == parse(ASKED_MAILS_PER_ADDRESS).amount == 5
 
 
 def _body(page: str) -> str:
