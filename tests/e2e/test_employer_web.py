@@ -1,10 +1,13 @@
 """The employer web platform as people use it, on the whole platform (every service a process,
 real Kafka and PostgreSQL, the mail catcher, the console), driven in headless Chromium.
 
-An employer signs up, confirms its address from the e-mail, is held until an operator
-approves it, and signs in with a password and a TOTP second factor; a locked-out account stays
-locked; a form posted without its CSRF token is refused. Every page visited is checked with
-axe-core, and the main pages are saved as screenshots (tests/browser.py: screenshots_dir).
+Employer A signs up, confirms its address from the e-mail, is held until an operator approves
+it in the console, and signs in with a password and a TOTP second factor; it applies for the
+demo certificate through the form and for more through a CSV file, downloads the report and
+follows its QR code to the public check page; its notification settings and delivery log work.
+A locked-out account stays locked; employer B sees none of A's applications; a form posted
+without its CSRF token is refused. Every page visited is checked with axe-core, and the main
+pages are saved as screenshots (tests/browser.py: screenshots_dir).
 """
 
 import asyncio
@@ -19,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pyotp
 import pytest
 import pytest_asyncio
@@ -44,7 +46,8 @@ from tests.browser import (
     screenshots_dir,
     serious_axe_violations,
 )
-from tests.e2e.conftest import RunningPlatform, WebhookReceiver
+from tests.console.conftest import browser_sign_in
+from tests.e2e.conftest import ConsoleAccount, RunningPlatform, WebhookReceiver
 from tests.e2e.mail import next_mail
 from tests.intake.report_support import flattened, pdf_text, qr_codes, without_whitespace
 from tests.intake.support import credit_code
@@ -54,7 +57,6 @@ pytestmark = pytest.mark.e2e
 __all__ = ["browser"]
 
 PASSWORD = "a long enough passphrase 2026"
-OPERATOR_TOKEN = "local-operator-token"  # intake's development default (make run's)
 TOTP_STEP = 30
 # The verifier asks the simulator (20 ms median here); the page refreshes itself meanwhile.
 VERDICT_TIMEOUT_MS = 60_000
@@ -147,20 +149,30 @@ async def sign_in(page: Page, platform: RunningPlatform, account: Account) -> No
     account.browser_state = await page.context.storage_state()
 
 
-async def approve(platform: RunningPlatform, organisation: str) -> None:
-    """An operator approves the employer (intake's operator API, as the console calls it)."""
-    headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
-    async with httpx.AsyncClient(base_url=platform.platform.intake_url, headers=headers) as client:
-        pending = (await client.get("/internal/v1/employers")).raise_for_status().json()
-        (employer,) = [e for e in pending["items"] if e["name"] == organisation]
-        approved = await client.post(
-            f"/internal/v1/employers/{employer['id']}/approve", json={"operator": "e2e"}
-        )
-        approved.raise_for_status()
+async def approve_in_console(
+    browser: Browser, console: ConsoleAccount, organisation: str, screenshot_name: str = ""
+) -> None:
+    """An operator, in their own browser, approves the sign-up on the console's Employers page."""
+    async with fresh_page(browser) as page:
+        await browser_sign_in(page, console.url, console.username, console.password)
+        await page.goto(f"{console.url}/lang?to=en&next=/employers")
+        waiting = page.get_by_role("link", name=organisation)
+        await expect(waiting).to_be_visible()
+        await axe_clean(page)
+        if screenshot_name:
+            await screenshot(page, screenshot_name)
+        await waiting.click()
+        await page.get_by_role("button", name="Approve").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"Approved: {organisation}")
+        await axe_clean(page)
 
 
 async def signed_up_and_approved(
-    browser: Browser, platform: RunningPlatform, account: Account, serial: int
+    browser: Browser,
+    platform: RunningPlatform,
+    console: ConsoleAccount,
+    account: Account,
+    serial: int,
 ) -> None:
     """Sign-up → the e-mail's link → signed in but held (second factor enrolled meanwhile) →
     approved → the approval e-mail → signed in to the start page."""
@@ -188,7 +200,7 @@ async def signed_up_and_approved(
         await page.goto(f"{web(platform)}/applications")  # held: nothing else opens
         await expect(page).to_have_url(re.compile(r"/awaiting-approval$"))
 
-        await approve(platform, account.organisation)
+        await approve_in_console(browser, console, account.organisation, "console-employers.png")
         approval = await next_mail(platform, account.email, "Your organisation has been approved")
         assert account.organisation in approval.body
         await page.get_by_role("button", name="Sign out").click()
@@ -197,14 +209,16 @@ async def signed_up_and_approved(
 
 
 @pytest_asyncio.fixture(scope="module")
-async def employer_a(browser: Browser, platform: RunningPlatform) -> Account:
+async def employer_a(
+    browser: Browser, platform: RunningPlatform, console_account: ConsoleAccount
+) -> Account:
     """Employer A, signed up through the pages as scenario 1 describes."""
     account = Account("hr@employer-a.example.cn", PASSWORD, "Employer A Ltd. 甲公司")
     async with fresh_page(browser) as page:
         await in_english(page, platform, "/sign-up")
         await axe_clean(page)
         await screenshot(page, "employer-sign-up.png")
-    await signed_up_and_approved(browser, platform, account, 9101)
+    await signed_up_and_approved(browser, platform, console_account, account, 9101)
     return account
 
 
