@@ -184,6 +184,7 @@ async def test_an_account_mail_goes_from_intake_to_the_mailbox_once_and_sealed_o
         assert row is not None and row["status"] == "delivered"
         assert address not in row["url"] and link.encode() not in row["payload"], "sealed at rest"
         assert await store.list_deliveries(employer_id) == [], "not in the delivery log"
+        assert await store.replay(employer_id, account_mail_id(mail_id)) is None, "nor replayed"
 
 
 async def test_a_mail_server_down_is_retried_until_the_mail_goes_out(
