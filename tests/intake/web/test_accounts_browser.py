@@ -10,12 +10,12 @@ import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
 from services.contracts.events import AccountMail
-from services.intake.domain.accounts import Role
+from services.intake.domain.accounts import EmployerStatus, Role
 from services.intake.web.deps import WebDeps
 from tests.browser import describe_violations, serious_axe_violations
 from tests.intake.web.account_mail import last_link
-from tests.intake.web.support import browse_as, session_for
-from tests.intake.web.test_accounts import PASSWORD, sign_up_form
+from tests.intake.web.support import browse_as, client_as, new_employer, post_form, session_for
+from tests.intake.web.test_accounts import PASSWORD, sign_up_form, signed_up
 
 pytestmark = pytest.mark.integration
 
@@ -122,4 +122,68 @@ async def test_the_users_and_api_keys_pages_in_a_browser(
     await assert_fits(page)
     await page.get_by_role("button", name=re.compile("^Revoke HR system")).click()
     await expect(page.get_by_text("The key is revoked")).to_be_visible()
+    await assert_accessible(page)
+
+
+async def test_reset_link_and_refusal_pages_in_a_browser(
+    deps: WebDeps, web_url: str, page: Page
+) -> None:
+    form = await signed_up(deps, web_url)
+    await page.goto(f"{web_url}/lang?to=en&next=/reset-password")
+    await assert_accessible(page)
+    await page.get_by_label("E-mail address").fill(form["email"])
+    await page.get_by_role("button", name="Send the link").click()
+    await expect(page.get_by_text("a link to set a new password is on its way")).to_be_visible()
+    await assert_accessible(page)
+
+    link = urlsplit(await last_link(deps, form["email"], AccountMail.PASSWORD_RESET)).path
+    await page.goto(f"{web_url}{link}")
+    await assert_accessible(page)
+    await page.get_by_label("Password", exact=True).fill("short")
+    await page.get_by_label("Password again").fill("short")
+    await page.get_by_role("button", name="Set the password").click()
+    await expect(page.get_by_text("A password has at least 12 characters")).to_be_visible()
+    await assert_accessible(page)
+    await page.get_by_label("Password", exact=True).fill("another long passphrase")
+    await page.get_by_label("Password again").fill("another long passphrase")
+    await page.get_by_role("button", name="Set the password").click()
+    await expect(page.get_by_text("Your password is set")).to_be_visible()
+    await assert_accessible(page)
+
+    await page.goto(f"{web_url}{link}")
+    await expect(page.get_by_text("It was already used")).to_be_visible()
+    await assert_accessible(page)
+    await page.goto(f"{web_url}/verify-email/not-a-link-we-sent")
+    await expect(page.get_by_role("button", name="Send the link again")).to_be_visible()
+    await assert_accessible(page)
+
+    await page.goto(f"{web_url}/sign-in")
+    for _ in range(deps.settings.lockout_after):
+        await page.get_by_label("E-mail address").fill(form["email"])
+        await page.get_by_label("Password").fill("wrong password")
+        await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_text("this account is locked until")).to_be_visible()
+    await assert_accessible(page)
+
+
+async def test_the_invitation_and_awaiting_approval_pages_in_a_browser(
+    deps: WebDeps, web_url: str, page: Page
+) -> None:
+    admin = await session_for(deps, Role.ADMIN)
+    email = f"invited.{admin.user_id.hex[:8]}@acme.example.com"
+    async with client_as(web_url, admin) as client:
+        invited = await post_form(
+            client, "/users", "/users/invite", {"email": email, "name": "Sun Li", "role": "viewer"}
+        )
+        assert invited.status_code == 303
+    link = urlsplit(await last_link(deps, email, AccountMail.INVITATION)).path
+    await page.goto(f"{web_url}/lang?to=en&next={link}")
+    await expect(page.get_by_role("heading", name="Welcome: set your password")).to_be_visible()
+    await assert_accessible(page)
+
+    pending = await new_employer(deps, status=EmployerStatus.PENDING)
+    waiting = await session_for(deps, Role.ADMIN, employer_id=pending)
+    await browse_as(page, web_url, waiting)
+    await page.goto(f"{web_url}/applications")
+    await expect(page.get_by_text("awaits an operator's approval")).to_be_visible()
     await assert_accessible(page)
