@@ -148,9 +148,9 @@ def verification_report(
     made_at: datetime,
 ) -> VerificationReport:
     """The report of `source`; raises ReportUnavailable unless it is authentic and signed."""
-    if source.status is not Status.AUTHENTIC or source.verification_code is None:
+    if source.status is not Status.AUTHENTIC:
         raise ReportUnavailable.not_authentic(source.status)
-    if not source.statement:
+    if source.verification_code is None or not source.statement:
         raise ReportUnavailable.unsigned()
     subject = statement_claims(source.statement)["credentialSubject"]
     zh, en = _REGIONS.get(source.region, (source.region, source.region))

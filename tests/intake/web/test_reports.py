@@ -110,6 +110,24 @@ async def test_a_result_that_is_not_authentic_has_no_report_and_says_why(
     assert await audited(pool, admin) == [("report-downloaded", "unavailable", str(record.id))]
 
 
+async def test_an_authentic_result_without_a_signed_statement_says_so(
+    deps: WebDeps, web_url: str
+) -> None:
+    """Results decided before statements reached intake have none: no report can verify."""
+    viewer = await session_for(deps, Role.VIEWER)
+    record = await submitted(deps.store, deps.applying, viewer.employer_id, "REPORT-OLD")
+    signed = signed_statement(
+        record.id, record.qualification_id, record.body_ids, "ZHANG Wei", record.accepted_at
+    )
+    unsigned = verdict_for(record, Verdict.AUTHENTIC, signed).model_copy(update={"statement": None})
+    await deps.store.apply_verdicts([unsigned])
+    async with client_as(web_url, viewer) as client:
+        answer = await client.get(f"/applications/{record.id}/report.pdf")
+    assert answer.status_code == 409
+    assert "no signed statement of the registry" in answer.text
+    assert "没有登记处的签名声明" in answer.text
+
+
 async def test_a_stranger_is_sent_to_sign_in(deps: WebDeps, web_url: str) -> None:
     owner = await session_for(deps, Role.VIEWER)
     record, _ = await authentic_request(deps, owner)
