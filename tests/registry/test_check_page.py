@@ -326,3 +326,11 @@ async def test_a_qr_link_with_any_check_symbol_percent_encoded_is_read(
     assert code.check == check
     html = assert_page(await http.get(f"/check?code={quote(str(code), safe='-')}"), 404)
     assert f'<dd class="code">{code}</dd>' in html
+
+
+async def test_what_was_typed_comes_back_as_text_never_markup(http: httpx.AsyncClient) -> None:
+    typed = '"><script>alert(1)</script>'
+    html = assert_page(await http.get("/check", params={"code": typed}), 400)
+    assert "<script>alert" not in html
+    assert field_value(html) == "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert "got 27" in error_box(html)
