@@ -5,6 +5,7 @@ import os
 
 from services.contracts.topics import ALL_TOPICS
 from services.intake.adapters.pdf_report import PdfReports
+from services.intake.api.auth import follow_api_key_revocations
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.applying import Applying
 from services.intake.catalogue import EditionCatalogue
@@ -93,6 +94,7 @@ async def main() -> None:
             {
                 "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
                 "consumer": consumer.run,
+                "api key revocations": lambda: follow_api_key_revocations(pool),
                 "withdrawals refresh": lambda: refresh_withdrawals(
                     store, catalogue, settings.catalogue_refresh_seconds
                 ),

@@ -6,15 +6,19 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.domain.errors import Refusal, RefusalCode
+from services.intake.store.accounts import REVOCATIONS_CHANNEL
 from services.intake.store.repository import IntakeStore
+from services.runtime.db import listening
 
-# How long a worker trusts a key it verified. A key revoked on the employer pages is forgotten
-# at once by the process that revoked it (`forget_api_key`); other worker processes of intake
-# (INTAKE_WORKERS > 1) may accept it for at most this long.
+# How long a worker trusts a key it verified. A revoked key is forgotten at once by the process
+# that revoked it (`forget_api_key`) and, told by PostgreSQL, by every other worker process
+# (`follow_api_key_revocations`); only a worker that could not hear (its LISTEN connection
+# lost) may accept it for at most this long.
 API_KEY_CACHE_SECONDS = 30.0
 
 
@@ -50,6 +54,21 @@ def forget_api_key(key_id: str) -> None:
     """A revoked key is refused at once by every app of this process."""
     for cache in list(_CACHES):
         cache.forget(key_id)
+
+
+async def follow_api_key_revocations(pool: asyncpg.Pool) -> None:
+    """Forgets each key revoked by any process of this intake, until the database connection is
+    lost (run it under `keep_running`)."""
+    schema: list[str] = []
+
+    def on_revoked(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+        revoked_in, _, key_id = str(payload).partition(":")
+        if schema and revoked_in == schema[0]:
+            forget_api_key(key_id)
+
+    async with listening(pool, REVOCATIONS_CHANNEL, on_revoked) as listener:
+        schema.append(await listener.connection.fetchval("SELECT current_schema()"))
+        await listener.until_lost()
 
 
 # An OpenAPI security scheme (so clients and tools know how to authenticate); the 401 is ours.

@@ -207,10 +207,16 @@ SELECT k.key_id, k.name, u.name AS created_by, k.created_at, k.revoked_at
 FROM api_keys k LEFT JOIN employer_users u ON u.id = k.created_by
 WHERE k.employer_id = $1 ORDER BY k.created_at DESC, k.key_id
 """
+# Revoking a key notifies this channel with "<schema>:<key id>": every intake process forgets
+# the key when told (services/intake/api/auth.py).
+REVOCATIONS_CHANNEL = "api_key_revoked"
 REVOKE_API_KEY = """
-UPDATE api_keys SET revoked_at = now()
-WHERE employer_id = $1 AND key_id = $2 AND revoked_at IS NULL
-RETURNING key_id
+WITH revoked AS (
+    UPDATE api_keys SET revoked_at = now()
+    WHERE employer_id = $1 AND key_id = $2 AND revoked_at IS NULL
+    RETURNING key_id
+)
+SELECT key_id, pg_notify($3, current_schema() || ':' || key_id) FROM revoked
 """
 
 
@@ -434,7 +440,10 @@ class AccountStore:
         ]
 
     async def revoke_api_key(self, employer_id: UUID, key_id: str) -> bool:
-        return await self._pool.fetchval(REVOKE_API_KEY, employer_id, key_id) is not None
+        return (
+            await self._pool.fetchval(REVOKE_API_KEY, employer_id, key_id, REVOCATIONS_CHANNEL)
+            is not None
+        )
 
     async def audit(
         self,

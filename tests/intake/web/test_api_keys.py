@@ -1,11 +1,14 @@
 """API keys through the pages: created with a name and shown once, usable on the API at once,
 refused at once after revocation; an employer touches only its own keys."""
 
+import asyncio
+import contextlib
 import re
 from pathlib import Path
 
 import pytest
 
+from services.intake.api.auth import follow_api_key_revocations
 from services.intake.domain.accounts import Role
 from services.intake.web.deps import WebDeps
 from tests.intake.support import anonymous_client, intake_app
@@ -67,3 +70,41 @@ async def test_an_admin_cannot_revoke_another_employers_key(deps: WebDeps, web_u
         "SELECT revoked_at FROM api_keys WHERE key_id = $1", key_id
     )
     assert revoked_at is None
+
+
+async def test_a_key_revoked_by_another_process_is_forgotten_when_postgresql_says_so(
+    deps: WebDeps, channels_file: Path
+) -> None:
+    """As in a worker that did not revoke the key itself: only the notification evicts it from
+    the cache of verified keys (which would otherwise accept it for 30 s)."""
+    admin = await session_for(deps, Role.ADMIN)
+    key_id, api_key = await deps.store.issue_api_key(admin.employer_id, "ci", admin.user_id)
+    api = intake_app(deps.store, channels_file)
+    follower = asyncio.create_task(follow_api_key_revocations(deps.store._pool))
+    try:
+        async with anonymous_client(api) as caller:
+            caller.headers["Authorization"] = f"Bearer {api_key}"
+            assert (await caller.get("/v1/verifications")).status_code == 200  # now cached
+            await asyncio.sleep(0.2)  # the follower is listening
+            assert await deps.accounts.revoke_api_key(admin.employer_id, key_id)
+            async with asyncio.timeout(5):
+                while (await caller.get("/v1/verifications")).status_code != 401:
+                    await asyncio.sleep(0.05)
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+
+
+async def test_without_the_notification_the_cache_still_holds_the_key(
+    deps: WebDeps, channels_file: Path
+) -> None:
+    """The counterpart of the test above: what the notification saves a worker from."""
+    admin = await session_for(deps, Role.ADMIN)
+    key_id, api_key = await deps.store.issue_api_key(admin.employer_id, "ci", admin.user_id)
+    api = intake_app(deps.store, channels_file)
+    async with anonymous_client(api) as caller:
+        caller.headers["Authorization"] = f"Bearer {api_key}"
+        assert (await caller.get("/v1/verifications")).status_code == 200
+        assert await deps.accounts.revoke_api_key(admin.employer_id, key_id)
+        assert (await caller.get("/v1/verifications")).status_code == 200
