@@ -213,3 +213,25 @@ async def test_a_viewer_cannot_post_an_application(
         answer = await client.post("/apply", data=form)
     assert answer.status_code == 403
     assert await count_requests(pool, "VIEW-1") == 0
+
+
+async def test_without_javascript_the_fields_follow_the_bodies_ticked(
+    deps: WebDeps, web_url: str, pool: asyncpg.Pool
+) -> None:
+    """The noscript button posts the form to show the fields of the bodies still ticked, keeping
+    what was typed, checking and storing nothing."""
+    applicant = await session_for(deps, Role.APPLICANT)
+    form = application_form(
+        "NOJS-1", qualification_id=PMI_QUALIFICATION, body_ids=None, action="fields"
+    )
+    async with client_as(web_url, applicant) as client:
+        client.cookies.set("qv_employer_lang", "en")
+        answer = await post_form(client, "/apply", "/apply", form)
+        unknown = await client.get("/apply", params={"qualification_id": "no-such-thing"})
+    assert answer.status_code == 200
+    assert 'id="body-pmi" name="body_ids" value="pmi"' in answer.text
+    assert 'value="pmi" checked' not in answer.text  # unticked
+    assert 'name="channel.credential_jwt"' not in answer.text
+    assert 'value="NOJS-1"' in answer.text and 'role="alert"' not in answer.text
+    assert "First choose the qualification above." in unknown.text
+    assert await count_requests(pool, "NOJS-1") == 0
