@@ -2,6 +2,7 @@
 open an accepted application. Each page is checked with axe-core."""
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.async_api import Page, expect
@@ -11,6 +12,7 @@ from services.intake.web.deps import WebDeps
 from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
 from tests.intake.support import PMI_QUALIFICATION, QUALIFICATION
 from tests.intake.web.support import browse_as, session_for
+from tests.intake.web.test_applications_browser import OVERFLOWING, PHONE
 from tests.intake.web.test_upload import csv_of
 
 pytestmark = pytest.mark.integration
@@ -48,3 +50,14 @@ async def test_check_then_submit_a_csv_file(
 
     await page.locator("#result-row-1").get_by_role("link", name="Follow it").click()
     await expect(page.locator("#application")).to_contain_text("UP-BROWSER-1")
+
+
+async def test_the_forms_fit_a_phones_width(deps: WebDeps, web_url: str, page: Page) -> None:
+    applicant = await session_for(deps, Role.APPLICANT)
+    await page.set_viewport_size(PHONE)
+    await browse_as(page, web_url, applicant)
+    for path in (f"/apply?qualification_id={PMI_QUALIFICATION}&q=PMP", "/upload"):
+        await page.goto(f"{web_url}/lang?to=zh&next={quote(path)}")
+        await expect(page.locator("main h1")).to_be_visible()
+        assert await page.evaluate(OVERFLOWING) == [], path
+        await assert_accessible(page)
