@@ -4,7 +4,7 @@ from a real broker) and in intake's table; the clear secrets of before were rota
 import base64
 from collections.abc import AsyncIterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -120,7 +120,14 @@ async def test_secrets_stored_in_clear_before_are_rotated_once_at_start(
     before = [m for m in migrations if m[0] < "003"]
     await apply_migrations(pool, before)
     store = IntakeStore(pool)
-    employer_id, api_key = await store.create_employer(credit_code(8102), "Leaked Ltd.")
+    # The schema of then: no store method writes it any more (API keys have names since 004).
+    employer_id = uuid4()
+    await pool.execute(
+        "INSERT INTO intake.employers (id, credit_code, name) VALUES ($1, $2, $3)",
+        employer_id,
+        credit_code(8102),
+        "Leaked Ltd.",
+    )
     leaked = "whsec_" + base64.b64encode(b"L" * 32).decode()
     await pool.execute(
         "INSERT INTO intake.webhook_endpoints (employer_id, url, secret) VALUES ($1, $2, $3)",
@@ -130,6 +137,7 @@ async def test_secrets_stored_in_clear_before_are_rotated_once_at_start(
     )
 
     await apply_migrations(pool, migrations)
+    _, api_key = await store.issue_api_key(employer_id, "admin")
     assert await store.webhook_settings.rotate_leaked_secrets() == 1
     assert await store.webhook_settings.rotate_leaked_secrets() == 0, "once"
 
