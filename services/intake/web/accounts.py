@@ -115,7 +115,8 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
         if found is not None and found[1] is SessionStage.FULL:
             return RedirectResponse("/", status_code=303)
         next_path = safe_next(request.query_params.get("next"))
-        context: dict[str, Any] = {"next": next_path}
+        # No sections' links (or user menu) before the second factor: they lead nowhere yet.
+        context: dict[str, Any] = {"next": next_path, "user": None, "signing_in": user}
         if request.method == "POST":
             form = await request.form()
             next_path = safe_next(text(form, "next"))

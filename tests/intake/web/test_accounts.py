@@ -260,6 +260,8 @@ async def enrol(client: httpx.AsyncClient, email: str) -> pyotp.TOTP:
     found = SECRET.search(page.text)
     assert found, page.text
     assert 'src="data:image/svg+xml' in page.text  # the QR code
+    assert 'href="/applications"' not in page.text  # no sections before the second factor
+    assert 'action="/sign-out"' in page.text
     totp = pyotp.TOTP(found.group(1).replace(" ", ""))
     wrong = await post_form(client, "/second-factor", "/second-factor", {"code": "000000"})
     if totp.now() != "000000":
