@@ -271,6 +271,7 @@ class _FollowPages:
             "poll_seconds": POLL_SECONDS,
             "qualification_names": _names(self._deps.catalogue.current, page.items),
             "statuses": list(Status),
+            "qualifications": self._deps.catalogue.edition.qualifications,
             "regions": REGIONS,
         }
 
