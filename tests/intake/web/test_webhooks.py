@@ -358,4 +358,9 @@ async def test_the_page_in_a_browser_has_no_serious_accessibility_violation(
     await expect(page.get_by_role("status")).to_contain_text("queued to be sent again")
     assert not (found := await serious_axe_violations(page)), describe_violations(found)
     if width == 1280:
-        await page.screenshot(path=screenshots_dir() / "employer-webhooks.png", full_page=True)
+        shot = screenshots_dir() / "employer-webhooks-replayed.png"
+        await page.screenshot(path=shot, full_page=True)
+
+    await page.goto(f"{web_url}/lang?to=zh&next=/webhooks")
+    await expect(page.get_by_role("heading", name="投递记录")).to_be_visible()
+    assert not (found := await serious_axe_violations(page)), describe_violations(found)
