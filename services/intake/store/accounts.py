@@ -154,9 +154,11 @@ RETURNING id
 ISSUE_TOKEN = """
 INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)
 """
+# A disabled user's links are as good as unknown.
 TOKEN_STATE = """
-SELECT user_id, used_at IS NOT NULL AS used, expires_at <= now() AS expired
-FROM account_tokens WHERE token_hash = $1 AND purpose = $2
+SELECT t.user_id, t.used_at IS NOT NULL AS used, t.expires_at <= now() AS expired
+FROM account_tokens t JOIN employer_users u ON u.id = t.user_id
+WHERE t.token_hash = $1 AND t.purpose = $2 AND u.disabled_at IS NULL
 """
 EMAIL_OF_TOKEN = """
 SELECT u.email FROM account_tokens t JOIN employer_users u ON u.id = t.user_id
@@ -165,6 +167,7 @@ WHERE t.token_hash = $1
 CONSUME_TOKEN = """
 UPDATE account_tokens SET used_at = now()
 WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+  AND user_id IN (SELECT id FROM employer_users WHERE disabled_at IS NULL)
 RETURNING user_id
 """
 SET_PASSWORD = """

@@ -43,6 +43,8 @@ WRONG_CODE = Message(
     "This code is wrong or was already used. Enter the code your authenticator shows now.",
     "验证码不正确或已使用过。请输入身份验证器当前显示的验证码。",
 )
+# How long a password, once given, waits for the second factor.
+SECOND_FACTOR_WAIT = timedelta(minutes=10)
 SIGN_UP_FIELDS = ("organisation", "credit_code", "contact_name", "email", "phone")
 
 
@@ -69,6 +71,7 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
     links = account_links(deps)
     policy = lockout_policy(deps)
     lifetime = timedelta(hours=deps.settings.session_hours)
+    password_stage = min(lifetime, SECOND_FACTOR_WAIT)
 
     async def sign_up_page(request: Request) -> Response:
         if request.method == "GET":
@@ -104,7 +107,8 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
             context = {"next": next_path, "email": email, **_sign_in_refusal(outcome)}
             return render(request, "accounts_sign_in.html", context, status_code=400)
         await _end_current_session(request)
-        token = await deps.accounts.open_session(outcome.user_id, SessionStage.PASSWORD, lifetime)
+        stage = SessionStage.PASSWORD
+        token = await deps.accounts.open_session(outcome.user_id, stage, password_stage)
         request.session["token"] = token
         return RedirectResponse(f"/second-factor?next={quote(next_path)}", status_code=303)
 

@@ -13,6 +13,7 @@ from limits import parse
 
 from services.contracts.events import AccountMail
 from services.intake.usecases.account_links import ASKED_MAILS_PER_ADDRESS
+from services.intake.web.accounts import SECOND_FACTOR_WAIT
 from services.intake.web.deps import WebDeps
 from tests.intake.support import credit_code
 from tests.intake.web.account_mail import last_link, mails_to
@@ -325,6 +326,13 @@ async def test_sign_in_rotates_the_session(deps: WebDeps, web_url: str) -> None:
         await sign_in(client, form["email"], PASSWORD)
         again = client.cookies["qv_employer_session"]
     assert password_stage != again
+    waits = await deps.store._pool.fetch(
+        "SELECT s.expires_at - s.created_at AS wait FROM web_sessions s JOIN employer_users u "
+        "ON u.id = s.user_id WHERE u.email = $1 AND s.stage = 'password'",
+        form["email"],
+    )
+    [wait] = [row["wait"] for row in waits]  # the first one was closed
+    assert abs(wait - SECOND_FACTOR_WAIT) < timedelta(seconds=5)
     async with client_as(web_url) as stale:
         stale.cookies.set("qv_employer_session", password_stage)
         assert (await stale.get("/second-factor")).status_code == 303

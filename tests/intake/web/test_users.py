@@ -88,6 +88,29 @@ async def test_roles_change_and_a_disabled_user_is_signed_out(deps: WebDeps, web
     assert {"role-changed", "user-disabled"} <= {row["action"] for row in audit}
 
 
+async def test_a_disabled_invitee_cannot_use_the_invitation(deps: WebDeps, web_url: str) -> None:
+    admin = await session_for(deps, Role.ADMIN)
+    email = f"leaver.{admin.user_id.hex[:8]}@acme.example.com"
+    async with client_as(web_url, admin) as client:
+        form = {"email": email, "name": "Leaver", "role": "applicant"}
+        await post_form(client, "/users", "/users/invite", form)
+        invitee: UUID = await deps.store._pool.fetchval(
+            "SELECT id FROM employer_users WHERE email = $1", email
+        )
+        await post_form(client, "/users", f"/users/{invitee}/disable", {})
+    link = urlsplit(await last_link(deps, email, AccountMail.INVITATION)).path
+    async with client_as(web_url) as stranger:
+        shown = await stranger.get(link)
+        tried = await post_form(
+            stranger, "/sign-in", link, {"password": PASSWORD, "password_confirmation": PASSWORD}
+        )
+    assert shown.status_code == tried.status_code == 400
+    password_hash = await deps.store._pool.fetchval(
+        "SELECT password_hash FROM employer_users WHERE id = $1", invitee
+    )
+    assert password_hash is None
+
+
 async def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(
     deps: WebDeps, web_url: str
 ) -> None:
