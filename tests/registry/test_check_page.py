@@ -4,6 +4,7 @@ the JSON check."""
 
 import random
 import re
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +16,6 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from deploy.local.processes import free_port
 from qualverify.registry.v1 import registry_pb2
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.api.public import PublicApi
@@ -283,9 +283,13 @@ async def test_static_files_are_served_with_protective_headers(http: httpx.Async
 
 @pytest.fixture
 async def away_http() -> AsyncIterator[httpx.AsyncClient]:
-    """The public port on a pool whose database server is down (nothing listens there)."""
+    """The public port on a pool whose database server is down: its port is held, bound but
+    not listening, so every connection is refused and no other process can take it meanwhile."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    port = held.getsockname()[1]
     pool = await asyncpg.create_pool(
-        f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", min_size=0, timeout=2
+        f"postgresql://postgres@127.0.0.1:{port}/postgres", min_size=0, timeout=2
     )
     assert pool is not None
     api = PublicApi(
@@ -301,6 +305,7 @@ async def away_http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
         yield client
     await pool.close()
+    held.close()
 
 
 async def test_while_the_database_is_away_the_page_says_so_and_retries(
