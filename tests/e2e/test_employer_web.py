@@ -234,6 +234,9 @@ async def test_sign_up_email_link_approval_and_sign_in_with_totp(
         for section in ("Applications", "Apply", "Notifications", "API keys", "Users"):
             await expect(sections.get_by_role("link", name=section, exact=True)).to_be_visible()
         await axe_clean(page)
+    async with fresh_page(browser) as page:  # the sign-in form as a stranger first sees it
+        await in_english(page, platform, "/sign-in")
+        await axe_clean(page)
 
 
 async def test_a_locked_out_account_stays_locked_even_with_the_right_password(
@@ -279,6 +282,7 @@ async def test_forms_posted_without_their_csrf_token_are_refused(
         await in_english(page, platform, "/webhooks")
         await expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
         await expect(page.get_by_text(hook)).to_have_count(0)
+        await axe_clean(page)
 
 
 @dataclass(frozen=True)
@@ -425,6 +429,7 @@ async def test_one_csv_batch_through_upload_to_its_results(
         await screenshot(page, "employer-upload-results.png")
         await page.locator("#result-row-1").get_by_role("link", name="Follow it").click()
         await decided_authentic(page)
+        await axe_clean(page)
 
 
 async def signed_in_browser_of_new_employer(platform: RunningPlatform, name: str) -> Account:
@@ -461,11 +466,13 @@ async def test_employer_b_never_sees_employer_a_applications(
         await in_english(page, platform, "/applications")
         await expect(page.locator("#rows")).to_contain_text("No application yet.")
         await expect(page.get_by_text(number)).to_have_count(0)
+        await axe_clean(page)
         for url in (authentic_application.url, authentic_application.url + "/report.pdf"):
             answer = await page.goto(url)
             assert answer is not None and answer.status == 404, url
             await expect(page.get_by_role("alert")).to_have_text("Not found.")
             await expect(page.get_by_text(number)).to_have_count(0)
+            await axe_clean(page)
 
 
 async def test_notification_settings_and_the_delivery_log_with_replay(
