@@ -6,7 +6,8 @@ Each report carries its own statement, signed beforehand (signing is not timed).
     uv run python -m bench.report --sample docs/employer/sample-report.pdf
 
 `--sample` writes one report of a clearly fictitious holder and employer instead, with the
-public key that signed its statement beside it (`<name>.jwks.json`) so it verifies offline.
+public key that signed its statement beside it (`<name>.jwks.json`) so it verifies offline, and
+a picture of its first page (`<name>.png`).
 """
 
 import argparse
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pypdfium2  # type: ignore[import-untyped]
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
@@ -88,7 +90,13 @@ def write_sample(path: Path, font: Path) -> None:
     path.write_bytes(PdfReports(font).render_now(sample.report))
     keys = path.with_suffix(".jwks.json")
     keys.write_text(json.dumps({"keys": [key.as_dict(private=False)]}, indent=2) + "\n")
-    print(f"wrote {path} (code {sample.report.code}) and {keys}")
+    preview = path.with_suffix(".png")
+    document = pypdfium2.PdfDocument(path)
+    try:
+        document[0].render(scale=1.25).to_pil().quantize(64).save(preview, optimize=True)
+    finally:
+        document.close()
+    print(f"wrote {path} (code {sample.report.code}), {keys} and {preview} (its first page)")
 
 
 def milliseconds(seconds: list[float], p: float) -> float:
