@@ -1,6 +1,7 @@
 """The verification report: what it says (domain) and the PDF a reader gets (text, QR code,
 the embedded statement verifying against the key that signed it), with no database."""
 
+import asyncio
 import io
 import time
 import uuid
@@ -231,8 +232,23 @@ def test_a_report_renders_in_well_under_200_ms(
 async def test_rendering_runs_off_the_event_loop(
     reports: PdfReports, signed: tuple[Signed, uuid.UUID]
 ) -> None:
+    """Other coroutines (the pages' requests) go on running while a report renders."""
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.001)
+
+    ticking = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)
+    before = ticks
     rendered = await reports.render(report_of(*signed))
+    during = ticks - before
+    ticking.cancel()
     assert rendered.startswith(b"%PDF-")
+    assert during >= 3, during  # rendering on the loop itself would allow one at most
 
 
 def test_a_missing_font_is_named_at_start_up(tmp_path: Path) -> None:
