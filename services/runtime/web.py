@@ -5,12 +5,21 @@ Templates write each text in both languages, `tr("English", "中文")`, and the 
 (a cookie, else the browser's Accept-Language, else Chinese) picks one.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from asgi_csrf import asgi_csrf
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Language = Literal["zh", "en"]
@@ -101,3 +110,99 @@ async def csrf_failed(scope: Scope, send: Send, message_id: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": CSRF_FAILED_TEXT.encode()})
+
+
+@pass_context
+def _tr(context: Context, en: str, zh: str) -> str:
+    return pick(context.get("lang", "zh"), en, zh)
+
+
+class BilingualPages:
+    """A site's templates, each page rendered in the reader's language with `tr(en, zh)`, the
+    CSRF token, the path, and the signed-in person (`request.state.<who>`) as `<who>`."""
+
+    def __init__(self, directory: Path, language_cookie: str, who: str) -> None:
+        self.templates = Jinja2Templates(directory=directory)
+        self.templates.env.globals["tr"] = _tr
+        self.templates.env.globals["LANGUAGES"] = LANGUAGES
+        self._cookie = language_cookie
+        self._who = who
+
+    def language(self, request: Request) -> Language:
+        return language_of(request, self._cookie)
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        token = request.scope.get("csrftoken")
+        full = {
+            "lang": self.language(request),
+            self._who: getattr(request.state, self._who, None),
+            "csrftoken": token() if callable(token) else "",
+            "path": request.url.path,
+            **(context or {}),
+        }
+        return self.templates.TemplateResponse(request, template, full, status_code=status_code)
+
+    async def refused(self, request: Request, exc: Exception) -> Response:
+        """An HTTPException as the site's `error.html`, in the reader's language."""
+        assert isinstance(exc, HTTPException)
+        language = self.language(request)
+        if exc.status_code == 403:
+            message = pick(language, "Your role may not do this.", "您的角色无权执行此操作。")
+        elif exc.status_code == 404:
+            message = pick(language, "Not found.", "未找到。")
+        else:
+            message = pick(language, "The request was refused.", "请求被拒绝。")
+        context = {"status": exc.status_code, "message": message, "detail": exc.detail}
+        return self.render(request, "error.html", context, status_code=exc.status_code)
+
+
+def signed_cookie_sessions(cookie: str, secret: str, hours: float, secure: bool) -> Middleware:
+    """The browser holds only a signed cookie with the session's token; sessions live in the
+    service's database."""
+    return Middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie=cookie,
+        max_age=int(timedelta(hours=hours).total_seconds()),
+        same_site="strict",
+        https_only=secure,
+    )
+
+
+def protected_pages(
+    app: ASGIApp,
+    *,
+    csrf_cookie: str,
+    secret: str,
+    secure: bool,
+    always_protect: Iterable[str],
+    skip_if_scope: Callable[[Scope], bool] | None = None,
+) -> ASGIApp:
+    """Every unsafe request carries the CSRF token (asgi-csrf); every answer the headers."""
+    protected = asgi_csrf(
+        app,
+        cookie_name=csrf_cookie,
+        signing_secret=secret,
+        always_protect=set(always_protect),
+        always_set_cookie=True,
+        skip_if_scope=skip_if_scope,
+        cookie_secure=secure,
+        cookie_samesite="Strict",
+        send_csrf_failed=csrf_failed,
+    )
+    return SecurityHeaders(protected)
+
+
+def to_sign_in(request: Request, target: str) -> Response:
+    """Pages are redirected; htmx fragments told to (HX-Redirect); other requests get 401."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    if request.method != "GET":
+        return Response("sign in first / 请先登录", status_code=401)
+    return RedirectResponse(target, status_code=303)

@@ -2,14 +2,11 @@
 headers, and the sections' routes."""
 
 from collections.abc import Sequence
-from datetime import timedelta
 from urllib.parse import quote
 
-from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -18,8 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.console.usecases.sign_in import Refusal
 from services.console.web.deps import Deps
-from services.console.web.i18n import LANGUAGE_COOKIE, language_of, pick
-from services.console.web.pages import STATIC_DIR, operator_of, render
+from services.console.web.i18n import LANGUAGE_COOKIE
+from services.console.web.pages import PAGES, STATIC_DIR, operator_of, render
 from services.runtime.observability import (
     HealthCheck,
     database_away,
@@ -27,7 +24,13 @@ from services.runtime.observability import (
     ops_routes,
 )
 from services.runtime.resilience import DATABASE_UNREACHABLE, Loops
-from services.runtime.web import SecurityHeaders, csrf_failed, language_switch, safe_next
+from services.runtime.web import (
+    language_switch,
+    protected_pages,
+    safe_next,
+    signed_cookie_sessions,
+    to_sign_in,
+)
 
 SESSION_COOKIE = "qv_console_session"
 CSRF_COOKIE = "qv_console_csrf"
@@ -55,19 +58,12 @@ class SignedInOnly:
             await response(scope, receive, send)
             return
         if operator is None:
-            await _to_sign_in(request)(scope, receive, send)
+            await to_sign_in(request, f"/sign-in?next={quote(request.url.path)}")(
+                scope, receive, send
+            )
             return
         scope.setdefault("state", {})["operator"] = operator
         await self._app(scope, receive, send)
-
-
-def _to_sign_in(request: Request) -> Response:
-    target = f"/sign-in?next={quote(request.url.path)}"
-    if request.headers.get("hx-request"):
-        return Response(status_code=401, headers={"HX-Redirect": target})
-    if request.method != "GET":
-        return Response("sign in first / 请先登录", status_code=401)
-    return RedirectResponse(target, status_code=303)
 
 
 def account_routes(deps: Deps) -> list[BaseRoute]:
@@ -120,19 +116,6 @@ def account_routes(deps: Deps) -> list[BaseRoute]:
     ]
 
 
-async def _forbidden(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    language = language_of(request)
-    if exc.status_code == 403:
-        message = pick(language, "Your role may not do this.", "您的角色无权执行此操作。")
-    elif exc.status_code == 404:
-        message = pick(language, "Not found.", "未找到。")
-    else:
-        message = pick(language, "The request was refused.", "请求被拒绝。")
-    context = {"status": exc.status_code, "message": message, "detail": exc.detail}
-    return render(request, "error.html", context, status_code=exc.status_code)
-
-
 def console_app(
     deps: Deps,
     sections: Sequence[BaseRoute],
@@ -144,26 +127,17 @@ def console_app(
     app = Starlette(
         routes=[*ops_routes(health, loops), *account_routes(deps), *sections],
         middleware=[
-            Middleware(
-                SessionMiddleware,
-                secret_key=secret,
-                session_cookie=SESSION_COOKIE,
-                max_age=int(timedelta(hours=settings.session_hours).total_seconds()),
-                same_site="strict",
-                https_only=settings.secure_cookies,
+            signed_cookie_sessions(
+                SESSION_COOKIE, secret, settings.session_hours, settings.secure_cookies
             ),
             Middleware(SignedInOnly, deps=deps),
         ],
-        exception_handlers={**database_away_handlers(), HTTPException: _forbidden},
+        exception_handlers={**database_away_handlers(), HTTPException: PAGES.refused},
     )
-    protected = asgi_csrf(
+    return protected_pages(
         app,
-        cookie_name=CSRF_COOKIE,
-        signing_secret=secret,
-        always_protect={"/sign-in"},
-        always_set_cookie=True,
-        cookie_secure=settings.secure_cookies,
-        cookie_samesite="Strict",
-        send_csrf_failed=csrf_failed,
+        csrf_cookie=CSRF_COOKIE,
+        secret=secret,
+        secure=settings.secure_cookies,
+        always_protect=("/sign-in",),
     )
-    return SecurityHeaders(protected)

@@ -1,27 +1,17 @@
 """Rendering the console's pages and fragments, and who may see and do what."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from jinja2 import pass_context
-from jinja2.runtime import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from services.console.domain.roles import Operator
-from services.console.web.i18n import LANGUAGES, language_of, pick
+from services.console.web.i18n import LANGUAGE_COOKIE
+from services.runtime.web import BilingualPages
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-@pass_context
-def _tr(context: Context, en: str, zh: str) -> str:
-    return pick(context.get("lang", "zh"), en, zh)
 
 
 def _duration(seconds: float | None) -> str:
@@ -46,9 +36,9 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
-templates.env.globals["tr"] = _tr
-templates.env.globals["LANGUAGES"] = LANGUAGES
+PAGES = BilingualPages(TEMPLATES_DIR, LANGUAGE_COOKIE, who="operator")
+templates = PAGES.templates
+render = PAGES.render
 templates.env.filters["duration"] = _duration
 templates.env.filters["number"] = _number
 templates.env.filters["when"] = _when
@@ -66,21 +56,3 @@ def require_operator_role(request: Request) -> Operator:
     if not operator.may_act:
         raise HTTPException(403, "viewer-may-not-act")
     return operator
-
-
-def render(
-    request: Request,
-    template: str,
-    context: Mapping[str, Any] | None = None,
-    status_code: int = 200,
-) -> Response:
-    """A page or fragment in the reader's language, with the operator and the CSRF token."""
-    token = request.scope.get("csrftoken")
-    full = {
-        "lang": language_of(request),
-        "operator": getattr(request.state, "operator", None),
-        "csrftoken": token() if callable(token) else "",
-        "path": request.url.path,
-        **(context or {}),
-    }
-    return templates.TemplateResponse(request, template, full, status_code=status_code)

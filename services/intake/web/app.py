@@ -2,26 +2,27 @@
 security headers, and the sections' routes."""
 
 from collections.abc import Sequence
-from datetime import timedelta
 from urllib.parse import quote
 
-from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.intake.domain.accounts import EmployerStatus, SessionStage
 from services.intake.web.deps import WebDeps
-from services.intake.web.pages import LANGUAGE_COOKIE, STATIC_DIR, reader_language, render
+from services.intake.web.pages import LANGUAGE_COOKIE, PAGES, STATIC_DIR
 from services.runtime.observability import database_away, database_away_handlers
 from services.runtime.resilience import DATABASE_UNREACHABLE
-from services.runtime.web import SecurityHeaders, csrf_failed, language_switch, pick
+from services.runtime.web import (
+    language_switch,
+    protected_pages,
+    signed_cookie_sessions,
+    to_sign_in,
+)
 
 SESSION_COOKIE = "qv_employer_session"
 CSRF_COOKIE = "qv_employer_csrf"
@@ -65,45 +66,24 @@ class SignedInOnly:
             await (await database_away(request, error))(scope, receive, send)
             return
         if found is None:
-            await _redirect(request, f"/sign-in?next={quote(request.url.path)}")(
+            await to_sign_in(request, f"/sign-in?next={quote(request.url.path)}")(
                 scope, receive, send
             )
             return
         user, stage = found
         path: str = scope["path"]
         if stage is SessionStage.PASSWORD and not path.startswith(SECOND_FACTOR_PREFIXES):
-            await _redirect(request, "/second-factor")(scope, receive, send)
+            await to_sign_in(request, "/second-factor")(scope, receive, send)
             return
         if (
             stage is SessionStage.FULL
             and user.employer_status is not EmployerStatus.ACTIVE
             and not path.startswith(NOT_ACTIVE_PREFIXES)
         ):
-            await _redirect(request, "/awaiting-approval")(scope, receive, send)
+            await to_sign_in(request, "/awaiting-approval")(scope, receive, send)
             return
         scope.setdefault("state", {})["user"] = user
         await self._app(scope, receive, send)
-
-
-def _redirect(request: Request, target: str) -> Response:
-    if request.headers.get("hx-request"):
-        return Response(status_code=401, headers={"HX-Redirect": target})
-    if request.method != "GET":
-        return Response("sign in first / 请先登录", status_code=401)
-    return RedirectResponse(target, status_code=303)
-
-
-async def _refused(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    language = reader_language(request)
-    if exc.status_code == 403:
-        message = pick(language, "Your role may not do this.", "您的角色无权执行此操作。")
-    elif exc.status_code == 404:
-        message = pick(language, "Not found.", "未找到。")
-    else:
-        message = pick(language, "The request was refused.", "请求被拒绝。")
-    context = {"status": exc.status_code, "message": message}
-    return render(request, "error.html", context, status_code=exc.status_code)
 
 
 def _multipart_form(scope: Scope) -> bool:
@@ -123,27 +103,18 @@ def employer_web_app(deps: WebDeps, sections: Sequence[BaseRoute]) -> ASGIApp:
     app = Starlette(
         routes=[*base_routes(), *sections],
         middleware=[
-            Middleware(
-                SessionMiddleware,
-                secret_key=secret,
-                session_cookie=SESSION_COOKIE,
-                max_age=int(timedelta(hours=settings.session_hours).total_seconds()),
-                same_site="strict",
-                https_only=settings.secure_cookies,
+            signed_cookie_sessions(
+                SESSION_COOKIE, secret, settings.session_hours, settings.secure_cookies
             ),
             Middleware(SignedInOnly, deps=deps),
         ],
-        exception_handlers={**database_away_handlers(), HTTPException: _refused},
+        exception_handlers={**database_away_handlers(), HTTPException: PAGES.refused},
     )
-    protected = asgi_csrf(
+    return protected_pages(
         app,
-        cookie_name=CSRF_COOKIE,
-        signing_secret=secret,
-        always_protect={"/sign-in", "/sign-up", "/reset-password", "/invitation"},
-        always_set_cookie=True,
+        csrf_cookie=CSRF_COOKIE,
+        secret=secret,
+        secure=settings.secure_cookies,
+        always_protect=("/sign-in", "/sign-up", "/reset-password", "/invitation"),
         skip_if_scope=_multipart_form,
-        cookie_secure=settings.secure_cookies,
-        cookie_samesite="Strict",
-        send_csrf_failed=csrf_failed,
     )
-    return SecurityHeaders(protected)

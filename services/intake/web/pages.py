@@ -1,32 +1,17 @@
 """Rendering the employer pages and fragments, and who may see and do what."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from jinja2 import pass_context
-from jinja2.runtime import Context
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from services.intake.domain.accounts import WebUser
-from services.runtime.web import LANGUAGES, Language, language_of, pick
+from services.runtime.web import BilingualPages, Language
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 LANGUAGE_COOKIE = "qv_employer_lang"
-
-
-def reader_language(request: Request) -> Language:
-    return language_of(request, LANGUAGE_COOKIE)
-
-
-@pass_context
-def _tr(context: Context, en: str, zh: str) -> str:
-    return pick(context.get("lang", "zh"), en, zh)
 
 
 def _when(moment: datetime | None) -> str:
@@ -35,10 +20,14 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
-templates.env.globals["tr"] = _tr
-templates.env.globals["LANGUAGES"] = LANGUAGES
-templates.env.filters["when"] = _when
+PAGES = BilingualPages(TEMPLATES_DIR, LANGUAGE_COOKIE, who="user")
+PAGES.templates.env.filters["when"] = _when
+templates = PAGES.templates
+render = PAGES.render
+
+
+def reader_language(request: Request) -> Language:
+    return PAGES.language(request)
 
 
 def user_of(request: Request) -> WebUser:
@@ -59,21 +48,3 @@ def require_admin(request: Request) -> WebUser:
     if not user.may_administer:
         raise HTTPException(403, "role-may-not-administer")
     return user
-
-
-def render(
-    request: Request,
-    template: str,
-    context: Mapping[str, Any] | None = None,
-    status_code: int = 200,
-) -> Response:
-    """A page or fragment in the reader's language, with the user and the CSRF token."""
-    token = request.scope.get("csrftoken")
-    full = {
-        "lang": reader_language(request),
-        "user": getattr(request.state, "user", None),
-        "csrftoken": token() if callable(token) else "",
-        "path": request.url.path,
-        **(context or {}),
-    }
-    return templates.TemplateResponse(request, template, full, status_code=status_code)
