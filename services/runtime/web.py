@@ -19,17 +19,26 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
+PLATFORM_STATIC = Path(__file__).parent / "static"
+
 # Pages load scripts and styles from their own origin only; nothing may frame them.
 STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+
+
+def platform_static() -> Mount:
+    """`/static/platform/platform.css`: the look every site of the platform shares."""
+    return Mount("/static/platform", StaticFiles(directory=PLATFORM_STATIC))
 
 
 def security_headers(csp: str = STRICT_CSP, cache: str = "no-store") -> list[tuple[bytes, bytes]]:

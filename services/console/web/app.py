@@ -26,6 +26,7 @@ from services.runtime.observability import (
 from services.runtime.resilience import DATABASE_UNREACHABLE, Loops
 from services.runtime.web import (
     language_switch,
+    platform_static,
     protected_pages,
     safe_next,
     signed_cookie_sessions,
@@ -112,6 +113,7 @@ def account_routes(deps: Deps) -> list[BaseRoute]:
         Route("/sign-out", sign_out, methods=["POST"]),
         Route("/lang", language_switch(LANGUAGE_COOKIE)),
         Route("/audit", audit),
+        platform_static(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -19,6 +19,7 @@ from services.runtime.observability import database_away, database_away_handlers
 from services.runtime.resilience import DATABASE_UNREACHABLE
 from services.runtime.web import (
     language_switch,
+    platform_static,
     protected_pages,
     signed_cookie_sessions,
     to_sign_in,
@@ -93,6 +94,7 @@ def _multipart_form(scope: Scope) -> bool:
 def base_routes() -> list[BaseRoute]:
     return [
         Route("/lang", language_switch(LANGUAGE_COOKIE)),
+        platform_static(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
