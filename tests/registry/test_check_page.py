@@ -7,7 +7,7 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 import httpx
@@ -311,12 +311,15 @@ async def away_http() -> AsyncIterator[httpx.AsyncClient]:
 async def test_while_the_database_is_away_the_page_says_so_and_retries(
     away_http: httpx.AsyncClient,
 ) -> None:
-    code = str(generate_code())
+    # A check symbol that URLs percent-encode, so the retry link must carry it encoded.
+    code = str(VerificationCode(37 * random.randrange(1, 1 << 70) + CHECK_SYMBOLS.index("$")))
     page = await away_http.get("/check", params={"code": code})
     html = assert_page(page, 503, with_form=False)
     assert int(page.headers["retry-after"]) > 0
     assert "暂时" in html and "temporarily unavailable" in html
-    assert f'href="/check?code={code}"' in html
+    retry = re.search(r'href="(/check\?[^"]+)"', html)
+    assert retry, "the page offers no retry link"
+    assert parse_qs(urlsplit(retry.group(1)).query)["code"] == [code]
     as_program = await away_http.get(f"/v1/codes/{code}/statement")
     assert as_program.status_code == 503
     assert as_program.json()["type"] == "/problems/service-unavailable"
