@@ -5,7 +5,7 @@ UV ?= $(PYTHON) -m uv
 UV_VERSION := 0.13.9
 PROTOS := $(shell find protos/qualverify -name '*.proto')
 
-.PHONY: run test check lint typecheck protos bench clean setup
+.PHONY: run test unit check lint typecheck protos bench clean setup
 
 setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp web-assets
 
@@ -56,6 +56,10 @@ run: setup
 ## Run every test: lint, types, unit, integration and end-to-end on real Kafka and PostgreSQL.
 test: setup lint typecheck
 	$(UV) run --frozen pytest -q
+
+## The fast lane: the tests that need neither Kafka, PostgreSQL nor a browser (about a minute).
+unit: setup
+	$(UV) run --frozen pytest -q -m "not integration and not e2e"
 
 lint: .venv/.synced
 	$(UV) run --frozen ruff check .

@@ -5,6 +5,8 @@ See tests/infra.py for how the infrastructure is chosen (external, testcontainer
 
 import os
 
+import pytest
+
 import deploy.local  # noqa: F401  (sets GRPC_ENABLE_FORK_SUPPORT before grpc is imported)
 from tests.browser import browser, page
 from tests.infra import event_keys, fresh_database, infra, module_database
@@ -16,3 +18,15 @@ os.environ.setdefault("QV_EGRESS_ALLOW", "127.0.0.1,::1,localhost")
 os.environ.setdefault("QV_ENV", "development")
 
 __all__ = ["browser", "event_keys", "fresh_database", "infra", "module_database", "page"]
+
+
+# What makes a test more than a unit test: real Kafka or PostgreSQL, or a real browser.
+_INTEGRATION_FIXTURES = frozenset({"infra", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses those fixtures, however indirectly, is marked `integration`, so the
+    fast lane (`make unit`: neither integration nor e2e) never waits for them."""
+    for item in items:
+        if _INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
