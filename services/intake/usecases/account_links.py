@@ -15,7 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from services.contracts.events import AccountMail
 from services.intake.store.account_mail import request_mail
-from services.intake.store.accounts import AccountStore, TokenPurpose
+from services.intake.store.accounts import AccountStore, Actor, Credentials, TokenPurpose
 from services.runtime.db import Connection
 from services.runtime.secret_box import SecretBox
 
@@ -84,3 +84,21 @@ class AccountLinks:
             link=f"{self.base_url.rstrip('/')}/{purpose.value}/{token}",
             link_valid_hours=self.lifetime.total_seconds() / 3600,
         )
+
+    async def send_asked(self, found: Credentials, purpose: TokenPurpose, action: str) -> None:
+        """A link someone asked for by address (a reset, a new verification link): throttled
+        per address, mailed in a transaction of its own, and audited as `action`."""
+        ids = Actor(employer_id=found.employer_id, user_id=found.user_id)
+        if not await self.throttle.allow(found.email):
+            await self.accounts.audit(action, "throttled", **ids)
+            return
+        async with self.accounts.transaction() as conn:
+            await self.send(
+                conn,
+                purpose,
+                user_id=found.user_id,
+                employer_id=found.employer_id,
+                organisation=found.employer_name,
+                recipient=found.email,
+            )
+        await self.accounts.audit(action, "mailed", **ids)

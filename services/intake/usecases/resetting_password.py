@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.intake.domain.account_rules import Refusals, check_new_password, email_or_refusal
-from services.intake.store.accounts import AccountStore, Actor, TokenProblem, TokenPurpose
+from services.intake.store.accounts import AccountStore, TokenProblem, TokenPurpose
 from services.intake.usecases.account_links import AccountLinks, hash_password
 
 
@@ -24,20 +24,7 @@ async def request_reset(links: AccountLinks, email: str) -> None:
     if found is None or found.disabled:
         await accounts.audit("password-reset-requested", "unknown-or-disabled")
         return
-    ids = Actor(employer_id=found.employer_id, user_id=found.user_id)
-    if not await links.throttle.allow(found.email):
-        await accounts.audit("password-reset-requested", "throttled", **ids)
-        return
-    async with accounts.transaction() as conn:
-        await links.send(
-            conn,
-            TokenPurpose.RESET_PASSWORD,
-            user_id=found.user_id,
-            employer_id=found.employer_id,
-            organisation=found.employer_name,
-            recipient=found.email,
-        )
-    await accounts.audit("password-reset-requested", "mailed", **ids)
+    await links.send_asked(found, TokenPurpose.RESET_PASSWORD, "password-reset-requested")
 
 
 async def set_password_by_link(

@@ -17,7 +17,7 @@ from services.intake.domain.account_rules import (
     phone_or_refusal,
 )
 from services.intake.domain.accounts import EmployerStatus, Role
-from services.intake.store.accounts import Actor, TokenProblem, TokenPurpose
+from services.intake.store.accounts import TokenProblem, TokenPurpose
 from services.intake.usecases.account_links import AccountLinks, hash_password
 from services.runtime.db import Connection
 
@@ -158,17 +158,4 @@ async def resend_verification(links: AccountLinks, email: str) -> None:
     found = await accounts.credentials(address)
     if found is None or found.email_verified or found.disabled or found.password_hash is None:
         return
-    ids = Actor(employer_id=found.employer_id, user_id=found.user_id)
-    if not await links.throttle.allow(found.email):
-        await accounts.audit("verify-email-resent", "throttled", **ids)
-        return
-    async with accounts.transaction() as conn:
-        await links.send(
-            conn,
-            TokenPurpose.VERIFY_EMAIL,
-            user_id=found.user_id,
-            employer_id=found.employer_id,
-            organisation=found.employer_name,
-            recipient=found.email,
-        )
-    await accounts.audit("verify-email-resent", "success", **ids)
+    await links.send_asked(found, TokenPurpose.VERIFY_EMAIL, "verify-email-resent")
