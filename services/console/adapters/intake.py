@@ -4,12 +4,12 @@ domain error with a message in both languages; nothing personal is logged."""
 
 import logging
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.console.adapters.operator_api import Answer, OperatorApi, problem_message
 from services.console.domain.bodies import Bilingual
 from services.console.domain.employers import (
     AlreadyDecided,
@@ -37,21 +37,15 @@ REFUSED = Bilingual(
     zh="受理服务拒绝了控制台的操作员令牌，请检查 CONSOLE_INTAKE_OPERATOR_TOKEN",
 )
 NOT_FOUND = Bilingual(en="Intake knows no such employer", zh="受理服务中不存在该用人单位")
-TIMEOUT_SECONDS = 5.0
-_M = TypeVar("_M", bound=BaseModel)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Contact(_Model):
+class _Contact(Answer):
     name: str | None
     email: str | None
     phone: str | None
 
 
-class _Employer(_Model):
+class _Employer(Answer):
     id: UUID
     name: str
     credit_code: str
@@ -64,51 +58,39 @@ class _Employer(_Model):
     decision_reason: str | None
 
 
-class _Employers(_Model):
+class _Employers(Answer):
     items: list[_Employer]
 
 
-class IntakeOperator:
-    """Over one `httpx.AsyncClient` whose base URL is intake's API port."""
+class IntakeOperator(OperatorApi):
+    """Intake's API port."""
 
-    def __init__(self, client: httpx.AsyncClient, operator_token: str) -> None:
-        self._client = client
-        self._auth = {"Authorization": f"Bearer {operator_token}"}
+    service = "intake"
 
-    @classmethod
-    def connect(cls, url: str, operator_token: str) -> "IntakeOperator":
-        """With a client of its own (close it with `aclose`); a slow intake fails a page within
-        `TIMEOUT_SECONDS`, it never hangs it."""
-        return cls(httpx.AsyncClient(base_url=url, timeout=TIMEOUT_SECONDS), operator_token)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def unavailable(self, unexpected: bool = False) -> Exception:
+        return IntakeUnavailable(UNEXPECTED if unexpected else UNAVAILABLE)
 
     async def employers(self, status: EmployerStatus, limit: int = 100) -> list[ReviewedEmployer]:
         params = {"status": status.value, "limit": limit}
         response = await self._call("GET", "/internal/v1/employers", params=params)
-        return [_employer(e) for e in _parse(_Employers, response).items]
+        return [_employer(e) for e in self._parse(_Employers, response).items]
 
     async def employer(self, employer_id: UUID) -> ReviewedEmployer:
         response = await self._call("GET", f"/internal/v1/employers/{employer_id}")
-        return _employer(_parse(_Employer, response))
+        return _employer(self._parse(_Employer, response))
 
     async def approve(self, employer_id: UUID, operator: str) -> ReviewedEmployer:
         path = f"/internal/v1/employers/{employer_id}/approve"
         response = await self._call("POST", path, json={"operator": operator})
-        return _employer(_parse(_Employer, response))
+        return _employer(self._parse(_Employer, response))
 
     async def reject(self, employer_id: UUID, operator: str, reason: str) -> ReviewedEmployer:
         path = f"/internal/v1/employers/{employer_id}/reject"
         response = await self._call("POST", path, json={"operator": operator, "reason": reason})
-        return _employer(_parse(_Employer, response))
+        return _employer(self._parse(_Employer, response))
 
     async def _call(self, method: str, path: str, **options: Any) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, headers=self._auth, **options)
-        except httpx.HTTPError as error:
-            log.warning("intake unreachable", extra={"error": type(error).__name__})
-            raise IntakeUnavailable(UNAVAILABLE) from error
+        response = await self._send(method, path, **options)
         if response.is_success:
             return response
         raise _error_of(response)
@@ -131,23 +113,16 @@ def _error_of(response: httpx.Response) -> EmployersError:
 
 def _problem_message(response: httpx.Response) -> Bilingual | None:
     """The problem's message, with its first field's detail if it names one."""
+    message = problem_message(response)
+    if message is None:
+        return None
     try:
-        body = response.json()
-        message = Bilingual(en=str(body["message"]["en"]), zh=str(body["message"]["zh"]))
-        for error in body.get("errors") or []:
+        for error in response.json().get("errors") or []:
             detail = error["message"]
             return Bilingual(en=f"{message.en}: {detail['en']}", zh=f"{message.zh}：{detail['zh']}")
         return message
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def _parse(model: type[_M], response: httpx.Response) -> _M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as error:
-        log.warning("intake answer not understood", extra={"errors": error.error_count()})
-        raise IntakeUnavailable(UNEXPECTED) from error
 
 
 def _employer(employer: _Employer) -> ReviewedEmployer:

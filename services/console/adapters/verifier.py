@@ -4,13 +4,13 @@ domain error with a message in both languages; nothing personal is logged."""
 
 import logging
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from services.console.adapters.operator_api import Answer, OperatorApi, problem_message
 from services.console.domain.bodies import (
     AnswerTime,
     Bilingual,
@@ -44,14 +44,7 @@ REFUSED = Bilingual(
 NOT_FOUND = Bilingual(en="The verifier knows no such enquiry", zh="核验服务中不存在该查询")
 
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class _Breaker(_Model):
+class _Breaker(Answer):
     state: BreakerState
     since: datetime | None
     consecutive_failures: int
@@ -59,25 +52,25 @@ class _Breaker(_Model):
     open_seconds: float
 
 
-class _Recent(_Model):
+class _Recent(Answer):
     attempts: int
     failed_attempts: int
     error_rate: float | None
 
 
-class _AnswerTime(_Model):
+class _AnswerTime(Answer):
     at: datetime
     seconds: float
 
 
-class _AnswerTimes(_Model):
+class _AnswerTimes(Answer):
     count: int
     p50_seconds: float | None
     p90_seconds: float | None
     last: list[_AnswerTime]
 
 
-class _Body(_Model):
+class _Body(Answer):
     body_id: str
     name: str | None
     channel: str
@@ -91,14 +84,14 @@ class _Body(_Model):
     next_due_at: datetime | None
 
 
-class _Bodies(_Model):
+class _Bodies(Answer):
     instance: str
     generated_at: datetime
     window_seconds: float
     bodies: list[_Body]
 
 
-class _Enquiry(_Model):
+class _Enquiry(Answer):
     reference: str
     request_id: UUID
     body_id: str
@@ -106,32 +99,21 @@ class _Enquiry(_Model):
     due_at: datetime
 
 
-class _Enquiries(_Model):
+class _Enquiries(Answer):
     total: int
     items: list[_Enquiry]
 
 
-TIMEOUT_SECONDS = 5.0
+class VerifierOps(OperatorApi):
+    """The verifier's ops port."""
 
+    service = "verifier"
 
-class VerifierOps:
-    """Over one `httpx.AsyncClient` whose base URL is the verifier's ops port."""
-
-    def __init__(self, client: httpx.AsyncClient, operator_token: str) -> None:
-        self._client = client
-        self._auth = {"Authorization": f"Bearer {operator_token}"}
-
-    @classmethod
-    def connect(cls, url: str, operator_token: str) -> "VerifierOps":
-        """With a client of its own (close it with `aclose`); a slow verifier fails a page
-        within `TIMEOUT_SECONDS`, it never hangs it."""
-        return cls(httpx.AsyncClient(base_url=url, timeout=TIMEOUT_SECONDS), operator_token)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def unavailable(self, unexpected: bool = False) -> Exception:
+        return VerifierUnavailable(UNEXPECTED if unexpected else UNAVAILABLE)
 
     async def bodies(self) -> BodiesReport:
-        parsed = _parse(_Bodies, await self._call("GET", "/v1/bodies"))
+        parsed = self._parse(_Bodies, await self._call("GET", "/v1/bodies"))
         return BodiesReport(
             parsed.instance,
             parsed.generated_at,
@@ -148,7 +130,7 @@ class VerifierOps:
             params["body"] = body_id
         if reference is not None:
             params["reference"] = reference
-        parsed = _parse(_Enquiries, await self._call("GET", "/v1/enquiries", params=params))
+        parsed = self._parse(_Enquiries, await self._call("GET", "/v1/enquiries", params=params))
         items = tuple(
             OpenEnquiry(e.reference, e.request_id, e.body_id, e.sent_at, e.due_at)
             for e in parsed.items
@@ -166,11 +148,7 @@ class VerifierOps:
     async def _call(
         self, method: str, path: str, *, of_enquiry: bool = False, **options: Any
     ) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, headers=self._auth, **options)
-        except httpx.HTTPError as error:
-            log.warning("verifier unreachable", extra={"error": type(error).__name__})
-            raise VerifierUnavailable(UNAVAILABLE) from error
+        response = await self._send(method, path, **options)
         if response.is_success:
             return response
         raise _error_of(response, of_enquiry)
@@ -178,7 +156,7 @@ class VerifierOps:
 
 def _error_of(response: httpx.Response, of_enquiry: bool) -> Exception:
     """404 means no such enquiry only when one was named; on a read, the URL is wrong."""
-    problem = _problem_message(response)
+    problem = problem_message(response)
     if response.status_code == 401:
         return VerifierRefused(REFUSED)
     if response.status_code == 404 and of_enquiry:
@@ -190,22 +168,6 @@ def _error_of(response: httpx.Response, of_enquiry: bool) -> Exception:
         return VerifierUnavailable(UNEXPECTED)
     log.warning("verifier answered an error", extra={"status": response.status_code})
     return VerifierUnavailable(UNAVAILABLE)
-
-
-def _problem_message(response: httpx.Response) -> Bilingual | None:
-    try:
-        message = response.json()["message"]
-        return Bilingual(en=str(message["en"]), zh=str(message["zh"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _parse(model: type[_M], response: httpx.Response) -> _M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as error:
-        log.warning("verifier answer not understood", extra={"errors": error.error_count()})
-        raise VerifierUnavailable(UNEXPECTED) from error
 
 
 def _body(body: _Body) -> BodyHealth:
