@@ -362,7 +362,13 @@ async def test_the_entry_point_serves_and_stops_on_sigterm(
             )
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
         process.send_signal(signal.SIGTERM)
-        stopped = await asyncio.wait_for(_log_line(process.stdout, "registry stopped"), 15)
+        logged: list[str] = []
+        try:
+            stopped = await asyncio.wait_for(
+                _log_line(process.stdout, "registry stopped", logged), 15
+            )
+        except TimeoutError:
+            raise AssertionError(f"not stopped 15 s after SIGTERM; it logged {logged}") from None
         assert stopped["service"] == "registry"
         assert await asyncio.wait_for(process.wait(), 15) == 0
     finally:
@@ -371,9 +377,14 @@ async def test_the_entry_point_serves_and_stops_on_sigterm(
             await process.wait()
 
 
-async def _log_line(stream: asyncio.StreamReader, message: str) -> dict[str, Any]:
+async def _log_line(
+    stream: asyncio.StreamReader, message: str, logged: list[str] | None = None
+) -> dict[str, Any]:
+    """The first record of `message`; each record read before it is noted in `logged`."""
     while line := await stream.readline():
         record: dict[str, Any] = json.loads(line)
+        if logged is not None:
+            logged.append(str(record.get("message")))
         if record.get("message") == message:
             return record
     raise AssertionError(f"the registry exited without logging {message!r}")
