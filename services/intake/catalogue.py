@@ -6,8 +6,8 @@ from datetime import date
 
 from services.intake.domain.applications import QualificationFacts
 from services.intake.store.observations import WithdrawalRecord
-from services.registry.catalogue.loader import load_edition
-from services.registry.catalogue.model import (
+from services.reference.catalogue.loader import load_edition
+from services.reference.catalogue.model import (
     Catalogue,
     Qualification,
     UnknownQualificationError,

@@ -4,7 +4,7 @@ requires and its configured turnaround (the fallback until enough answers were o
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from services.verifier.channels.config import BodyChannel, ChannelBook, load_channel_book
+from services.reference.channels import BodyChannel, ChannelBook, load_channel_book
 
 
 class ChannelDirectory:

@@ -6,8 +6,8 @@ from typing import ClassVar, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.reference.channels import DEFAULT_CHANNELS_FILE
 from services.runtime.environment import require_outside_development
-from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
 
 
 class IntakeDatabaseSettings(BaseSettings):

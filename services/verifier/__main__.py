@@ -8,7 +8,8 @@ import httpx
 from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
-from services.registry.catalogue.loader import load_edition
+from services.reference.catalogue.loader import load_edition
+from services.reference.channels import ChannelType, load_channel_book
 from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
@@ -21,7 +22,6 @@ from services.runtime.resilience import Loops
 from services.runtime.startup import open_database, start_producer
 from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.api.operations import operator_routes
-from services.verifier.channels.config import ChannelType, load_channel_book
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.enquiry import EnquiryChannel

@@ -13,11 +13,11 @@ import grpc
 from starlette.applications import Starlette
 
 from deploy.local.processes import free_port
+from services.reference.channels import ChannelType
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.lifecycle import http_server
 from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.api.operations import operator_routes
-from services.verifier.channels.config import ChannelType
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.enquiry import EnquiryChannel

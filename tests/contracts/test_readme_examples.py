@@ -17,7 +17,7 @@ import pytest_asyncio
 from deploy.local.demo import DEMO_EMPLOYER_CREDIT_CODE
 from services.intake.domain.identifiers import is_valid_credit_code
 from services.intake.store.repository import IntakeStore
-from services.verifier.channels.config import DEFAULT_CHANNELS_FILE
+from services.reference.channels import DEFAULT_CHANNELS_FILE
 from simulator.population import lookup
 from simulator.settings import SimulatorSettings
 from tests.intake.support import client_for, credit_code, intake_app, intake_pool

@@ -15,26 +15,26 @@ from typing import Any
 
 import pytest
 
-from services.registry.catalogue import transcribe
-from services.registry.catalogue.loader import (
+from services.reference.catalogue import transcribe
+from services.reference.catalogue.loader import (
     DEFAULT_EDITION_PATH,
     CatalogueLoadError,
     load_edition,
 )
-from services.registry.catalogue.model import (
+from services.reference.catalogue.model import (
     Catalogue,
     ListId,
     Qualification,
     UnknownBodyError,
     UnknownQualificationError,
 )
-from services.registry.catalogue.search import (
+from services.reference.catalogue.search import (
     InvalidCursorError,
     SearchQuery,
     field_facets,
     search,
 )
-from services.registry.catalogue.text import search_key, split_fields, tidy
+from services.reference.catalogue.text import search_key, split_fields, tidy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NUMERALS = {"一": ListId.INTERNATIONAL, "二": ListId.URGENT, "三": ListId.OUTBOUND}

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from services.registry.catalogue.loader import DEFAULT_EDITION_PATH
-from services.registry.catalogue.model import Catalogue, ListId, Qualification
+from services.reference.catalogue.loader import DEFAULT_EDITION_PATH
+from services.reference.catalogue.model import Catalogue, ListId, Qualification
 from tests.registry.test_catalogue import seeds_dir
 
 # The four list headings, by the name the notice gives each list.

@@ -14,8 +14,8 @@ from google.type.date_pb2 import Date
 from qualverify.registry.v1 import registry_pb2
 from services.contracts.events import QualificationWithdrawn, decode
 from services.contracts.topics import CATALOGUE_CHANGES
+from services.reference.catalogue.loader import load_edition
 from services.registry.api.app import RunningRegistry, running_registry
-from services.registry.catalogue.loader import load_edition
 from tests.infra import Infra
 from tests.registry.support import (
     date_message,

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from services.registry.catalogue.loader import load_edition
-from services.registry.catalogue.model import Catalogue
-from services.registry.catalogue.search import MAX_LIMIT, SearchQuery, search
-from services.registry.catalogue.text import fold
+from services.reference.catalogue.loader import load_edition
+from services.reference.catalogue.model import Catalogue
+from services.reference.catalogue.search import MAX_LIMIT, SearchQuery, search
+from services.reference.catalogue.text import fold
 
 CATALOGUE = load_edition()
 

@@ -17,9 +17,9 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 from qualverify.registry.v1 import registry_pb2
+from services.reference.catalogue.loader import load_edition
 from services.registry.api.app import RunningRegistry, running_registry
 from services.registry.api.public import PublicApi
-from services.registry.catalogue.loader import load_edition
 from services.registry.domain.codes import CHECK_SYMBOLS, VerificationCode, generate_code
 from services.registry.domain.statements import Issuer
 from services.registry.store.audit import AuditLog

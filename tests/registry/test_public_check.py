@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from qualverify.registry.v1 import registry_pb2
+from services.reference.catalogue.loader import load_edition
 from services.registry.api.app import RunningRegistry, running_registry
-from services.registry.catalogue.loader import load_edition
 from services.registry.domain.codes import CHECK_SYMBOLS, generate_code
 from tests.infra import Infra
 from tests.registry.support import issue_request, registry_settings

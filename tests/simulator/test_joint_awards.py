@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from services.registry.catalogue.loader import load_edition
+from services.reference.catalogue.loader import load_edition
 from simulator.population import (
     JOINT_AWARDS,
     JointAward,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
-from services.registry.catalogue.loader import DEFAULT_EDITION_PATH
-from services.verifier.channels.config import DEFAULT_CHANNELS_FILE, ChannelBook
+from services.reference.catalogue.loader import DEFAULT_EDITION_PATH
+from services.reference.channels import DEFAULT_CHANNELS_FILE, ChannelBook
 from simulator.faults import FaultConfig
 from simulator.settings import SimulatorSettings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from services.verifier.channels.config import (
+from services.reference.channels import (
     DEFAULT_CHANNELS_FILE,
     ChannelBook,
     ChannelConfigError,
@@ -15,7 +15,7 @@ from services.verifier.channels.config import (
     load_channel_book,
 )
 
-CATALOGUE = Path("services/registry/catalogue/data/edition-2025.json")
+CATALOGUE = Path("services/reference/catalogue/data/edition-2025.json")
 
 
 def catalogue_body_ids() -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.verifier.channels.config import (
+from services.reference.channels import (
     DEFAULT_CHANNELS_FILE,
     ChannelBook,
     ChannelType,

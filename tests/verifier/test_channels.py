@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.contracts.events import Verdict
-from services.verifier.channels.config import ChannelType
+from services.reference.channels import ChannelType
 from services.verifier.channels.contact import BodyContacts, Channel, Contacted
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.enquiry import EnquiryChannel, valid_signature

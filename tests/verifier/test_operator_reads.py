@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
 from services.contracts.events import Stage, VerificationProgressed, VerificationRequested
+from services.reference.channels import ChannelType
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.api.operations import operator_routes
-from services.verifier.channels.config import ChannelType
 from services.verifier.channels.contact import BodyContacts, Channel, Contacted
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.http_clients import BodyClients

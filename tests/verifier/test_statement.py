@@ -13,9 +13,9 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 from services.contracts.events import Verdict, VerdictReached, decode
+from services.reference.channels import ChannelType
 from services.registry.api.app import RunningRegistry, running_registry
 from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.verifier.channels.config import ChannelType
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.http_clients import BodyClients

@@ -9,8 +9,8 @@ import asyncpg
 import grpc
 import pytest
 
+from services.reference.channels import ChannelType
 from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.verifier.channels.config import ChannelType
 from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.http_clients import BodyClients

@@ -20,7 +20,7 @@ from services.intake.api.schemas import (
 )
 from services.intake.catalogue import EditionCatalogue
 from services.intake.domain.errors import invalid_cursor, not_found
-from services.registry.catalogue.model import (
+from services.reference.catalogue.model import (
     AwardingBody,
     ListId,
     Qualification,
@@ -29,7 +29,7 @@ from services.registry.catalogue.model import (
     Withdrawal,
     catalogue_today,
 )
-from services.registry.catalogue.search import (
+from services.reference.catalogue.search import (
     MAX_LIMIT,
     InvalidCursorError,
     SearchQuery,

@@ -17,7 +17,11 @@ from services.intake.domain.report import (
     verification_report,
 )
 from services.intake.store.repository import IntakeStore
-from services.registry.catalogue.model import Catalogue, UnknownBodyError, UnknownQualificationError
+from services.reference.catalogue.model import (
+    Catalogue,
+    UnknownBodyError,
+    UnknownQualificationError,
+)
 
 # A code's check symbol may be one of * ~ $ =, which some file systems refuse.
 _FILENAME_UNSAFE = re.compile(r"[^0-9A-Za-z-]")

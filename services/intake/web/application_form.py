@@ -14,7 +14,7 @@ from services.intake.api.batch_input import CHANNEL_PREFIX, application_of_colum
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
 from services.intake.domain.errors import Refusal
-from services.registry.catalogue.model import Qualification, UnknownQualificationError
+from services.reference.catalogue.model import Qualification, UnknownQualificationError
 
 TEXT_FIELDS = (
     "qualification_id",

@@ -39,13 +39,13 @@ from services.intake.web.application_form import (
 )
 from services.intake.web.deps import WebDeps
 from services.intake.web.pages import render, require_applicant, user_of
-from services.registry.catalogue.model import (
+from services.reference.catalogue.model import (
     Catalogue,
     Qualification,
     UnknownQualificationError,
     catalogue_today,
 )
-from services.registry.catalogue.search import SearchQuery, search
+from services.reference.catalogue.search import SearchQuery, search
 
 SEARCH_LIMIT = 10
 PAGE_SIZE = 25

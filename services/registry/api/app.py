@@ -11,10 +11,10 @@ import asyncpg
 import uvicorn
 
 from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED
+from services.reference.catalogue.loader import load_edition
 from services.registry.api.public import PublicApi
 from services.registry.api.server import GrpcOptions, GrpcServer, start_grpc_server
 from services.registry.api.servicer import ServiceParts
-from services.registry.catalogue.loader import load_edition
 from services.registry.domain.statements import Issuer
 from services.registry.settings import RegistrySettings
 from services.registry.store import MIGRATIONS, SCHEMA

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from services.registry.catalogue.model import (
+from services.reference.catalogue.model import (
     Catalogue,
     UnknownBodyError,
     UnknownQualificationError,

@@ -6,13 +6,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
 
 from qualverify.registry.v1 import registry_pb2
-from services.registry.catalogue.model import (
+from services.reference.catalogue.model import (
     Catalogue,
     ListId,
     Qualification,
     catalogue_today,
 )
-from services.registry.catalogue.search import SearchQuery
+from services.reference.catalogue.search import SearchQuery
 from services.registry.domain.access_trail import AccessEntry, AccessScope
 from services.registry.domain.codes import mask_name
 from services.registry.domain.errors import InvalidField

@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from services.reference.catalogue.model import Catalogue, UnknownQualificationError
 from services.registry.api.check_page import CheckPages, found, static_files, unknown, wants_html
-from services.registry.catalogue.model import Catalogue, UnknownQualificationError
 from services.registry.domain.codes import VerificationCode, mask_name, parse_code
 from services.registry.domain.errors import RegistryError
 from services.registry.domain.statements import (

@@ -12,16 +12,16 @@ import grpc
 from prometheus_client import Counter, Histogram
 
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.registry.api import messages
-from services.registry.api.auth import caller_of
-from services.registry.api.status import abort_internal, abort_with
-from services.registry.catalogue.model import UnknownQualificationError
-from services.registry.catalogue.search import (
+from services.reference.catalogue.model import UnknownQualificationError
+from services.reference.catalogue.search import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     InvalidCursorError,
     search,
 )
+from services.registry.api import messages
+from services.registry.api.auth import caller_of
+from services.registry.api.status import abort_internal, abort_with
 from services.registry.domain.access import Caller
 from services.registry.domain.access_trail import (
     TRAIL_PAGE_DEFAULT,

@@ -1,7 +1,7 @@
 """The catalogue's say on issuing a code: only for a qualification it holds, and only from
 bodies that award it."""
 
-from services.registry.catalogue.model import Catalogue, UnknownQualificationError
+from services.reference.catalogue.model import Catalogue, UnknownQualificationError
 from services.registry.domain.errors import InvalidField, UnknownQualification
 from services.registry.domain.verifications import IssueRequest
 

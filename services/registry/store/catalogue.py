@@ -2,7 +2,7 @@
 and withdrawals in PostgreSQL. Nothing is deleted; a withdrawal is a row of its own, written
 in one transaction with the `QualificationWithdrawn` event that announces it.
 
-The pure search (`services.registry.catalogue.search`) runs over a `Catalogue` rebuilt from
+The pure search (`services.reference.catalogue.search`) runs over a `Catalogue` rebuilt from
 these tables; it is rebuilt whenever the number of withdrawals changes.
 """
 
@@ -14,7 +14,7 @@ import asyncpg
 import orjson
 
 from services.contracts.events import QualificationWithdrawn
-from services.registry.catalogue.model import Catalogue, Qualification
+from services.reference.catalogue.model import Catalogue, Qualification
 from services.registry.domain.errors import AlreadyWithdrawn, InvalidField, NotFound
 from services.runtime.db import Connection
 from services.runtime.outbox import write_outbox

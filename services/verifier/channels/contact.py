@@ -12,7 +12,7 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 
 from services.contracts.events import VerificationRequested
-from services.verifier.channels.config import BodyChannel, ChannelBook, ChannelType
+from services.reference.channels import BodyChannel, ChannelBook, ChannelType
 from services.verifier.channels.errors import RateLimited, TransientChannelError
 from services.verifier.domain.body_health import DEFAULT_WINDOW_SECONDS, AttemptWindow, BodyHealth
 from services.verifier.domain.breaker import CircuitBreaker

@@ -10,7 +10,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from services.contracts.events import VerificationRequested
-from services.verifier.channels.config import BodyChannel
+from services.reference.channels import BodyChannel
 from services.verifier.channels.errors import RateLimited, TransientChannelError
 from services.verifier.channels.http_clients import BodyClients
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus

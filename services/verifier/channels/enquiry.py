@@ -12,7 +12,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from services.contracts.events import VerificationRequested
-from services.verifier.channels.config import BodyChannel
+from services.reference.channels import BodyChannel
 from services.verifier.channels.errors import TransientChannelError
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from services.reference.channels import BodyChannel
 from services.runtime.egress import EgressPolicy, guarded_client
-from services.verifier.channels.config import BodyChannel
 
 CONNECTIONS_PER_POOL = 4
 

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import httpx
 
 from services.contracts.events import VerificationRequested
-from services.verifier.channels.config import BodyChannel
+from services.reference.channels import BodyChannel
 from services.verifier.channels.credential_api import retry_after_of
 from services.verifier.channels.errors import RateLimited, TransientChannelError
 from services.verifier.channels.http_clients import BodyClients

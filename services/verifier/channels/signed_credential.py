@@ -27,7 +27,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
 from services.contracts.events import VerificationRequested
-from services.verifier.channels.config import BodyChannel
+from services.reference.channels import BodyChannel
 from services.verifier.channels.errors import TransientChannelError
 from services.verifier.channels.guard import HostGuard, RefusedUrl, fetch_limited
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus

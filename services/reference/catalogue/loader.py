@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from services.registry.catalogue.model import Catalogue
+from services.reference.catalogue.model import Catalogue
 
 DEFAULT_EDITION_PATH = Path(__file__).parent / "data" / "edition-2025.json"
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})

@@ -2,7 +2,7 @@
 
 Run once per edition, by hand:
 
-    uv run python -m services.registry.catalogue.transcribe [SEEDS_DIR] [OUTPUT]
+    uv run python -m services.reference.catalogue.transcribe [SEEDS_DIR] [OUTPUT]
 
 The JSON it writes is the artefact the registry loads; this script is kept so the
 transcription can be re-run and diffed (a test does exactly that). Body slugs are
@@ -27,8 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from services.registry.catalogue.model import LIST_ORDER, Catalogue, ListId
-from services.registry.catalogue.text import search_key, split_fields, tidy
+from services.reference.catalogue.model import LIST_ORDER, Catalogue, ListId
+from services.reference.catalogue.text import search_key, split_fields, tidy
 
 NOTICE_FILE = "001_cba75b15e0b70216.txt"
 SUMMARY_FILE = "000_4858ad54d62fef94.txt"

@@ -19,8 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from services.registry.catalogue.model import Catalogue, ListId, Qualification
-from services.registry.catalogue.text import fold, search_key
+from services.reference.catalogue.model import Catalogue, ListId, Qualification
+from services.reference.catalogue.text import fold, search_key
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
