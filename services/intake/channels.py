@@ -1,4 +1,4 @@
-"""What intake needs of the verifier's channel configuration: the fields each body's channel
+"""What intake needs of the channel book (services/reference): the fields each body's channel
 requires and its configured turnaround (the fallback until enough answers were observed)."""
 
 from collections.abc import Iterable, Mapping, Sequence
