@@ -13,10 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.topics import (
     CATALOGUE_CHANGES,
+    DELIVERY_REPLAY_REQUESTED,
+    DELIVERY_UPDATED,
     EMPLOYER_MAIL,
     EMPLOYER_WEBHOOKS,
     OUTCOME_PUBLISHED,
     VERDICT_REACHED,
+    VERIFICATION_CONCLUDED,
     VERIFICATION_PROGRESSED,
     VERIFICATION_REQUESTED,
     TopicSpec,
@@ -135,8 +138,8 @@ class VerificationProgressed(Event):
         return str(self.request_id).encode()
 
 
-class VerdictReached(Event):
-    topic: ClassVar[TopicSpec] = VERDICT_REACHED
+class _Decision(Event):
+    """What the verifier decided about one request, from every awarding body's answer."""
 
     request_id: UUID
     employer_id: UUID
@@ -146,15 +149,34 @@ class VerdictReached(Event):
     verdict: Verdict
     reason: LocalizedText
     checks: list[CheckResult]
-    verification_code: str | None = None
-    # The registry's signed statement of an authentic verdict (a compact JWS, masked name and
-    # pseudonymous holder reference only), so the employer's report can carry it.
-    statement: str | None = None
     decided_at: datetime
     contacts: list[BodyContact] = Field(default_factory=list)
 
     def key(self) -> bytes:
         return str(self.request_id).encode()
+
+
+class VerdictReached(_Decision):
+    """The verifier's verdict, for the registry, which issues the code of an authentic one."""
+
+    topic: ClassVar[TopicSpec] = VERDICT_REACHED
+    # Version 1 carried the code, issued by the verifier calling the registry over gRPC.
+    schema_version: ClassVar[int] = 2
+
+    # An authentic verdict only: the registry keeps the masked form on the code's record.
+    holder_name: str | None = None
+
+
+class VerificationConcluded(_Decision):
+    """The registry's record of a finished verification: the verdict, with the code and the
+    signed statement of an authentic one. What the employer side acts on."""
+
+    topic: ClassVar[TopicSpec] = VERIFICATION_CONCLUDED
+
+    verification_code: str | None = None
+    # The registry's signed statement of an authentic verdict (a compact JWS, masked name and
+    # pseudonymous holder reference only), so the employer's report can carry it.
+    statement: str | None = None
 
 
 class OutcomePublished(Event):
@@ -226,6 +248,50 @@ class AccountMailRequested(Event):
         return str(self.employer_id).encode()
 
 
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the last attempt
+
+
+class DeliveryUpdated(Event):
+    """A delivery (a webhook or a notification e-mail) as its employer sees it, after each
+    attempt and on a replay; the latest `updated_at` wins. No address in clear: an e-mail
+    destination is masked."""
+
+    topic: ClassVar[TopicSpec] = DELIVERY_UPDATED
+
+    webhook_id: str  # the delivery's id, the same for every attempt and replay
+    employer_id: UUID
+    request_id: UUID
+    channel: str  # "webhook" or "email"
+    destination: str  # the endpoint's URL, or the masked e-mail address
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime
+    replayed_at: datetime | None = None
+    updated_at: datetime
+
+    def key(self) -> bytes:
+        return str(self.employer_id).encode()
+
+
+class DeliveryReplayRequested(Event):
+    """An employer asked, through intake, to send a finished delivery again with its id."""
+
+    topic: ClassVar[TopicSpec] = DELIVERY_REPLAY_REQUESTED
+
+    employer_id: UUID
+    webhook_id: str
+
+    def key(self) -> bytes:
+        return str(self.employer_id).encode()
+
+
 class QualificationWithdrawn(Event):
     """The registry withdrew a qualification from the catalogue (the notice's exit mechanism)."""
 
@@ -246,7 +312,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         VerificationRequested,
         VerificationProgressed,
         VerdictReached,
+        VerificationConcluded,
         OutcomePublished,
+        DeliveryUpdated,
+        DeliveryReplayRequested,
         EmployerWebhooksConfigured,
         AccountMailRequested,
         QualificationWithdrawn,

@@ -28,6 +28,10 @@ from services.contracts.topics import SERVICES, producer_of
 SIGNER_HEADER = "qv-signer"
 SIGNATURE_HEADER = "qv-signature"
 SIGNATURE_HEADERS = (SIGNER_HEADER, SIGNATURE_HEADER)
+# Set by FastStream on every record it publishes, after the signature is made; they carry
+# nothing the platform reads, so the signature leaves them out.
+TRANSPORT_HEADERS = frozenset({"content-type", "correlation_id", "reply_to"})
+UNSIGNED_HEADERS = TRANSPORT_HEADERS | {SIGNATURE_HEADER}
 # Separates these signatures from any other use of the same keys.
 _DOMAIN = b"qualverify-event-v1"
 _ABSENT = 0xFFFFFFFF  # length marker of a missing key, distinct from an empty one
@@ -63,9 +67,10 @@ class UnauthenticatedEvent(ValueError):
 
 
 def canonical_bytes(topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> bytes:
-    """Length-prefixed topic, key, value and every header except the signature, sorted."""
+    """Length-prefixed topic, key, value and every header except the signature and the
+    transport's own, sorted."""
     fields: list[bytes | None] = [_DOMAIN, topic.encode(), key, value]
-    for name, content in sorted(h for h in headers if h[0] != SIGNATURE_HEADER):
+    for name, content in sorted(h for h in headers if h[0] not in UNSIGNED_HEADERS):
         fields += [name.encode(), content]
     return b"".join(
         _ABSENT.to_bytes(4, "big") if part is None else len(part).to_bytes(4, "big") + part
@@ -82,7 +87,9 @@ class EventSigner:
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers
     ) -> list[tuple[str, bytes]]:
         """`headers` without any earlier signature, plus this service's signature."""
-        kept = [h for h in headers if h[0] not in SIGNATURE_HEADERS]
+        kept = [
+            h for h in headers if h[0] not in SIGNATURE_HEADERS and h[0] not in TRANSPORT_HEADERS
+        ]
         kept.append((SIGNER_HEADER, self.service.encode()))
         signature = self.private_key.sign(canonical_bytes(topic, key, value, kept))
         return [*kept, (SIGNATURE_HEADER, base64.b64encode(signature))]

@@ -1,7 +1,7 @@
 """Readiness checks of the dependencies a service needs."""
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
 
 from services.runtime.observability import HealthCheck
 
@@ -13,10 +13,9 @@ def database_check(pool: asyncpg.Pool) -> HealthCheck:
     return check
 
 
-def kafka_check(producer: AIOKafkaProducer) -> HealthCheck:
+def kafka_check(broker: KafkaBroker) -> HealthCheck:
     async def check() -> bool:
         # A round trip: cached metadata would still list the brokers of a broker that is down.
-        metadata = await producer.client.fetch_all_metadata()
-        return bool(metadata.brokers())
+        return bool(await broker.ping(timeout=2.0))
 
     return check

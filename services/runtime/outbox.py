@@ -6,17 +6,16 @@ de-duplicate by event id, so nothing is lost and nothing takes effect twice.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from services.contracts.events import Event, encode
-from services.runtime.db import Connection, listening
-from services.runtime.event_auth import EventSigner
+from services.runtime.db import Connection
+from services.runtime.messaging import Publishers
+from services.runtime.notifications import Notifications, Signal
 from services.runtime.observability import EVENTS_PRODUCED, OUTBOX_PENDING
 
 log = logging.getLogger(__name__)
@@ -45,43 +44,37 @@ async def write_traced_outbox(conn: Connection, events: Sequence[tuple[Event, st
     await conn.execute("SELECT pg_notify($1, current_schema())", NOTIFY_CHANNEL)
 
 
+def outbox_signal(notifications: Notifications) -> Signal:
+    """Wakes the relay when this service's schema commits events to its outbox."""
+    return notifications.signal(NOTIFY_CHANNEL, own_schema=True)
+
+
 class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        producer: AIOKafkaProducer,
+        publishers: Publishers,
         batch_size: int = 500,
         *,
-        signer: EventSigner,
+        wakeup: Signal | None = None,
     ):
+        """`publishers`: the service's FastStream publishers by topic (`declare_publishers`);
+        they sign each record as the service. `wakeup`: the process's `outbox_signal`; without
+        it the relay looks for new rows once a second."""
         self._pool = pool
-        self._producer = producer
-        self._signer = signer
+        self._publishers = publishers
         self._batch_size = batch_size
-        self._wakeup = asyncio.Event()
+        self._wakeup = wakeup or Signal()
         self._idle_poll_seconds = 1.0
-        self._schema = ""
 
     async def run(self) -> None:
         """Publishes until the database or broker fails (run it under `keep_running`); rows
         stay in the outbox until published, so a failure loses nothing."""
-        async with listening(self._pool, NOTIFY_CHANNEL, self._on_notify) as listener:
-            self._schema = await listener.connection.fetchval("SELECT current_schema()")
-            while True:
-                listener.raise_if_lost()
-                published = await self.publish_batch()
-                if published < self._batch_size:
-                    await self._sleep_until_notified()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        if payload == self._schema:
-            self._wakeup.set()
-
-    async def _sleep_until_notified(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self._idle_poll_seconds):
-                await self._wakeup.wait()
-        self._wakeup.clear()
+        while True:
+            change = self._wakeup.next_change()
+            published = await self.publish_batch()
+            if published < self._batch_size:
+                await self._wakeup.wait(change, self._idle_poll_seconds)
 
     async def publish_batch(self) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -104,9 +97,10 @@ class OutboxRelay:
         return len(rows)
 
     async def _send(self, row: asyncpg.Record) -> "asyncio.Future[object]":
-        headers = [(k, v.encode()) for k, v in orjson.loads(row["headers"])]
-        signed = self._signer.signed_headers(row["topic"], row["key"], row["value"], headers)
-        future: asyncio.Future[object] = await self._producer.send(
-            row["topic"], row["value"], key=row["key"], headers=signed
+        """Queued on the producer (sent in its next batch); the returned future completes
+        once the broker has the record."""
+        headers = dict(orjson.loads(row["headers"]))
+        future: asyncio.Future[object] = await self._publishers[row["topic"]].publish(
+            row["value"], key=row["key"], headers=headers, no_confirm=True
         )
         return future
