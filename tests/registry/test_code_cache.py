@@ -12,6 +12,7 @@ from services.registry.domain.codes import parse_code
 from services.registry.store import MIGRATIONS
 from services.registry.store.codes import CodeRepository
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.notifications import Notifications
 from tests.registry.support import issue_code
 
 
@@ -27,9 +28,13 @@ async def test_a_revocation_through_another_replica_evicts_the_cached_code(
     pool: asyncpg.Pool,
 ) -> None:
     replica_a, replica_b = CodeRepository(pool), CodeRepository(pool)
-    following = asyncio.create_task(replica_a.follow_revocations())
+    notifications = Notifications(pool)
+    replica_a.follow_revocations(notifications)
+    following = asyncio.create_task(notifications.run())
     try:
-        await asyncio.sleep(0.2)  # listening
+        async with asyncio.timeout(5):
+            while not notifications.is_listening:
+                await asyncio.sleep(0.01)
         code_text = await issue_code(replica_b)
         code = parse_code(code_text)
         first = await replica_a.by_code(code)

@@ -19,8 +19,9 @@ from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
-from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
+from services.registry.store.outcomes import OutcomeStore
 from services.registry.store.subscribers import SubscriberLog
+from services.runtime.notifications import Signal
 
 
 class Aborted(Exception):
@@ -104,7 +105,7 @@ async def test_a_stream_opened_while_the_database_is_away_is_unavailable(
     parts = ServiceParts(
         catalogue=CatalogueStore(dead_pool),
         outcomes=OutcomeStore(dead_pool),
-        signal=OutcomeSignal(dead_pool),
+        signal=Signal(),
         audit=AuditLog(dead_pool),
         keys=SigningKeys(dead_pool, "test-passphrase"),
         subscribers=SubscriberLog(dead_pool),

@@ -13,7 +13,8 @@ import pytest_asyncio
 from services.registry.domain.codes import parse_code
 from services.registry.store import MIGRATIONS
 from services.registry.store.codes import CodeRepository
-from services.runtime.db import apply_migrations, create_pool, listening, read_migrations
+from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.notifications import Notifications
 from services.runtime.resilience import (
     Backoff,
     Loops,
@@ -148,12 +149,16 @@ async def close_server_side(pool: asyncpg.Pool, database_url: str) -> None:
 async def test_listening_notices_the_server_closing_the_connection(
     registry_pool: asyncpg.Pool, fresh_database: str
 ) -> None:
-    async with listening(registry_pool, "anything", lambda *_: None) as listener:
-        listener.raise_if_lost()
-        await close_server_side(registry_pool, fresh_database)
-        with pytest.raises(asyncpg.ConnectionDoesNotExistError):
-            async with asyncio.timeout(5):
-                await listener.until_lost()
+    notifications = Notifications(registry_pool)
+    notifications.signal("anything")
+    listening = asyncio.create_task(notifications.run())
+    async with asyncio.timeout(5):
+        while not notifications.is_listening:
+            await asyncio.sleep(0.01)
+    await close_server_side(registry_pool, fresh_database)
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        async with asyncio.timeout(5):
+            await listening
 
 
 @pytest.mark.integration
@@ -161,19 +166,23 @@ async def test_the_code_cache_follows_revocations_across_a_database_restart(
     registry_pool: asyncpg.Pool, fresh_database: str
 ) -> None:
     replica_a, replica_b = CodeRepository(registry_pool), CodeRepository(registry_pool)
-    loops = Loops()
+    notifications = Notifications(registry_pool)
+    replica_a.follow_revocations(notifications)
+    connects: list[None] = []
+    notifications.on("unused", lambda _: None, resync=lambda: connects.append(None))
     following = asyncio.create_task(
-        keep_running("revocations", replica_a.follow_revocations, loops, QUICK)
+        keep_running("notifications", notifications.run, Loops(), QUICK)
     )
     try:
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(5):
+            while not connects:
+                await asyncio.sleep(0.02)
         await close_server_side(registry_pool, fresh_database)
         code = parse_code(await issue_code(replica_b))
         assert (await replica_a.by_code(code)) is not None  # now cached by replica a
         async with asyncio.timeout(5):
-            while not loops.all_running():
+            while len(connects) < 2:  # listening again
                 await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)  # listening again
         assert await replica_b.revoke(code, "fraud found", datetime.now(UTC)) is not None
         async with asyncio.timeout(5):
             while (seen := await replica_a.by_code(code)) is None or seen.revoked_at is None:

@@ -22,14 +22,15 @@ from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
-from services.registry.store.outcomes import OutcomeSignal, OutcomeStore
+from services.registry.store.outcomes import OutcomeStore, outcome_signal
 from services.registry.store.subscribers import SubscriberLog
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import kafka_check
 from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import HttpServer, http_server
+from services.runtime.notifications import Notifications, Signal
 from services.runtime.observability import ops_server
-from services.runtime.outbox import OutboxRelay
+from services.runtime.outbox import OutboxRelay, outbox_signal
 from services.runtime.resilience import Loops, keep_running, until_available
 from services.runtime.startup import open_database, start_producer
 
@@ -69,7 +70,12 @@ async def serve(
             max_size=settings.pool_max_size,
         )
         cleanup.push_async_callback(pool.close)
-        parts, codes = await until_available("catalogue", lambda: _prepare(pool, settings))
+        notifications = Notifications(pool)
+        outcomes_changed = outcome_signal(notifications)
+        parts, codes = await until_available(
+            "catalogue", lambda: _prepare(pool, settings, outcomes_changed)
+        )
+        codes.follow_revocations(notifications)
         producer = await start_producer(settings.kafka_bootstrap_servers, "registry", ALL_TOPICS)
         cleanup.push_async_callback(producer.stop)
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
@@ -98,9 +104,10 @@ async def serve(
         )
         background = {
             "consumer": consumer.run,
-            "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
-            "outcome signal": parts.signal.run,
-            "revocations": codes.follow_revocations,
+            "outbox relay": OutboxRelay(
+                pool, producer, signer=keys.signer, wakeup=outbox_signal(notifications)
+            ).run,
+            "notifications": notifications.run,
             "outcome subscribers": parts.subscribers.run,
         }
         log.info(
@@ -128,7 +135,7 @@ async def serve(
 
 
 async def _prepare(
-    pool: asyncpg.Pool, settings: RegistrySettings
+    pool: asyncpg.Pool, settings: RegistrySettings, outcomes_changed: Signal
 ) -> tuple[ServiceParts, CodeRepository]:
     """Loads the catalogue edition and makes sure a signing key exists."""
     keys = SigningKeys(pool, settings.passphrase())
@@ -138,7 +145,7 @@ async def _prepare(
     parts = ServiceParts(
         catalogue=catalogue,
         outcomes=OutcomeStore(pool),
-        signal=OutcomeSignal(pool),
+        signal=outcomes_changed,
         audit=AuditLog(pool),
         keys=keys,
         subscribers=SubscriberLog(pool, settings.subscriber_write_seconds),

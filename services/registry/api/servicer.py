@@ -50,8 +50,9 @@ from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
-from services.registry.store.outcomes import OutcomeSignal, OutcomeStore, StoredOutcome
+from services.registry.store.outcomes import OutcomeStore, StoredOutcome
 from services.registry.store.subscribers import SubscriberLog
+from services.runtime.notifications import Signal
 from services.runtime.observability import ERRORS, error_site, request_id_var
 from services.runtime.resilience import DATABASE_UNREACHABLE, describe
 
@@ -73,7 +74,7 @@ class ServiceParts:
 
     catalogue: CatalogueStore
     outcomes: OutcomeStore
-    signal: OutcomeSignal
+    signal: Signal
     audit: AuditLog
     keys: SigningKeys
     subscribers: SubscriberLog

@@ -21,7 +21,7 @@ from services.registry.domain.verifications import (
     ensure_same_verification,
 )
 from services.registry.store.keys import SigningKeys
-from services.runtime.db import listening
+from services.runtime.notifications import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -151,17 +151,14 @@ class CodeRepository:
         if len(self._by_code) > _CACHED_CODES:
             self._by_code.popitem(last=False)
 
-    def _forget(self, *args: object) -> None:
-        self._by_code.pop(str(args[-1]), None)
+    def _forget(self, compact: str) -> None:
+        self._by_code.pop(compact, None)
 
-    async def follow_revocations(self) -> None:
-        """Evicts codes revoked by any replica, until the LISTEN connection is lost.
-
-        Revocations announced while nobody listened are missed, so the cache starts empty
-        again each time (run it under `keep_running`, which listens again)."""
-        async with listening(self._pool, REVOCATIONS_CHANNEL, self._forget) as listener:
-            self._by_code.clear()
-            await listener.until_lost()
+    def follow_revocations(self, notifications: Notifications) -> None:
+        """Evicts codes revoked by any replica as PostgreSQL announces them. Revocations
+        announced while nobody listened are missed, so the cache starts empty again on each
+        (re)connect."""
+        notifications.on(REVOCATIONS_CHANNEL, self._forget, resync=self._by_code.clear)
 
     async def revoke(
         self, code: VerificationCode, reason: str, at: datetime, by: str = "operator"

@@ -5,8 +5,6 @@ that has seen cursor N never later finds a row below N appear (no gap left behin
 concurrent commit). Each new batch wakes the streams by NOTIFY.
 """
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +13,8 @@ from uuid import UUID
 import asyncpg
 
 from services.contracts.events import VerdictReached
-from services.runtime.db import listening
 from services.runtime.kafka import ConsumedEvent
+from services.runtime.notifications import Notifications, Signal
 
 log = logging.getLogger(__name__)
 
@@ -79,30 +77,6 @@ def _row(verdict: VerdictReached) -> tuple[object, ...]:
     )
 
 
-class OutcomeSignal:
-    """Wakes every waiting stream when new outcomes are committed (LISTEN on one connection)."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._changed = asyncio.Event()
-
-    async def run(self) -> None:
-        """Until the LISTEN connection is lost (run it under `keep_running`)."""
-        async with listening(self._pool, NOTIFY_CHANNEL, self._on_notify) as listener:
-            self._on_notify(None, 0, NOTIFY_CHANNEL, None)  # commits made while not listening
-            await listener.until_lost()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    def next_change(self) -> asyncio.Event:
-        """Take this before reading, then `wait` on it: a commit in between is not missed."""
-        return self._changed
-
-    @staticmethod
-    async def wait(changed: asyncio.Event, at_most: float) -> None:
-        """Returns when `changed` is set, or after `at_most` seconds."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(at_most):
-                await changed.wait()
+def outcome_signal(notifications: Notifications) -> Signal:
+    """Wakes every waiting stream when new outcomes are committed."""
+    return notifications.signal(NOTIFY_CHANNEL)
