@@ -2,6 +2,8 @@
 -- CERTS_LUA names a generated file defining `certs = {{number, name, issued_on}, ...}`.
 dofile(os.getenv("CERTS_LUA"))
 local counter = 0
+-- QV_DELAY_MS: each connection waits this long before its next request (a set rate).
+local pause = tonumber(os.getenv("QV_DELAY_MS") or "0")
 
 function setup(thread)
   thread:set("tid", tostring(math.random(1, 1000000000)))
@@ -21,4 +23,10 @@ request = function()
     '"certificate":{"number":"%s","issued_on":"%s"},"consent":true}',
     cert[2], tid, counter, cert[1], cert[3])
   return wrk.format(nil, "/v1/verifications", nil, body)
+end
+
+if pause > 0 then
+  delay = function()
+    return pause
+  end
 end
