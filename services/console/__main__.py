@@ -8,11 +8,11 @@ import asyncpg
 
 from services.console.adapters import kafka_admin
 from services.console.adapters.dead_letters import DeadLetterTopics
-from services.console.adapters.events import run_projection
 from services.console.adapters.intake import IntakeOperator
 from services.console.adapters.registry import RegistryOperator
 from services.console.adapters.verifier import VerifierOps
 from services.console.domain.flow import StuckRules
+from services.console.events.router import CONSUMED_TOPICS, GROUP, PROJECTION, router
 from services.console.settings import ConsoleSettings
 from services.console.store.accounts import Accounts
 from services.console.store.audit import AuditLog
@@ -30,11 +30,14 @@ from services.console.usecases.topics import TopicsOverviewReader
 from services.console.web.app import console_app
 from services.console.web.deps import Deps
 from services.console.web.sections import section_routes
+from services.contracts.topics import dead_letter_of
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.messaging import new_broker, run_broker
 from services.runtime.observability import configure_logging
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops
 from services.runtime.startup import open_database
 
@@ -84,6 +87,18 @@ async def main() -> None:
         )
         keys = EventKeys.load("console")
         projection = Projection(pool, NameBox.at_start(settings.data_key))
+        topics = [*CONSUMED_TOPICS, *(dead_letter_of(topic) for topic in CONSUMED_TOPICS)]
+        consumption = ReliableConsumption(
+            group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=topics
+        )
+        broker = new_broker(
+            settings.kafka_bootstrap_servers,
+            "console",
+            keys.signer,
+            consumption=consumption,
+            routers=[router],
+        )
+        broker.context.set_global(PROJECTION, projection)
         deps.flow = flow = FlowWatch(
             projection,
             deps.audit,
@@ -115,8 +130,9 @@ async def main() -> None:
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "sessions": _sweep_sessions(deps.accounts),
             "kafka sampler": sampler.run,
-            "projection": lambda: run_projection(
-                settings.kafka_bootstrap_servers, projection, keys
+            # The pages are served while Kafka is away; the projection catches up after.
+            "projection": lambda: run_broker(
+                broker, settings.kafka_bootstrap_servers, topics, [GROUP]
             ),
             "stuck verifications": lambda: keep_stuck_gauge(flow, settings.stuck_check_seconds),
             "forget names": lambda: forget_names(

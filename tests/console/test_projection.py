@@ -1,9 +1,9 @@
-"""The console's projection on the real broker and PostgreSQL: signed events of one request,
-sent twice and out of order across topics, give the same picture as in order; the holder's
-name is kept only masked and sealed, the certificate number never; poison is parked."""
+"""The console's subscriber (services/console/events/router.py) on the real broker and
+PostgreSQL: signed events of one request, sent twice and out of order across topics, give the
+same picture as in order; the holder's name is kept only masked and sealed, the certificate
+number never; poison is parked."""
 
 import asyncio
-import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from services.console.adapters.events import CONSUMED_TOPICS, projection_consumer
 from services.console.domain.flow import FlowStage
+from services.console.events.router import CONSUMED_TOPICS, PROJECTION, projection_router
 from services.console.store.projection import Projection
 from services.console.store.sealed_names import NameBox
 from services.contracts.events import (
@@ -32,6 +32,7 @@ from services.contracts.events import (
     Stage,
     Verdict,
     VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
     VerificationRequested,
     encode,
@@ -39,6 +40,8 @@ from services.contracts.events import (
 from services.contracts.topics import ALL_TOPICS, OUTCOME_PUBLISHED, dead_letter_of
 from services.runtime.event_auth import EventKeys
 from services.runtime.kafka import create_producer, ensure_topics
+from services.runtime.messaging import new_broker, start_broker
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from tests.infra import Infra
 from tests.kafka_probe import skip_history
 from tests.signing import signed
@@ -65,22 +68,25 @@ async def projection(
     infra: Infra, console_pool: asyncpg.Pool, producer: AIOKafkaProducer
 ) -> AsyncIterator[Projection]:
     """The console's subscriber as the service runs it, in a consumer group of its own."""
+    bootstrap = infra.kafka_bootstrap_servers
     projection = Projection(console_pool, NameBox(os.urandom(32)))
     group = f"console-test-{uuid.uuid4()}"
-    await skip_history(infra.kafka_bootstrap_servers, group, [t.name for t in CONSUMED_TOPICS])
-    consumer = projection_consumer(
-        bootstrap=infra.kafka_bootstrap_servers,
-        projection=projection,
-        producer=producer,
-        keys=EventKeys.load("console"),
-        group_id=group,
+    await skip_history(bootstrap, group, [t.name for t in CONSUMED_TOPICS])
+    keys = EventKeys.load("console")
+    consumption = ReliableConsumption(
+        group=group, trusted=keys.trusted, inbox=PostgresInbox(console_pool), topics=ALL_TOPICS
     )
-    task = asyncio.create_task(consumer.run())
-    await asyncio.wait_for(consumer.started.wait(), 30)
+    broker = new_broker(
+        bootstrap,
+        "console",
+        keys.signer,
+        consumption=consumption,
+        routers=[projection_router(group)],
+    )
+    broker.context.set_global(PROJECTION, projection)
+    await start_broker(broker, bootstrap, ALL_TOPICS, [group])
     yield projection
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await broker.stop()
 
 
 def events_of(request_id: UUID) -> dict[str, Event]:
@@ -99,10 +105,10 @@ def events_of(request_id: UUID) -> dict[str, Event]:
             certificate=CertificateClaim(number=CERTIFICATE, issued_on=date(2023, 9, 27)),
             occurred_at=T0,
         ),
-        "verifying": VerificationProgressed(
+        "waiting": VerificationProgressed(
             request_id=request_id,
             employer_id=employer_id,
-            stage=Stage.VERIFYING,
+            stage=Stage.WAITING_FOR_BODY,
             expected_completion_at=T0 + timedelta(seconds=31),
             occurred_at=T0 + timedelta(seconds=1),
         ),
@@ -123,9 +129,25 @@ def events_of(request_id: UUID) -> dict[str, Event]:
             verdict=Verdict.AUTHENTIC,
             reason=LocalizedText(zh="证书真实", en="The certificate is authentic"),
             checks=checks,
-            verification_code="0EEN-2D2S-MS4A-PSD0-X",
+            holder_name=NAME,
             decided_at=T0 + timedelta(hours=2),
             contacts=[BodyContact(body_id="aws", channel="signed_credential", seconds=7200.0)],
+            occurred_at=T0 + timedelta(hours=2),
+        ),
+        "concluded": VerificationConcluded(
+            request_id=request_id,
+            employer_id=employer_id,
+            region="beijing",
+            qualification_id="aws-e94e5145",
+            holder_ref=HOLDER_REF,
+            verdict=Verdict.AUTHENTIC,
+            reason=LocalizedText(zh="证书真实", en="The certificate is authentic"),
+            checks=checks,
+            verification_code="0EEN-2D2S-MS4A-PSD0-X",
+            statement="eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl",
+            decided_at=T0 + timedelta(hours=2),
+            contacts=[BodyContact(body_id="aws", channel="signed_credential", seconds=7200.0)],
+            occurred_at=T0 + timedelta(hours=2, seconds=1),
         ),
         "outcome": OutcomePublished(
             request_id=request_id,
@@ -168,7 +190,9 @@ async def test_twice_and_out_of_order_gives_the_same_picture_as_in_order(
     await publish(producer, *events_of(in_order).values())
     later = events_of(shuffled)
     # Outcome first, the later stage before the earlier one, the request last; each twice.
-    backwards = [later[k] for k in ("outcome", "verdict", "parked", "verifying", "requested")]
+    backwards = [
+        later[k] for k in ("outcome", "concluded", "verdict", "parked", "waiting", "requested")
+    ]
     await publish(producer, *backwards, *backwards)
     await eventually(lambda: notified(projection, in_order))
     await eventually(lambda: notified(projection, shuffled))
@@ -178,14 +202,13 @@ async def test_twice_and_out_of_order_gives_the_same_picture_as_in_order(
     assert first is not None and second is not None
     for detail in (first, second):
         flow = detail.flow
-        assert (flow.accepted_at, flow.verifying_at, flow.parked_at) == (
+        assert (flow.accepted_at, flow.waiting_at, flow.parked_at) == (
             T0,
             T0 + timedelta(seconds=1),
             T0 + timedelta(seconds=5),
         )
         assert flow.stage == "parked"  # the later stage, whatever arrived last
         assert flow.expected_completion_at == T0 + timedelta(hours=48)
-        assert flow.promised_seconds == 30.0  # the first estimate, when taken on
         assert flow.decided_at == T0 + timedelta(hours=2)
         assert flow.notified_at == T0 + timedelta(hours=2, seconds=3)
         assert flow.current is FlowStage.NOTIFIED
@@ -203,15 +226,17 @@ async def test_twice_and_out_of_order_gives_the_same_picture_as_in_order(
             "progressed",
             "progressed",
             "decided",
+            "concluded",
             "notified",
         ]
+        assert detail.history[-2].note is not None  # the code was issued
         assert detail.holder_name_masked == "K**** N***** / 阮**"
         assert projection.unseal_name(detail) == f"{NAME} / 阮健二"
 
 
 async def _history_complete(projection: Projection, request_id: UUID) -> bool:
     detail = await projection.request(request_id)
-    return detail is not None and len(detail.history) == 5
+    return detail is not None and len(detail.history) == 6
 
 
 async def test_the_store_never_holds_the_certificate_number_nor_the_name_in_clear(
@@ -267,7 +292,7 @@ async def test_an_unsigned_outcome_is_parked_on_its_dead_letter_topic(
 ) -> None:
     request_id = uuid.uuid4()
     outcome = events_of(request_id)["outcome"]
-    value, headers = encode(outcome)  # not signed by the notifier
+    value, headers = encode(outcome)  # not signed by the registry
     await producer.send_and_wait(OUTCOME_PUBLISHED.name, value, key=outcome.key(), headers=headers)
     parked = dead_letter_of(OUTCOME_PUBLISHED).name
     consumer = AIOKafkaConsumer(

@@ -35,6 +35,7 @@ from services.contracts.events import (
     OutcomePublished,
     QualificationWithdrawn,
     VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
     VerificationRequested,
 )
@@ -50,7 +51,7 @@ SQL = _queries(Path(__file__).parent / "sql" / "projection")
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    kind: str  # requested, progressed, decided, notified
+    kind: str  # requested, progressed, decided, concluded, notified
     stage: str | None
     occurred_at: datetime
     expected_completion_at: datetime | None
@@ -87,14 +88,17 @@ class Projection:
     # ------------------------------------------------------------------ writing
 
     async def apply(self, events: Sequence[Event]) -> None:
-        """Stores a consumed batch in one transaction; each kind idempotently."""
+        """Stores `events` in a transaction of their own."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await self._apply(conn, events)
+            await self.record(conn, events)
 
-    async def _apply(self, conn: Connection, events: Sequence[Event]) -> None:
+    async def record(self, conn: Connection, events: Sequence[Event]) -> None:
+        """Stores a consumed batch in `conn`'s transaction; each kind idempotently. The
+        verifier's verdict and the registry's conclusion carry the same decision: whichever
+        comes first records it."""
         requested = [e for e in events if isinstance(e, VerificationRequested)]
         progress = [e for e in events if isinstance(e, VerificationProgressed)]
-        verdicts = [e for e in events if isinstance(e, VerdictReached)]
+        verdicts = [e for e in events if isinstance(e, VerdictReached | VerificationConcluded)]
         outcomes = [e for e in events if isinstance(e, OutcomePublished)]
         withdrawals = [e for e in events if isinstance(e, QualificationWithdrawn)]
         if requested:
@@ -247,6 +251,9 @@ class Projection:
         return value if isinstance(value, datetime) else None
 
 
+_CODE_ISSUED = {"zh": "登记机构已签发核验码", "en": "The registry issued the verification code"}
+
+
 def _display_name(holder: HolderClaim) -> str:
     return f"{holder.name} / {holder.name_zh}" if holder.name_zh else holder.name
 
@@ -267,7 +274,10 @@ def _progress(event: VerificationProgressed) -> tuple[Any, ...]:
     )
 
 
-def _verdict(event: VerdictReached) -> tuple[Any, ...]:
+Decision = VerdictReached | VerificationConcluded
+
+
+def _verdict(event: Decision) -> tuple[Any, ...]:
     return (
         event.request_id,
         event.employer_id,
@@ -280,7 +290,7 @@ def _verdict(event: VerdictReached) -> tuple[Any, ...]:
     )
 
 
-def _contact(event: VerdictReached, contact: BodyContact) -> tuple[Any, ...]:
+def _contact(event: Decision, contact: BodyContact) -> tuple[Any, ...]:
     return (event.request_id, contact.body_id, contact.channel, contact.seconds, event.decided_at)
 
 
@@ -319,6 +329,16 @@ def _history(event: Event) -> tuple[Any, ...] | None:
             event.decided_at,
             None,
             reason,
+        )
+    if isinstance(event, VerificationConcluded):
+        return (
+            event.event_id,
+            event.request_id,
+            "concluded",
+            event.verdict.value,
+            event.occurred_at,
+            None,
+            _json(_CODE_ISSUED) if event.verification_code else None,
         )
     if isinstance(event, OutcomePublished):
         return (
