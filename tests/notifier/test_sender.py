@@ -20,6 +20,7 @@ from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.domain.webhooks import RETRY_SCHEDULE
 from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
 from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.notifications import Notifications
 from tests.e2e.conftest import verify_standard_webhook
 from tests.notifier.events import BOX, configured, new_secret, verdict
 from tests.notifier.receiver import RecordingEndpoint, recording_endpoint
@@ -40,10 +41,11 @@ async def running_sender(
     **limits: int,
 ) -> AsyncIterator[NotifierStore]:
     store = NotifierStore(pool)
+    notifications = Notifications(pool)
     async with guarded_client(egress) as http:
         sender = DeliverySender(
             store,
-            pool,
+            notifications,
             {
                 WEBHOOK: WebhookTransport(http, BOX, timeout_seconds=2),
                 EMAIL: EmailTransport("127.0.0.1", smtp_port, "notify@qualverify.test", 2),
@@ -52,13 +54,14 @@ async def running_sender(
             lease_seconds=5,
             **limits,
         )
-        task = asyncio.create_task(sender.run())
+        tasks = [asyncio.create_task(sender.run()), asyncio.create_task(notifications.run())]
         try:
             yield store
         finally:
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
 
 
 async def eventually(check: Callable[[], object], timeout: float = 15) -> None:

@@ -6,13 +6,10 @@ loses it and never sends a different message under that id.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from datetime import UTC, datetime
 from uuid import UUID
-
-import asyncpg
 
 from services.notifier.delivery.transport import Failure, Transport
 from services.notifier.domain.webhooks import next_attempt_delay
@@ -21,7 +18,7 @@ from services.notifier.store.repository import (
     DueDelivery,
     NotifierStore,
 )
-from services.runtime.db import Listening, listening
+from services.runtime.notifications import Notifications
 from services.runtime.observability import ERRORS, error_site
 
 log = logging.getLogger(__name__)
@@ -31,7 +28,7 @@ class DeliverySender:
     def __init__(
         self,
         store: NotifierStore,
-        pool: asyncpg.Pool,
+        notifications: Notifications,
         transports: dict[str, Transport],
         *,
         time_scale: float = 1.0,
@@ -41,38 +38,30 @@ class DeliverySender:
         idle_poll_seconds: float = 1.0,
     ) -> None:
         self._store = store
-        self._pool = pool
+        # Deliveries queued by this schema's handlers; also fired here when one finishes.
+        self._due = notifications.signal(DELIVERIES_CHANNEL, own_schema=True)
         self._transports = transports
         self._time_scale = time_scale
         self._lease = lease_seconds
         self._max_in_flight = max_in_flight
         self._per_employer = max_in_flight_per_employer
         self._idle_poll = idle_poll_seconds
-        self._wakeup = asyncio.Event()
         self._in_flight: dict[asyncio.Task[None], UUID] = {}  # each task's employer
         self._busy: Counter[UUID] = Counter()  # deliveries in flight per employer
-        self._schema = ""
 
     async def run(self) -> None:
         """Sends until the database fails (run it under `keep_running`). Deliveries in flight
         go on meanwhile: each records its own result, or is sent again once its lease ends."""
-        async with listening(self._pool, DELIVERIES_CHANNEL, self._on_notify) as listener:
-            self._schema = await listener.connection.fetchval("SELECT current_schema()")
-            try:
-                await self._loop(listener)
-            except asyncio.CancelledError:
-                for task in self._in_flight:
-                    task.cancel()
-                raise
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            for task in self._in_flight:
+                task.cancel()
+            raise
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
-        if payload == self._schema:
-            self._wakeup.set()
-
-    async def _loop(self, listener: Listening) -> None:
+    async def _loop(self) -> None:
         while True:
-            listener.raise_if_lost()
-            self._wakeup.clear()
+            change = self._due.next_change()
             room = self._max_in_flight - len(self._in_flight)
             claimed = await self._claim(room) if room > 0 else []
             for delivery in claimed:
@@ -81,14 +70,14 @@ class DeliverySender:
                 self._busy[delivery.employer_id] += 1
                 task.add_done_callback(self._finished)
             if not claimed:
-                await self._sleep()
+                await self._sleep(change)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         employer_id = self._in_flight.pop(task)
         self._busy[employer_id] -= 1
         if not self._busy[employer_id]:
             del self._busy[employer_id]
-        self._wakeup.set()  # its successor for the same request may now be due
+        self._due.fire()  # its successor for the same request may now be due
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("delivery task failed", extra=error_site(error))
 
@@ -103,7 +92,7 @@ class DeliverySender:
             claimed += await self._store.claim_due(spare, self._lease, busy)
         return claimed
 
-    async def _sleep(self) -> None:
+    async def _sleep(self, change: asyncio.Event) -> None:
         timeout = self._idle_poll
         # With deliveries in flight, each one finishing wakes the loop; asking the database
         # when the next is due would then cost a scan of the backlog per delivery.
@@ -111,9 +100,7 @@ class DeliverySender:
             until_due = await self._store.seconds_until_next_due()
             if until_due is not None:
                 timeout = min(timeout, until_due)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._wakeup.wait()
+        await self._due.wait(change, timeout)
 
     async def _deliver(self, delivery: DueDelivery) -> None:
         transport = self._transports[delivery.channel]
