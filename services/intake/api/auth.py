@@ -6,19 +6,18 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.store.accounts import REVOCATIONS_CHANNEL
 from services.intake.store.repository import IntakeStore
-from services.runtime.db import listening
+from services.runtime.notifications import Notifications
 
 # How long a worker trusts a key it verified. A revoked key is forgotten at once by the process
 # that revoked it (`forget_api_key`) and, told by PostgreSQL, by every other worker process
 # (`follow_api_key_revocations`); only a worker that could not hear (its LISTEN connection
-# lost) may accept it for at most this long.
+# lost) may accept it for at most this long, or until it listens again.
 API_KEY_CACHE_SECONDS = 30.0
 
 
@@ -29,6 +28,9 @@ class _ApiKeyCache:
         self._ttl = ttl_seconds
         self._entries: dict[str, tuple[UUID, float]] = {}
         _CACHES.add(self)
+
+    def forget_all(self) -> None:
+        self._entries.clear()
 
     def forget(self, key_id: str) -> None:
         prefix = f"qv_{key_id}_"
@@ -56,19 +58,17 @@ def forget_api_key(key_id: str) -> None:
         cache.forget(key_id)
 
 
-async def follow_api_key_revocations(pool: asyncpg.Pool) -> None:
-    """Forgets each key revoked by any process of this intake, until the database connection is
-    lost (run it under `keep_running`)."""
-    schema: list[str] = []
+def _forget_every_api_key() -> None:
+    for cache in list(_CACHES):
+        cache.forget_all()
 
-    def on_revoked(_conn: object, _pid: int, _channel: str, payload: object) -> None:
-        revoked_in, _, key_id = str(payload).partition(":")
-        if schema and revoked_in == schema[0]:
-            forget_api_key(key_id)
 
-    async with listening(pool, REVOCATIONS_CHANNEL, on_revoked) as listener:
-        schema.append(await listener.connection.fetchval("SELECT current_schema()"))
-        await listener.until_lost()
+def follow_api_key_revocations(notifications: Notifications) -> None:
+    """Forgets each key revoked by any process of this intake as PostgreSQL announces it, and
+    every key on each (re)connect (revocations announced meanwhile were not heard)."""
+    notifications.on(
+        REVOCATIONS_CHANNEL, forget_api_key, resync=_forget_every_api_key, own_schema=True
+    )
 
 
 # An OpenAPI security scheme (so clients and tools know how to authenticate); the 401 is ours.

@@ -4,6 +4,7 @@ refused at once after revocation; an employer touches only its own keys."""
 import asyncio
 import contextlib
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from services.intake.api.auth import follow_api_key_revocations
 from services.intake.domain.accounts import Role
 from services.intake.web.deps import WebDeps
+from services.runtime.notifications import Notifications
 from tests.intake.support import anonymous_client, intake_app
 from tests.intake.web.support import client_as, post_form, session_for
 
@@ -80,20 +82,49 @@ async def test_a_key_revoked_by_another_process_is_forgotten_when_postgresql_say
     admin = await session_for(deps, Role.ADMIN)
     key_id, api_key = await deps.store.issue_api_key(admin.employer_id, "ci", admin.user_id)
     api = intake_app(deps.store, channels_file)
-    follower = asyncio.create_task(follow_api_key_revocations(deps.store._pool))
-    try:
-        async with anonymous_client(api) as caller:
-            caller.headers["Authorization"] = f"Bearer {api_key}"
-            assert (await caller.get("/v1/verifications")).status_code == 200  # now cached
-            await asyncio.sleep(0.2)  # the follower is listening
+    notifications = Notifications(deps.store._pool)
+    follow_api_key_revocations(notifications)
+    async with anonymous_client(api) as caller:
+        caller.headers["Authorization"] = f"Bearer {api_key}"
+        assert (await caller.get("/v1/verifications")).status_code == 200  # now cached
+        async with listening(notifications):
             assert await deps.accounts.revoke_api_key(admin.employer_id, key_id)
             async with asyncio.timeout(5):
                 while (await caller.get("/v1/verifications")).status_code != 401:
                     await asyncio.sleep(0.05)
+
+
+async def test_a_key_revoked_while_nobody_listened_is_forgotten_once_listening_again(
+    deps: WebDeps, channels_file: Path
+) -> None:
+    """The revocation's notification is lost, yet the worker does not trust the key for its
+    30 s: on (re)connecting it forgets every key it had verified."""
+    admin = await session_for(deps, Role.ADMIN)
+    key_id, api_key = await deps.store.issue_api_key(admin.employer_id, "ci", admin.user_id)
+    api = intake_app(deps.store, channels_file)
+    notifications = Notifications(deps.store._pool)
+    follow_api_key_revocations(notifications)
+    async with anonymous_client(api) as caller:
+        caller.headers["Authorization"] = f"Bearer {api_key}"
+        assert (await caller.get("/v1/verifications")).status_code == 200  # now cached
+        assert await deps.accounts.revoke_api_key(admin.employer_id, key_id)
+        assert (await caller.get("/v1/verifications")).status_code == 200  # nobody heard it
+        async with listening(notifications):
+            assert (await caller.get("/v1/verifications")).status_code == 401
+
+
+@contextlib.asynccontextmanager
+async def listening(notifications: Notifications) -> AsyncIterator[None]:
+    task = asyncio.create_task(notifications.run())
+    try:
+        async with asyncio.timeout(5):
+            while not notifications.is_listening:
+                await asyncio.sleep(0.01)
+        yield
     finally:
-        follower.cancel()
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await follower
+            await task
 
 
 async def test_without_the_notification_the_cache_still_holds_the_key(
