@@ -16,8 +16,9 @@ from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
 from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.notifications import Notifications
 from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
-from services.runtime.outbox import OutboxRelay
+from services.runtime.outbox import OutboxRelay, outbox_signal
 from services.runtime.resilience import Loops
 from services.runtime.startup import open_database, start_producer
 from services.verifier.api.enquiries import enquiry_routes
@@ -124,9 +125,14 @@ async def main() -> None:
                 ],
                 exception_handlers=database_away_handlers(),
             )
+            notifications = Notifications(pool)
+            relay_wakeup = outbox_signal(notifications)
             await run_until_stopped(
                 {
-                    "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
+                    "notifications": notifications.run,
+                    "outbox relay": OutboxRelay(
+                        pool, producer, signer=keys.signer, wakeup=relay_wakeup
+                    ).run,
                     "consumer": consumer.run,
                     "leases": lambda: keep_leases(verifier, settings.lease_seconds / 3),
                 },
