@@ -1,15 +1,9 @@
 """PostgreSQL pools and schema migrations; each service owns one schema."""
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-
-from services.runtime.resilience import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -80,47 +74,3 @@ async def apply_migrations(pool: asyncpg.Pool, scripts: list[tuple[str, str]]) -
     if applied:
         log.info("migrations applied", extra={"migrations": applied})
     return applied
-
-
-Notified = Callable[[object, int, str, object], None]
-
-
-@dataclass(frozen=True)
-class Listening:
-    """A connection LISTENing on a channel, and whether the server has closed it."""
-
-    connection: Connection
-    lost: asyncio.Event
-
-    def raise_if_lost(self) -> None:
-        """A LISTEN dies silently with its connection (a server restart): fail instead of
-        waiting for wake-ups that will never come, so the caller listens again."""
-        if self.lost.is_set():
-            raise asyncpg.ConnectionDoesNotExistError("the LISTEN connection was closed")
-
-    async def until_lost(self) -> None:
-        await self.lost.wait()
-        self.raise_if_lost()
-
-
-@contextlib.asynccontextmanager
-async def listening(
-    pool: asyncpg.Pool, channel: str, on_notify: Notified
-) -> AsyncIterator[Listening]:
-    """LISTEN on `channel` on a connection of `pool` for the duration of the block."""
-    async with pool.acquire() as conn:
-        lost = asyncio.Event()
-
-        def on_close(_: object) -> None:
-            lost.set()
-
-        conn.add_termination_listener(on_close)
-        try:
-            await conn.add_listener(channel, on_notify)
-            yield Listening(conn, lost)
-        finally:
-            # A lost connection is already cleaned up, and its proxy refuses every call.
-            if not lost.is_set():
-                with contextlib.suppress(*DATABASE_UNREACHABLE):
-                    conn.remove_termination_listener(on_close)
-                    await conn.remove_listener(channel, on_notify)
