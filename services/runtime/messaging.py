@@ -104,7 +104,9 @@ def consuming(*topics: TopicSpec, group: str, max_records: int = 500) -> dict[st
         "ack_policy": AckPolicy.MANUAL,
         "auto_offset_reset": "earliest",
         "max_poll_interval_ms": 10 * 60 * 1000,
-        "title": f"{group}:{','.join(t.name for t in topics)}",
+        # The AsyncAPI document names the subscriber's channels "<group>:<topic>" (FastStream
+        # appends the topic to the title of a subscriber of several).
+        "title": group if len(topics) > 1 else f"{group}:{topics[0].name}",
     }
 
 
