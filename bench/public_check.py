@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.registry import issue_codes
+from bench.registry import seed_codes
 from bench.stack import platform, resident_megabytes
 
 SCRIPT = Path(__file__).with_name("public_check.lua")
@@ -95,7 +95,7 @@ async def main() -> None:
         sys.exit("bench.public_check needs wrk: apt-get install wrk")
     json_check, page = Measured(), Measured()
     async with platform({"registry"}, UNLIMITED) as (running, supervisor):
-        codes = await issue_codes(running.registry_target, running.tls_dir, args.codes)
+        codes = await seed_codes(running.database_url, running.public_url, args.codes)
         with tempfile.TemporaryDirectory(prefix="qv-bench-check-") as tmp:
             work = Path(tmp)
             targets = [

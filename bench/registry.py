@@ -15,44 +15,59 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench.stack import platform, resident_megabytes
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.verifier.registry_client import mutual_tls_credentials
+from services.registry.domain.codes import mask_name
+from services.registry.domain.statements import Issuer
+from services.registry.domain.verifications import new_issue_request
+from services.registry.settings import DEVELOPMENT_PASSPHRASE
+from services.registry.store import SCHEMA
+from services.registry.store.codes import CodeRepository
+from services.registry.store.keys import SigningKeys
+from services.runtime.db import create_pool
 
 
-async def issue_codes(target: str, tls_dir: Path, count: int) -> list[str]:
-    stamp = Timestamp()
-    stamp.FromDatetime(datetime.now(UTC))
-    credentials = mutual_tls_credentials(tls_dir, "verifier")
-    async with grpc.aio.secure_channel(target, credentials) as channel:
-        stub = registry_pb2_grpc.RegistryServiceStub(channel)
-
-        async def issue(n: int) -> str:
-            response = await stub.IssueCode(
-                registry_pb2.IssueCodeRequest(
-                    request_id=str(uuid.uuid4()),
-                    qualification_id="aws-e94e5145",
-                    body_ids=["aws"],
-                    holder_ref=f"{n:064x}",
-                    holder_name="Kenji Nguyen",
-                    region=registry_pb2.REGION_BEIJING,
-                    employer_id=str(uuid.uuid4()),
-                    verified_at=stamp,
-                ),
-                timeout=10,
+async def seed_codes(database_url: str, public_url: str, count: int) -> list[str]:
+    """Codes issued as the registry issues them for authentic verdicts (signed, in batches),
+    straight through its store in the platform's database: no RPC issues codes."""
+    pool = await create_pool(database_url, SCHEMA, min_size=1, max_size=1)
+    try:
+        codes = CodeRepository(
+            pool, signer=SigningKeys(pool, DEVELOPMENT_PASSPHRASE), issuer=Issuer(public_url)
+        )
+        requests = [
+            new_issue_request(
+                request_id=str(uuid.uuid4()),
+                qualification_id="aws-e94e5145",
+                body_ids=["aws"],
+                holder_ref=f"{n:064x}",
+                holder_name=mask_name("Kenji Nguyen"),
+                region="beijing",
+                employer_id=str(uuid.uuid4()),
+                verified_at=datetime.now(UTC),
             )
-            return str(response.code)
+            for n in range(count)
+        ]
+        issued: list[str] = []
+        for start in range(0, count, 500):
+            async with pool.acquire() as conn, conn.transaction():
+                batch = await codes.issue_all(conn, requests[start : start + 500])
+            issued += [str(one.verification.code) for one in batch.values()]
+        return issued
+    finally:
+        await pool.close()
 
-        codes: list[str] = []
-        for start in range(0, count, 200):
-            codes += await asyncio.gather(
-                *(issue(n) for n in range(start, min(count, start + 200)))
-            )
-        return codes
+
+def region_credentials(tls_dir: Path, identity: str = "beijing") -> grpc.ChannelCredentials:
+    """Mutual TLS as a regional system (its certificate is its identity)."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=(tls_dir / "ca.pem").read_bytes(),
+        private_key=(tls_dir / f"{identity}-key.pem").read_bytes(),
+        certificate_chain=(tls_dir / f"{identity}.pem").read_bytes(),
+    )
 
 
 async def _lookups(
@@ -60,7 +75,7 @@ async def _lookups(
 ) -> int:
     done = 0
     deadline = time.perf_counter() + seconds
-    credentials = mutual_tls_credentials(tls_dir, "beijing")
+    credentials = region_credentials(tls_dir)
     async with grpc.aio.secure_channel(target, credentials) as channel:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
 
@@ -112,7 +127,7 @@ async def main() -> None:
         bare_argv = [sys.executable, "-m", "bench.bare_grpc", str(bare_port), str(tls)]
         await supervisor.start(ServiceSpec("bare-grpc", bare_argv))
         await asyncio.sleep(1.0)
-        codes = await issue_codes(running.registry_target, tls, args.codes)
+        codes = await seed_codes(running.database_url, running.public_url, args.codes)
         bare_target = f"127.0.0.1:{bare_port}"
         measure(bare_target, tls, codes, 2, args.concurrency)  # warm-up both
         measure(running.registry_target, tls, codes, 2, args.concurrency)

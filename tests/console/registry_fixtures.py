@@ -32,8 +32,8 @@ class RegistryConsole:
         return self.deps.registry
 
     async def issue_code(self, **fields: Any) -> str:
-        """A code the verifier issues, as for an authentic verdict."""
-        return str((await self.stub.IssueCode(issue_request(**fields))).code)
+        """A code the registry issues, as for an authentic verdict (through its store)."""
+        return str((await self.stub.seed(issue_request(**fields))).code)
 
 
 @contextlib.asynccontextmanager
@@ -53,7 +53,7 @@ async def registry_console(
             for name, value in deps_fields.items():
                 setattr(deps, name, value)
             async with (
-                trusted_stub(registry.grpc_address) as stub,
+                trusted_stub(registry.grpc_address, registry) as stub,
                 serve_console(deps, sections(deps)) as url,
             ):
                 yield RegistryConsole(url, deps, registry, stub)

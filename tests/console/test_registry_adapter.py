@@ -38,7 +38,7 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
+    async with trusted_stub(registry.grpc_address, registry) as routed:
         yield routed
 
 
@@ -50,7 +50,7 @@ async def operator(registry: RunningRegistry) -> AsyncIterator[RegistryOperator]
 
 
 async def issued(stub: Any) -> str:
-    return str((await stub.IssueCode(issue_request(region="tianjin"))).code)
+    return str((await stub.seed(issue_request(region="tianjin"))).code)
 
 
 async def test_a_code_is_read_masked_then_revoked_and_its_trail_shows_both(

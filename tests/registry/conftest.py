@@ -20,5 +20,5 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def stub(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
+    async with trusted_stub(registry.grpc_address, registry) as routed:
         yield routed

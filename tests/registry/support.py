@@ -1,5 +1,5 @@
-"""Helpers shared by the registry's integration tests: settings on free ports, issue requests,
-and stubs that call over mutual TLS as the identity each RPC needs."""
+"""Helpers shared by the registry's integration tests: settings on free ports, codes seeded
+through the store, and stubs that call over mutual TLS as the identity each RPC needs."""
 
 import atexit
 import contextlib
@@ -8,19 +8,22 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
 
 from deploy.pki.make_dev_pki import make_dev_pki
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from services.registry.api import messages
+from services.registry.api.app import RunningRegistry
 from services.registry.api.status import ERROR_CODE_KEY
-from services.registry.domain.verifications import new_issue_request
+from services.registry.domain.issuing import ensure_awarded
+from services.registry.domain.verifications import IssueRequest, new_issue_request
 from services.registry.settings import RegistrySettings
 from services.registry.store.codes import CodeRepository
 from tests.infra import Infra
@@ -47,9 +50,8 @@ def registry_settings(infra: Infra, database_url: str, **overrides: Any) -> Regi
     return RegistrySettings(**(values | overrides))
 
 
-def issue_request(request_id: str | None = None, **fields: Any) -> registry_pb2.IssueCodeRequest:
-    verified_at = Timestamp()
-    verified_at.FromDatetime(VERIFIED_AT)
+def issue_request(request_id: str | None = None, **fields: Any) -> IssueRequest:
+    """A code to issue, as the registry makes one of an authentic verdict."""
     values: dict[str, Any] = {
         "request_id": request_id or str(uuid.uuid4()),
         "qualification_id": QUALIFICATION,
@@ -58,11 +60,34 @@ def issue_request(request_id: str | None = None, **fields: Any) -> registry_pb2.
         "holder_name": HOLDER,
         "region": "beijing",
         "employer_id": "91110108MA01ABCD2X",
-        "verified_at": verified_at,
+        "verified_at": VERIFIED_AT,
     }
-    values |= fields
-    values["region"] = region_value(values["region"])
-    return registry_pb2.IssueCodeRequest(**values)
+    return new_issue_request(**(values | fields))
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A code issued for a test, with the verification as the regions read it."""
+
+    code: str
+    newly_issued: bool
+    verification: registry_pb2.Verification
+    statement: str
+
+
+async def seed_code(registry: RunningRegistry, request: IssueRequest) -> Seeded:
+    """Issues a code as the registry does when it concludes an authentic verdict (checked
+    against the catalogue, signed), straight through its store: no RPC issues codes."""
+    if registry.parts is not None:
+        ensure_awarded(registry.parts.catalogue.loaded, request)
+    issued = await registry.codes.issue(request)
+    verification = issued.verification
+    return Seeded(
+        code=str(verification.code),
+        newly_issued=issued.newly_issued,
+        verification=messages.verification_message(verification, personal=True),
+        statement=verification.statement or "",
+    )
 
 
 def date_message(day: date) -> Date:
@@ -96,7 +121,6 @@ def secure_channel(address: str, identity: str, pki: Path | None = None) -> Any:
 
 
 _CALLER_OF: dict[str, str] = {
-    "IssueCode": "verifier",
     "RevokeCode": "operator",
     "WithdrawQualification": "operator",
     "RotateSigningKey": "operator",
@@ -113,13 +137,19 @@ _REGION_NAMES = {
 
 
 class TrustedStub:
-    """Calls each RPC as an identity the access table allows to: the verifier issues, the
-    operator revokes and withdraws, a region streams its own outcomes, Beijing reads the rest.
-    Every call still goes through mutual TLS and authorisation."""
+    """Calls each RPC as an identity the access table allows to: the operator revokes and
+    withdraws, a region streams its own outcomes, Beijing reads the rest. Every call still goes
+    through mutual TLS and authorisation. `seed` issues codes through `registry`'s store."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, registry: RunningRegistry | None = None) -> None:
         self._address = address
+        self._registry = registry
         self._channels: dict[str, Any] = {}
+
+    async def seed(self, request: IssueRequest) -> Seeded:
+        if self._registry is None:
+            raise RuntimeError("this stub was made without its registry: it cannot seed codes")
+        return await seed_code(self._registry, request)
 
     def as_identity(self, identity: str) -> Any:
         if identity not in self._channels:
@@ -141,8 +171,8 @@ class TrustedStub:
 
 
 @contextlib.asynccontextmanager
-async def trusted_stub(address: str) -> AsyncIterator[Any]:
-    stub = TrustedStub(address)
+async def trusted_stub(address: str, registry: RunningRegistry | None = None) -> AsyncIterator[Any]:
+    stub = TrustedStub(address, registry)
     try:
         yield stub
     finally:

@@ -54,7 +54,7 @@ async def http(registry: RunningRegistry) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def issue(stub: Any) -> Any:
-    return await stub.IssueCode(
+    return await stub.seed(
         issue_request(
             qualification_id=QUALIFICATION.id,
             body_ids=list(QUALIFICATION.body_ids),
@@ -223,7 +223,7 @@ async def test_page_statement_and_json_share_one_budget(infra: Infra, fresh_data
     settings = registry_settings(infra, fresh_database, public_rate_limit=f"{limit}/minute")
     async with (
         running_registry(settings) as running,
-        trusted_stub(running.grpc_address) as stub,
+        trusted_stub(running.grpc_address, running) as stub,
         httpx.AsyncClient(base_url=running.public_url) as http,
     ):
         issued = await issue(stub)

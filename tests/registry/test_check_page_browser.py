@@ -37,8 +37,8 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 @pytest.fixture(scope="module")
 async def codes(stub: Any) -> dict[str, str]:
     """A valid and a revoked code, issued once for the module."""
-    valid = await stub.IssueCode(issue_request(holder_name="Kenji Nguyen"))
-    revoked = await stub.IssueCode(
+    valid = await stub.seed(issue_request(holder_name="Kenji Nguyen"))
+    revoked = await stub.seed(
         issue_request(
             qualification_id=LONG_NAMED, body_ids=["asme"], holder_name="ZHANG Wei-Ling Anastasia"
         )

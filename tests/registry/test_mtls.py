@@ -1,9 +1,7 @@
 """Mutual TLS: each caller's certificate is its identity, and what it may call is authorised
 from that identity (the registry with certificates made by deploy/pki/make_dev_pki.py)."""
 
-import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from deploy.pki.make_dev_pki import make_dev_pki
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
-from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
 from services.registry.api.app import RunningRegistry, running_registry
-from services.verifier.registry_client import RegistryClient, mutual_tls_credentials
 from tests.infra import Infra
-from tests.registry.support import QUALIFICATION, issue_request, refusal, registry_settings
+from tests.registry.support import issue_request, refusal, registry_settings, seed_code
 
 pytestmark = pytest.mark.integration
 
@@ -58,12 +54,10 @@ async def stub_for(registry: RunningRegistry, pki: Path) -> AsyncIterator[StubFo
         await channel.close()
 
 
-async def issued_code(stub_for: StubFor) -> Any:
-    return await stub_for("verifier").IssueCode(issue_request(), timeout=10)
-
-
-async def test_the_verifier_issues_and_a_region_reads_in_full(stub_for: StubFor) -> None:
-    issued = await issued_code(stub_for)
+async def test_a_region_reads_in_full_and_anyone_masked(
+    registry: RunningRegistry, stub_for: StubFor
+) -> None:
+    issued = await seed_code(registry, issue_request())
     for region in ("beijing", "tianjin", "hebei"):
         full = await stub_for(region).GetVerification(
             registry_pb2.GetVerificationRequest(code=issued.code), timeout=10
@@ -75,8 +69,10 @@ async def test_the_verifier_issues_and_a_region_reads_in_full(stub_for: StubFor)
         assert looked_up.holder_name_masked == "Z**** W**"
 
 
-async def test_a_region_cannot_revoke_but_the_operator_can(stub_for: StubFor) -> None:
-    issued = await issued_code(stub_for)
+async def test_a_region_cannot_revoke_but_the_operator_can(
+    registry: RunningRegistry, stub_for: StubFor
+) -> None:
+    issued = await seed_code(registry, issue_request())
     revoke = registry_pb2.RevokeCodeRequest(code=issued.code, reason="revoked by the body")
     error = await refusal(stub_for("beijing").RevokeCode(revoke, timeout=10))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -92,7 +88,6 @@ async def test_a_region_cannot_revoke_but_the_operator_can(stub_for: StubFor) ->
         ("operator", "ListHolderVerifications"),
         ("beijing", "ListCodeAccess"),
         ("verifier", "ListOutcomeSubscribers"),
-        ("beijing", "IssueCode"),
         ("verifier", "GetVerification"),
         ("hebei", "WithdrawQualification"),
         ("tianjin", "RotateSigningKey"),
@@ -106,7 +101,6 @@ async def test_each_identity_is_refused_what_the_table_does_not_allow(
         "ListHolderVerifications": registry_pb2.ListHolderVerificationsRequest(holder_ref="x"),
         "ListCodeAccess": registry_pb2.ListCodeAccessRequest(code="0000-0000-0000-0000-0"),
         "ListOutcomeSubscribers": registry_pb2.ListOutcomeSubscribersRequest(),
-        "IssueCode": issue_request(),
         "WithdrawQualification": registry_pb2.WithdrawQualificationRequest(
             qualification_id="x", reason="y"
         ),
@@ -115,6 +109,13 @@ async def test_each_identity_is_refused_what_the_table_does_not_allow(
     method = getattr(stub_for(identity), call)
     error = await refusal(method(requests[call], timeout=10))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize("identity", ["verifier", "operator", "beijing"])
+async def test_issuing_codes_over_grpc_is_retired(stub_for: StubFor, identity: str) -> None:
+    """Codes are issued as verdicts are consumed; the deprecated RPC is served to nobody."""
+    error = await refusal(stub_for(identity).IssueCode(registry_pb2.IssueCodeRequest(), timeout=10))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 async def test_a_region_may_not_stream_another_regions_outcomes(stub_for: StubFor) -> None:
@@ -219,24 +220,3 @@ def _client_certificate(ca_dir: Path, out_dir: Path, name: str, common_name: str
             serialization.NoEncryption(),
         )
     )
-
-
-async def test_the_verifiers_client_issues_codes_over_mutual_tls(
-    registry: RunningRegistry, pki: Path
-) -> None:
-    client = RegistryClient(registry.grpc_address, credentials=mutual_tls_credentials(pki))
-    request = VerificationRequested(
-        request_id=uuid.uuid4(),
-        employer_id=uuid.uuid4(),
-        region="hebei",
-        qualification_id=QUALIFICATION,
-        body_ids=["acca"],
-        holder=HolderClaim(name="LI Na", nationality="CHN", holder_ref="hr-verifier-client"),
-        certificate=CertificateClaim(number="N-1", issued_on=date(2024, 1, 1)),
-    )
-    try:
-        issued = await client.issue_code(request, datetime.now(UTC))
-    finally:
-        await client.close()
-    assert len(issued.code.replace("-", "")) == 17
-    assert issued.statement and issued.statement.count(".") == 2

@@ -76,8 +76,8 @@ async def test_the_trail_lists_every_access_to_a_code_newest_first(
     await stub.ListHolderVerifications(
         registry_pb2.ListHolderVerificationsRequest(holder_ref=holder_ref)
     )
-    code = (await stub.IssueCode(issue_request(holder_ref=holder_ref))).code
-    other = (await stub.IssueCode(issue_request())).code
+    code = (await stub.seed(issue_request(holder_ref=holder_ref))).code
+    other = (await stub.seed(issue_request())).code
     await stub.LookupCode(registry_pb2.LookupCodeRequest(code=other))  # not this code's trail
 
     await stub.LookupCode(registry_pb2.LookupCodeRequest(code=code))
@@ -113,7 +113,7 @@ async def test_the_trail_lists_every_access_to_a_code_newest_first(
 
 
 async def test_the_trail_comes_in_pages(stub: Any) -> None:
-    code = (await stub.IssueCode(issue_request())).code
+    code = (await stub.seed(issue_request())).code
     for _ in range(5):
         await stub.LookupCode(registry_pb2.LookupCodeRequest(code=code))
     everything = (await trail(stub, code)).accesses
@@ -152,7 +152,7 @@ async def test_an_unknown_code_has_no_trail(stub: Any) -> None:
 async def test_bad_trail_requests_are_invalid_arguments(
     stub: Any, fields: dict[str, Any], expected: str
 ) -> None:
-    code = (await stub.IssueCode(issue_request())).code
+    code = (await stub.seed(issue_request())).code
     error = await refusal(trail(stub, **({"code": code} | fields)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_code(error) == expected
@@ -160,7 +160,7 @@ async def test_bad_trail_requests_are_invalid_arguments(
 
 @pytest.mark.parametrize("identity", ["beijing", "tianjin", "hebei", "verifier"])
 async def test_only_the_operator_reads_the_trail(stub: Any, identity: str) -> None:
-    code = (await stub.IssueCode(issue_request())).code
+    code = (await stub.seed(issue_request())).code
     request = registry_pb2.ListCodeAccessRequest(code=code)
     error = await refusal(stub.as_identity(identity).ListCodeAccess(request))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED

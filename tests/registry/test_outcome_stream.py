@@ -1,5 +1,5 @@
-"""The regions' outcome stream: verdicts from Kafka into the outcomes table, streamed by cursor;
-a client that reconnects with its last cursor misses nothing and sees nothing twice."""
+"""The regions' outcome stream: verdicts from Kafka concluded into the outcomes table, streamed
+by cursor; a client that reconnects with its last cursor misses nothing and sees nothing twice."""
 
 import asyncio
 import uuid
@@ -12,7 +12,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from qualverify.registry.v1 import registry_pb2
-from services.contracts.events import LocalizedText, Verdict, VerdictReached
+from services.contracts.events import (
+    CheckOutcome,
+    CheckResult,
+    LocalizedText,
+    Verdict,
+    VerdictReached,
+)
 from services.contracts.topics import VERDICT_REACHED
 from services.registry.api.app import RunningRegistry, running_registry
 from services.runtime.kafka import create_producer
@@ -57,9 +63,9 @@ def verdict(region: str, holder_ref: str = "hr-stream") -> VerdictReached:
         holder_ref=holder_ref,
         verdict=Verdict.AUTHENTIC,
         reason=LocalizedText(zh="证书真实", en="authentic"),
-        checks=[],
-        verification_code=None,
+        checks=[CheckResult(body_id="acca", check="record", outcome=CheckOutcome.PASSED)],
         decided_at=datetime.now(UTC),
+        holder_name="ZHANG Wei",
     )
 
 

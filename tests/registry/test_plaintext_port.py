@@ -32,7 +32,7 @@ async def registry(infra: Infra, module_database: str) -> AsyncIterator[RunningR
 
 @pytest.fixture(scope="module")
 async def trusted(registry: RunningRegistry) -> AsyncIterator[Any]:
-    async with trusted_stub(registry.grpc_address) as routed:
+    async with trusted_stub(registry.grpc_address, registry) as routed:
         yield routed
 
 
@@ -47,7 +47,7 @@ async def anonymous(registry: RunningRegistry) -> AsyncIterator[Any]:
 async def test_an_anonymous_caller_looks_codes_up_at_public_detail(
     anonymous: Any, trusted: Any
 ) -> None:
-    issued = await trusted.IssueCode(issue_request())
+    issued = await trusted.seed(issue_request())
     found = await anonymous.LookupCode(registry_pb2.LookupCodeRequest(code=issued.code))
     assert found.status == registry_pb2.CODE_STATUS_VALID
     assert found.holder_name_masked == "Z**** W**"
@@ -64,7 +64,6 @@ async def test_an_anonymous_caller_reads_the_catalogue(anonymous: Any) -> None:
 
 
 OPERATIONS: dict[str, Callable[[str], Message]] = {
-    "IssueCode": lambda code: issue_request(),
     "RevokeCode": lambda code: registry_pb2.RevokeCodeRequest(code=code, reason="anyone"),
     "WithdrawQualification": lambda code: registry_pb2.WithdrawQualificationRequest(
         qualification_id=QUALIFICATION, reason="anyone"
@@ -81,7 +80,7 @@ OPERATIONS: dict[str, Callable[[str], Message]] = {
 async def test_an_anonymous_caller_may_do_nothing_else(
     anonymous: Any, trusted: Any, rpc: str
 ) -> None:
-    issued = await trusted.IssueCode(issue_request())
+    issued = await trusted.seed(issue_request())
     error = await refusal(getattr(anonymous, rpc)(OPERATIONS[rpc](issued.code), timeout=10))
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "'anonymous' may not call" in (error.details() or "")

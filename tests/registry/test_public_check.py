@@ -36,7 +36,7 @@ async def http(registry: RunningRegistry) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def issue(stub: Any) -> Any:
-    return await stub.IssueCode(
+    return await stub.seed(
         issue_request(
             qualification_id=QUALIFICATION.id,
             body_ids=list(QUALIFICATION.body_ids),

@@ -18,7 +18,6 @@ from services.registry.domain.codes import generate_code
 from tests.registry.support import (
     QUALIFICATION,
     error_code,
-    issue_request,
     refusal,
     secure_channel,
 )
@@ -74,9 +73,6 @@ BOUNDS = [
         "cursor",
     ),
     ("RevokeCode", registry_pb2.RevokeCodeRequest(code=CODE, reason=LONG), "reason"),
-    ("IssueCode", issue_request(holder_name=LONG), "holder_name"),
-    ("IssueCode", issue_request(body_ids=["acca"] * 50), "body_ids"),
-    ("IssueCode", issue_request(region=""), "region"),
     ("SearchCatalogue", registry_pb2.SearchCatalogueRequest(body=LONG), "body"),
     ("SearchCatalogue", registry_pb2.SearchCatalogueRequest(limit=1000), "limit"),
     ("SearchCatalogue", registry_pb2.SearchCatalogueRequest(list=7), "list"),  # type: ignore[arg-type]

@@ -80,7 +80,7 @@ def test_status_list_bits_round_trip() -> None:
 async def test_a_statement_verifies_offline_with_the_published_key(
     stub: Any, registry: RunningRegistry
 ) -> None:
-    issued = await stub.IssueCode(issue_request(holder_name="ZHANG Wei"))
+    issued = await stub.seed(issue_request(holder_name="ZHANG Wei"))
     keys = await published_keys(registry)
     claims = verify_offline(issued.statement, keys)
     subject = claims["credentialSubject"]
@@ -93,7 +93,7 @@ async def test_a_statement_verifies_offline_with_the_published_key(
     assert status["type"] == "BitstringStatusListEntry"
     assert status["statusListCredential"] == "https://registry.example.cn/v1/status-lists/1"
     # A retried issuance returns the very same statement; the stored verification carries it.
-    again = await stub.IssueCode(
+    again = await stub.seed(
         issue_request(issued.verification.request_id, holder_ref=issued.verification.holder_ref)
     )
     assert again.statement == issued.statement == issued.verification.statement
@@ -102,7 +102,7 @@ async def test_a_statement_verifies_offline_with_the_published_key(
 async def test_a_tampered_statement_or_a_foreign_key_fails(
     stub: Any, registry: RunningRegistry
 ) -> None:
-    issued = await stub.IssueCode(issue_request())
+    issued = await stub.seed(issue_request())
     keys = await published_keys(registry)
     header, _, signature = issued.statement.split(".")
     forged_claims = orjson.loads(
@@ -125,7 +125,7 @@ async def test_a_tampered_statement_or_a_foreign_key_fails(
 async def test_revocation_flips_the_published_status_bit(
     stub: Any, registry: RunningRegistry
 ) -> None:
-    issued = await stub.IssueCode(issue_request())
+    issued = await stub.seed(issue_request())
     keys = await published_keys(registry)
     index = int(verify_offline(issued.statement, keys)["credentialStatus"]["statusListIndex"])
     before = await status_list(registry, keys)
@@ -140,9 +140,9 @@ async def test_revocation_flips_the_published_status_bit(
 async def test_rotated_keys_sign_new_statements_and_old_ones_still_verify(
     stub: Any, registry: RunningRegistry
 ) -> None:
-    old = await stub.IssueCode(issue_request())
+    old = await stub.seed(issue_request())
     rotated = await stub.RotateSigningKey(registry_pb2.RotateSigningKeyRequest())
-    new = await stub.IssueCode(issue_request())
+    new = await stub.seed(issue_request())
     keys = await published_keys(registry)
     old_kid = jws.extract_compact(old.statement.encode()).headers()["kid"]
     new_kid = jws.extract_compact(new.statement.encode()).headers()["kid"]

@@ -4,18 +4,22 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import asyncpg
 import uvicorn
+from faststream.kafka import KafkaBroker
 
-from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED
+from services.contracts.topics import ALL_TOPICS
 from services.reference.catalogue.loader import load_edition
 from services.registry.api.public import PublicApi
 from services.registry.api.server import GrpcOptions, GrpcServer, start_grpc_server
 from services.registry.api.servicer import ServiceParts
+from services.registry.concluding import Concluding
 from services.registry.domain.statements import Issuer
+from services.registry.events.router import CONCLUDING, registry_events
 from services.registry.settings import RegistrySettings
 from services.registry.store import MIGRATIONS, SCHEMA
 from services.registry.store.audit import AuditLog
@@ -26,13 +30,14 @@ from services.registry.store.outcomes import OutcomeStore, outcome_signal
 from services.registry.store.subscribers import SubscriberLog
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import kafka_check
-from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import HttpServer, http_server
+from services.runtime.messaging import new_broker, start_broker
 from services.runtime.notifications import Notifications, Signal
 from services.runtime.observability import ops_server
 from services.runtime.outbox import OutboxRelay, outbox_signal
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops, keep_running, until_available
-from services.runtime.startup import open_database, start_producer
+from services.runtime.startup import open_database
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +81,27 @@ async def serve(
             "catalogue", lambda: _prepare(pool, settings, outcomes_changed)
         )
         codes.follow_revocations(notifications)
-        producer = await start_producer(settings.kafka_bootstrap_servers, "registry", ALL_TOPICS)
-        cleanup.push_async_callback(producer.stop)
+        events = registry_events(settings.consumer_group)
+        broker = new_broker(
+            settings.kafka_bootstrap_servers,
+            "registry",
+            keys.signer,
+            consumption=ReliableConsumption(
+                group=settings.consumer_group,
+                trusted=keys.trusted,
+                inbox=PostgresInbox(pool),
+                topics=ALL_TOPICS,
+            ),
+            routers=[events.router],
+        )
+        broker.context.set_global(
+            CONCLUDING, Concluding(codes, parts.outcomes, lambda: parts.catalogue.loaded)
+        )
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
         public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
         grpc_server = await start_grpc_server(codes, parts, GrpcOptions.of(settings))
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
-        checks = {"database": codes.ping, "kafka": kafka_check(producer)}
+        checks = {"database": codes.ping, "kafka": kafka_check(broker)}
         # Both leave SIGTERM/SIGINT to the registry, which stops them after gRPC drains.
         loops = Loops()
         ops = ops_server(settings.host, settings.ops_port, checks, loops)
@@ -94,19 +113,14 @@ async def serve(
             public_socket.getsockname()[1],
             parts,
         )
-        consumer = EventConsumer(
-            bootstrap=settings.kafka_bootstrap_servers,
-            group_id=settings.consumer_group,
-            topics=[VERDICT_REACHED],
-            handler=parts.outcomes.record,
-            producer=producer,
-            keys=keys,
-        )
-        background = {
-            "consumer": consumer.run,
-            "outbox relay": OutboxRelay(
-                pool, producer, signer=keys.signer, wakeup=outbox_signal(notifications)
-            ).run,
+        background: dict[str, Callable[[], Awaitable[None]]] = {
+            # Lookups go on while Kafka is away: the broker starts (and stops) as a loop.
+            "kafka": partial(
+                _run_kafka,
+                broker,
+                OutboxRelay(pool, events.publishers, wakeup=outbox_signal(notifications)),
+                settings,
+            ),
             "notifications": notifications.run,
             "outcome subscribers": parts.subscribers.run,
         }
@@ -213,6 +227,19 @@ async def _stop_on(
             server.should_exit = True
         for worker in workers:
             worker.cancel()
+
+
+async def _run_kafka(broker: KafkaBroker, relay: OutboxRelay, settings: RegistrySettings) -> None:
+    """The broker (the verdicts' subscriber) and the outbox relay publishing through it, which
+    needs it connected first; both stop together, and start again once Kafka is back."""
+    await start_broker(
+        broker, settings.kafka_bootstrap_servers, ALL_TOPICS, [settings.consumer_group]
+    )
+    try:
+        await relay.run()
+    finally:
+        with contextlib.suppress(Exception):
+            await broker.stop()
 
 
 def _listen(host: str, port: int) -> socket.socket:

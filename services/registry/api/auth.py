@@ -49,14 +49,19 @@ def caller_of(context: Any) -> Caller:
 
 
 def guarded_service(servicer: Any) -> grpc.GenericRpcHandler:
-    """The RegistryService's method handlers, each behind the checks of `_admit`: INVALID_ARGUMENT
-    for undecodable bytes, UNAUTHENTICATED without an identity, PERMISSION_DENIED when the
-    identity may not call the method, INVALID_ARGUMENT for a field out of bounds.
+    """The RegistryService's method handlers (all but the deprecated ones), each behind the
+    checks of `_admit`: INVALID_ARGUMENT for undecodable bytes, UNAUTHENTICATED without an
+    identity, PERMISSION_DENIED when the identity may not call the method, INVALID_ARGUMENT
+    for a field out of bounds.
 
     Built once from the service descriptor instead of a server interceptor, which grpc.aio would
     run as an extra coroutine on every call.
     """
-    handlers = {method.name: _guarded_handler(servicer, method) for method in SERVICE.methods}
+    handlers = {
+        method.name: _guarded_handler(servicer, method)
+        for method in SERVICE.methods
+        if not method.GetOptions().deprecated  # retired: grpc answers UNIMPLEMENTED
+    }
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)
 
 

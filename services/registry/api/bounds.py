@@ -22,7 +22,6 @@ TEXT_LIMITS: dict[str, int] = {
     "GetVerificationRequest.code": 40,
     "GetVerificationRequest.request_id": 64,
     "RevokeCodeRequest.code": 40,
-    "IssueCodeRequest.request_id": 64,
     "ListHolderVerificationsRequest.cursor": 120,
     "ListCodeAccessRequest.code": 40,
     "ListCodeAccessRequest.cursor": 40,

@@ -1,6 +1,6 @@
 """Translation between protobuf messages and the domain."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.type.date_pb2 import Date
@@ -18,10 +18,8 @@ from services.registry.domain.codes import mask_name
 from services.registry.domain.errors import InvalidField
 from services.registry.domain.verifications import (
     CodeStatus,
-    IssueRequest,
     Region,
     Verification,
-    new_issue_request,
 )
 from services.registry.store.outcomes import StoredOutcome
 from services.registry.store.subscribers import SubscriberRecord
@@ -60,21 +58,6 @@ def region_of(message: registry_pb2.Region.ValueType) -> Region:
         raise InvalidField(
             "region", f"must be one of {allowed}", f"必须是以下之一：{allowed}"
         ) from None
-
-
-def issue_request(message: registry_pb2.IssueCodeRequest) -> IssueRequest:
-    return new_issue_request(
-        request_id=message.request_id,
-        qualification_id=message.qualification_id,
-        body_ids=list(message.body_ids),
-        holder_ref=message.holder_ref,
-        holder_name=message.holder_name,
-        region=region_of(message.region).value,
-        employer_id=message.employer_id,
-        verified_at=(
-            message.verified_at.ToDatetime(tzinfo=UTC) if message.HasField("verified_at") else None
-        ),
-    )
 
 
 def verification_message(

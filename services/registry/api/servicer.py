@@ -11,7 +11,7 @@ import asyncpg
 import grpc
 from prometheus_client import Counter, Histogram
 
-from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
+from qualverify.registry.v1 import registry_pb2
 from services.reference.catalogue.model import UnknownQualificationError
 from services.reference.catalogue.search import (
     DEFAULT_LIMIT,
@@ -35,7 +35,6 @@ from services.registry.domain.errors import (
     PermissionDenied,
     RegistryError,
 )
-from services.registry.domain.issuing import ensure_awarded
 from services.registry.domain.verifications import (
     HOLDER_PAGE_DEFAULT,
     HOLDER_PAGE_MAX,
@@ -81,7 +80,10 @@ class ServiceParts:
     poll_seconds: float = 1.0
 
 
-class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
+class RegistryService:
+    """The RegistryService's behaviour, one method per served RPC (`auth.guarded_service`
+    builds the handlers from the service descriptor)."""
+
     def __init__(
         self,
         codes: CodeRepository,
@@ -95,25 +97,6 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         if self._parts is None:
             raise RuntimeError("this registry was built without catalogue, outcomes and audit")
         return self._parts
-
-    async def IssueCode(
-        self, request: registry_pb2.IssueCodeRequest, context: Any
-    ) -> registry_pb2.IssueCodeResponse:
-        request_id_var.set(_request_id(context, request.request_id))
-
-        async def issue() -> registry_pb2.IssueCodeResponse:
-            wanted = messages.issue_request(request)
-            ensure_awarded(self._p.catalogue.loaded, wanted)  # no I/O: the edition at start
-            issued = await self._codes.issue(wanted)
-            log.info("code issued", extra={"newly_issued": issued.newly_issued})
-            return registry_pb2.IssueCodeResponse(
-                code=str(issued.verification.code),
-                newly_issued=issued.newly_issued,
-                verification=messages.verification_message(issued.verification),
-                statement=issued.verification.statement or "",
-            )
-
-        return await _handled("IssueCode", context, issue)
 
     async def LookupCode(
         self, request: registry_pb2.LookupCodeRequest, context: Any

@@ -12,7 +12,6 @@ from services.registry.domain.verifications import Region
 
 
 class Rpc(StrEnum):
-    ISSUE_CODE = "IssueCode"
     LOOKUP_CODE = "LookupCode"
     GET_VERIFICATION = "GetVerification"
     LIST_HOLDER_VERIFICATIONS = "ListHolderVerifications"
@@ -51,7 +50,6 @@ ALLOWED_RPCS: dict[str, frozenset[Rpc]] = {
         Rpc.LIST_CODE_ACCESS,
         Rpc.LIST_OUTCOME_SUBSCRIBERS,
     },
-    "verifier": frozenset({Rpc.ISSUE_CODE, Rpc.LOOKUP_CODE}),
 }
 
 

@@ -131,7 +131,7 @@ def new_issue_request(
     employer_id: str,
     verified_at: datetime | None,
 ) -> IssueRequest:
-    """Validates the fields of an IssueCode call, raising InvalidField for the first bad one."""
+    """Validates the fields of a code to issue, raising InvalidField for the first bad one."""
     parsed_id = parse_request_id(request_id)
     if verified_at is None:
         raise InvalidField("verified_at", "is required", "不能为空")
@@ -154,7 +154,7 @@ def new_issue_request(
 
 
 def ensure_same_verification(existing: Verification, request: IssueRequest) -> None:
-    """A retried IssueCode must describe the same verification as the one first recorded."""
+    """A request issued again must describe the same verification as the one first recorded."""
     if (existing.qualification_id, existing.holder_ref) != (
         request.qualification_id,
         request.holder_ref,

@@ -3,12 +3,14 @@ connection, so every query below is planned once per pooled connection."""
 
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from services.registry.domain.codes import VerificationCode, generate_code, parse_code
 from services.registry.domain.statements import Issuer, verification_claims
@@ -21,6 +23,7 @@ from services.registry.domain.verifications import (
     ensure_same_verification,
 )
 from services.registry.store.keys import SigningKeys
+from services.runtime.db import Connection
 from services.runtime.notifications import Notifications
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,6 @@ _COLUMNS = (
     "employer_id, verified_at, revoked_at, revocation_reason, created_at, status_list_index, "
     "statement"
 )
-_CODE_UNIQUE = "verification_codes_code_key"
 # Two codes out of 2**80 colliding is astronomically unlikely; repeated collisions mean a bug.
 _CODE_ATTEMPTS = 5
 
@@ -44,11 +46,21 @@ class CodeCollisionError(RuntimeError):
 
 
 class CodeRepository:
-    INSERT = (
+    # One statement for a batch; body_ids travel as JSON (unnest would flatten a text[][]).
+    # ON CONFLICT without a target: an existing request id, or a code drawn twice, skips.
+    INSERT_ALL = (
         "INSERT INTO verification_codes (request_id, code, qualification_id, body_ids, "
         "holder_ref, holder_name, region, employer_id, verified_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-        f"ON CONFLICT (request_id) DO NOTHING RETURNING {_COLUMNS}"
+        "SELECT r, c, q, ARRAY(SELECT jsonb_array_elements_text(b)), h, n, g, e, v "
+        "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], "
+        "$7::text[], $8::text[], $9::timestamptz[]) AS t(r, c, q, b, h, n, g, e, v) "
+        f"ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+    )
+    BY_REQUEST_IDS = f"SELECT {_COLUMNS} FROM verification_codes WHERE request_id = ANY($1)"
+    SET_STATEMENTS = (
+        "UPDATE verification_codes SET statement = s.statement "
+        "FROM unnest($1::uuid[], $2::text[]) AS s(request_id, statement) "
+        "WHERE verification_codes.request_id = s.request_id"
     )
     BY_REQUEST_ID = f"SELECT {_COLUMNS} FROM verification_codes WHERE request_id = $1"
     BY_CODE = f"SELECT {_COLUMNS} FROM verification_codes WHERE code = $1"
@@ -58,7 +70,6 @@ class CodeRepository:
         f"WHERE code = $1 AND revoked_at IS NULL RETURNING {_COLUMNS}) "
         f"SELECT revoked.*, pg_notify('{REVOCATIONS_CHANNEL}', revoked.code) FROM revoked"
     )
-    SET_STATEMENT = "UPDATE verification_codes SET statement = $2 WHERE request_id = $1"
     BY_HOLDER = (
         f"SELECT {_COLUMNS} FROM verification_codes WHERE holder_ref = $1 "
         "AND ($2::timestamptz IS NULL OR (verified_at, request_id) > ($2, $3::uuid)) "
@@ -85,35 +96,59 @@ class CodeRepository:
         self._by_code: OrderedDict[str, Verification] = OrderedDict()
 
     async def issue(self, request: IssueRequest) -> Issued:
-        """Records the verification once; a retry or a concurrent twin gets the same code."""
+        """Records one verification in its own transaction (see `issue_all`)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            return (await self.issue_all(conn, [request]))[request.request_id]
+
+    async def issue_all(
+        self, conn: Connection, requests: Sequence[IssueRequest]
+    ) -> dict[UUID, Issued]:
+        """Records each verification once, signed, inside the caller's transaction; a retry
+        or a concurrent twin gets the code already issued. A few statements per batch."""
+        issued: dict[UUID, Issued] = {}
+        wanted = {request.request_id: request for request in requests}
         for _ in range(_CODE_ATTEMPTS):
-            try:
-                row = await self._insert(request)
-            except asyncpg.UniqueViolationError as error:
-                if error.constraint_name != _CODE_UNIQUE:
-                    raise
-                log.warning("verification code collision; drawing another")
-                continue
-            if row is not None:
-                return Issued(_verification(row), newly_issued=True)
-            existing = await self.by_request_id(request.request_id)
-            if existing is None:
-                raise RuntimeError("verification row vanished between insert and select")
-            ensure_same_verification(existing, request)
-            return Issued(existing, newly_issued=False)
+            inserted = await self._insert_all(conn, list(wanted.values()))
+            issued |= {v.request_id: Issued(v, newly_issued=True) for v in inserted}
+            for request_id in issued:
+                wanted.pop(request_id, None)
+            for existing in await self._existing(conn, list(wanted)):
+                ensure_same_verification(existing, wanted.pop(existing.request_id))
+                issued[existing.request_id] = Issued(existing, newly_issued=False)
+            if not wanted:  # what is left lost its code to an issued one: draw again
+                return issued
+            log.warning("verification code collision; drawing another")
         raise CodeCollisionError(f"{_CODE_ATTEMPTS} generated codes in a row were already issued")
 
-    async def _insert(self, request: IssueRequest) -> asyncpg.Record | Mapping[str, Any] | None:
-        """Inserts and signs in one transaction, so no issued code lacks its statement."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(self.INSERT, *_insert_args(request, self._new_code()))
-            if row is None or self._signer is None:
-                return row
-            verification = _verification(row)
-            claims = verification_claims(verification, row["status_list_index"], self._issuer)
-            statement = await self._signer.sign(conn, claims)
-            await conn.execute(self.SET_STATEMENT, request.request_id, statement)
-            return {**dict(row), "statement": statement}
+    async def _insert_all(
+        self, conn: Connection, requests: Sequence[IssueRequest]
+    ) -> list[Verification]:
+        """Inserts the rows not there yet (by request id or by code) and signs their
+        statements in-process with the current key, so no issued code lacks its statement."""
+        if not requests:
+            return []
+        columns = list(zip(*(_insert_args(r, self._new_code()) for r in requests), strict=True))
+        rows = await conn.fetch(self.INSERT_ALL, *columns)
+        verifications = [_verification(row) for row in rows]
+        if self._signer is None or not rows:
+            return verifications
+        statements = await self._signer.sign_all(
+            conn,
+            [
+                verification_claims(v, row["status_list_index"], self._issuer)
+                for v, row in zip(verifications, rows, strict=True)
+            ],
+        )
+        await conn.execute(self.SET_STATEMENTS, [v.request_id for v in verifications], statements)
+        return [
+            replace(v, statement=statement)
+            for v, statement in zip(verifications, statements, strict=True)
+        ]
+
+    async def _existing(self, conn: Connection, request_ids: list[UUID]) -> list[Verification]:
+        if not request_ids:
+            return []
+        return [_verification(row) for row in await conn.fetch(self.BY_REQUEST_IDS, request_ids)]
 
     async def by_holder(
         self, holder_ref: str, limit: int, after: HolderCursor | None = None
@@ -181,7 +216,7 @@ def _insert_args(request: IssueRequest, code: VerificationCode) -> tuple[object,
         request.request_id,
         code.compact,
         request.qualification_id,
-        list(request.body_ids),
+        orjson.dumps(request.body_ids).decode(),
         request.holder_ref,
         request.holder_name,
         request.region.value,

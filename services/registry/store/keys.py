@@ -7,6 +7,7 @@ JWKS so statements they signed remain verifiable.
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -59,11 +60,16 @@ class SigningKeys:
 
     async def sign(self, conn: Connection, claims: dict[str, Any]) -> str:
         """Compact JWS of `claims` with the current key (`alg` Ed25519, `typ` vc+jwt)."""
+        return (await self.sign_all(conn, [claims]))[0]
+
+    async def sign_all(self, conn: Connection, claims: Sequence[dict[str, Any]]) -> list[str]:
+        """Each of `claims` signed with the current key, read once for them all."""
         kid, key = await self._current(conn)
         header = {"alg": SIGNING_ALGORITHM, "kid": kid, "typ": JOSE_TYPE}
-        return jws.serialize_compact(
-            header, orjson.dumps(claims), key, algorithms=[SIGNING_ALGORITHM]
-        )
+        return [
+            jws.serialize_compact(header, orjson.dumps(one), key, algorithms=[SIGNING_ALGORITHM])
+            for one in claims
+        ]
 
     async def jwks(self) -> dict[str, Any]:
         rows = await self._pool.fetch(self.PUBLISHED)

@@ -1,4 +1,4 @@
-"""Outcomes for the regions, recorded from `verification.verdicts.v1`, read by cursor.
+"""Outcomes for the regions, recorded as each verdict is concluded, read by cursor.
 
 Writers take one advisory lock per transaction so cursors become visible in order: a reader
 that has seen cursor N never later finds a row below N appear (no gap left behind a slower
@@ -6,14 +6,15 @@ concurrent commit). Each new batch wakes the streams by NOTIFY.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
-from services.contracts.events import VerdictReached
-from services.runtime.kafka import ConsumedEvent
+from services.contracts.events import OutcomePublished
+from services.runtime.db import Connection
 from services.runtime.notifications import Notifications, Signal
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,11 @@ class StoredOutcome:
 
 
 class OutcomeStore:
-    INSERT = (
+    INSERT_ALL = (
         "INSERT INTO outcomes (event_id, request_id, region, qualification_id, holder_ref, "
-        "verdict, verification_code, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-        "ON CONFLICT (event_id) DO NOTHING"
+        "verdict, verification_code, decided_at) "
+        "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], "
+        "$6::text[], $7::text[], $8::timestamptz[]) ON CONFLICT (event_id) DO NOTHING"
     )
     AFTER = (
         "SELECT cursor, request_id, region, qualification_id, holder_ref, verdict, "
@@ -49,31 +51,30 @@ class OutcomeStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def record(self, consumed: list[ConsumedEvent]) -> None:
-        """The consumer's handler: stores each verdict once (by event id), in one transaction."""
-        verdicts = [c.event for c in consumed if isinstance(c.event, VerdictReached)]
-        if not verdicts:
+    async def record(self, conn: Connection, outcomes: Sequence[OutcomePublished]) -> None:
+        """Stores each outcome once (by event id) inside the caller's transaction; the
+        streams wake when it commits."""
+        if not outcomes:
             return
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _WRITER_LOCK)
-            await conn.executemany(self.INSERT, [_row(verdict) for verdict in verdicts])
-            await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _WRITER_LOCK)
+        await conn.execute(self.INSERT_ALL, *zip(*map(_row, outcomes), strict=True))
+        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
 
     async def after(self, region: str, cursor: int, limit: int = 500) -> list[StoredOutcome]:
         rows = await self._pool.fetch(self.AFTER, region, cursor, limit)
         return [StoredOutcome(**dict(row)) for row in rows]
 
 
-def _row(verdict: VerdictReached) -> tuple[object, ...]:
+def _row(outcome: OutcomePublished) -> tuple[object, ...]:
     return (
-        verdict.event_id,
-        verdict.request_id,
-        verdict.region,
-        verdict.qualification_id,
-        verdict.holder_ref,
-        verdict.verdict.value,
-        verdict.verification_code,
-        verdict.decided_at,
+        outcome.event_id,
+        outcome.request_id,
+        outcome.region,
+        outcome.qualification_id,
+        outcome.holder_ref,
+        outcome.verdict.value,
+        outcome.verification_code,
+        outcome.decided_at,
     )
 
 

@@ -1,0 +1,1 @@
+"""The registry's Kafka edge (FastStream)."""
