@@ -1,5 +1,5 @@
 """The flow's figures as PostgreSQL measures them from the projection (funnel, hops, answer
-times, estimates, arrivals per slot) agree with the domain's rule for each request."""
+times, arrivals per slot) agree with the domain's rule for each request."""
 
 import os
 import uuid
@@ -39,7 +39,6 @@ def at(minutes_ago: float) -> datetime:
 def request_events(
     accepted: float,
     *,
-    verifying: float | None = None,
     waiting: float | None = None,
     parked: float | None = None,
     decided: float | None = None,
@@ -61,7 +60,6 @@ def request_events(
         )
     ]
     for stage, moment in (
-        (Stage.VERIFYING, verifying),
         (Stage.WAITING_FOR_BODY, waiting),
         (Stage.PARKED, parked),
     ):
@@ -113,14 +111,13 @@ async def projection(console_pool: asyncpg.Pool) -> Projection:
     projection = Projection(console_pool, NameBox(os.urandom(32)))
     scenario = [
         request_events(5),
-        request_events(10, verifying=9.9),
-        request_events(30, verifying=29.5, waiting=29),
-        request_events(40, verifying=39, parked=38, decided=20, answer_seconds=1200.0),
-        request_events(50, verifying=49, decided=48, notified=47, answer_seconds=60.0),
-        # A joint award: its estimate is not any one body's.
-        request_events(20, verifying=19, bodies=("cfa", "pmi")),
+        request_events(10),
+        request_events(30, waiting=29),
+        request_events(40, parked=38, decided=20, answer_seconds=1200.0),
+        request_events(50, decided=48, notified=47, answer_seconds=60.0),
+        request_events(20, bodies=("cfa", "pmi")),  # a joint award, not decided yet
         # Accepted before the window: not counted, though decided in it.
-        request_events(120, verifying=119, decided=30),
+        request_events(120, decided=30),
     ]
     await projection.apply([event for events in scenario for event in events])
     return projection
@@ -133,40 +130,35 @@ async def test_the_funnel_counts_each_request_by_the_domains_rule(projection: Pr
     assert counts.current == {stage: Counter(f.current for f in flows)[stage] for stage in FUNNEL}
     reached = Counter(stage for f in flows for stage, _ in f.reached())
     assert counts.reached == {stage: reached[stage] for stage in FUNNEL}
-    assert [counts.reached[s] for s in FUNNEL] == [6, 5, 2, 2, 1]
+    assert [counts.reached[s] for s in FUNNEL] == [6, 2, 2, 1]
 
 
 async def test_hops_between_consecutive_stages_with_latency(projection: Projection) -> None:
     found = {(h.source, h.target): h for h in await projection.hops(START, NOW)}
     assert set(found) == {
-        (FlowStage.ACCEPTED, FlowStage.VERIFYING),
-        (FlowStage.VERIFYING, FlowStage.WAITING_FOR_BODY),
+        (FlowStage.ACCEPTED, FlowStage.WAITING_FOR_BODY),
         (FlowStage.WAITING_FOR_BODY, FlowStage.DECIDED),  # parked, then decided
-        (FlowStage.VERIFYING, FlowStage.DECIDED),  # never waited
+        (FlowStage.ACCEPTED, FlowStage.DECIDED),  # never waited
         (FlowStage.DECIDED, FlowStage.NOTIFIED),
     }
-    verifying = found[(FlowStage.ACCEPTED, FlowStage.VERIFYING)]
-    assert verifying.count == 5
-    # 6, 30, 60, 60 and 60 s: linear interpolation between the closest ranks.
-    assert verifying.latency.p50 == pytest.approx(60.0)
-    assert verifying.latency.p90 == pytest.approx(60.0)
-    waited = found[(FlowStage.VERIFYING, FlowStage.WAITING_FOR_BODY)]
+    waited = found[(FlowStage.ACCEPTED, FlowStage.WAITING_FOR_BODY)]
     assert waited.count == 2
-    assert waited.latency.p50 == pytest.approx(45.0)  # 30 s and 60 s
-    assert waited.latency.p99 == pytest.approx(59.7)
+    # 60 s and 120 s: linear interpolation between the closest ranks.
+    assert waited.latency.p50 == pytest.approx(90.0)
+    assert waited.latency.p99 == pytest.approx(119.4)
+    assert found[(FlowStage.WAITING_FOR_BODY, FlowStage.DECIDED)].latency.p50 == 1080.0
+    assert found[(FlowStage.ACCEPTED, FlowStage.DECIDED)].latency.p50 == 120.0
     assert found[(FlowStage.DECIDED, FlowStage.NOTIFIED)].latency == Percentiles(60.0, 60.0, 60.0)
     narrow = {(h.source, h.target) for h in await projection.hops(at(6), NOW)}
     assert narrow == set()  # what moved on since then was accepted before
 
 
-async def test_answer_times_and_the_verifiers_estimates_per_body(projection: Projection) -> None:
+async def test_answer_times_per_body(projection: Projection) -> None:
     bodies = {(b.body_id, b.channel): b for b in await projection.bodies(START)}
     aws = bodies[("aws", "api")]
     assert aws.answers == 3  # decided in the window, the early request's too
     assert aws.p50 == pytest.approx(60.0)
     assert aws.p90 == pytest.approx(972.0)
-    estimates = await projection.body_estimates(START)
-    assert estimates == {"aws": pytest.approx(20.0)}  # the joint award counts for neither
 
 
 async def test_arrivals_per_slot(projection: Projection) -> None:
@@ -176,7 +168,6 @@ async def test_arrivals_per_slot(projection: Projection) -> None:
         total[stage] += count
     assert dict(total) == {
         FlowStage.ACCEPTED: 6,
-        FlowStage.VERIFYING: 5,
         FlowStage.WAITING_FOR_BODY: 2,
         FlowStage.DECIDED: 2,  # of the requests accepted in the window, as the funnel
         FlowStage.NOTIFIED: 1,

@@ -60,7 +60,7 @@ async def url(
             VerificationProgressed(
                 request_id=REQUEST,
                 employer_id=employer,
-                stage=Stage.VERIFYING,
+                stage=Stage.WAITING_FOR_BODY,
                 expected_completion_at=now - timedelta(minutes=1),
                 occurred_at=now - timedelta(minutes=2),
             ),
@@ -102,18 +102,18 @@ async def test_the_flow_page_and_the_requests_behind_its_numbers(url: str) -> No
         assert wider.status_code == 200 and 'id="flow-live"' in wider.text
         assert "<html" not in wider.text  # the fragment only
 
-        behind = await client.get("/flow/requests?stage=verifying&current=1&window=60")
+        behind = await client.get("/flow/requests?stage=waiting_for_body&current=1&window=60")
         assert behind.status_code == 200 and str(REQUEST) in behind.text
         assert str(OLD_REQUEST) not in behind.text
         accepted = await client.get("/flow/requests?stage=accepted&window=360")
         assert str(OLD_REQUEST) in accepted.text
-        hop = await client.get("/flow/requests?hop=accepted-verifying&window=60")
+        hop = await client.get("/flow/requests?hop=accepted-waiting_for_body&window=60")
         assert hop.status_code == 200 and str(REQUEST) in hop.text
 
         series = (await client.get("/flow/series.json?window=15")).json()
         assert len(series["x"]) == 16 and [s["label"] for s in series["series"]][:2] == [
             "Accepted",
-            "Verifying",
+            "Waiting for a body",
         ]
         assert sum(series["series"][0]["values"]) == 1
 

@@ -73,13 +73,6 @@ async def test_report_numbers_and_what_lies_behind_them(
     await projection.apply(
         [
             requested(done, NOW - timedelta(minutes=20)),
-            VerificationProgressed(
-                request_id=done,
-                employer_id=employer,
-                stage=Stage.VERIFYING,
-                expected_completion_at=NOW - timedelta(minutes=19),
-                occurred_at=NOW - timedelta(minutes=19, seconds=30),
-            ),
             VerdictReached(
                 request_id=done,
                 employer_id=employer,
@@ -116,7 +109,6 @@ async def test_report_numbers_and_what_lies_behind_them(
     assert view.report.requests == 3
     assert [(s.stage, s.reached) for s in view.report.funnel] == [
         (FlowStage.ACCEPTED, 3),
-        (FlowStage.VERIFYING, 1),
         (FlowStage.WAITING_FOR_BODY, 1),
         (FlowStage.DECIDED, 1),
         (FlowStage.NOTIFIED, 0),
@@ -127,8 +119,8 @@ async def test_report_numbers_and_what_lies_behind_them(
         (waiting, StuckReason.OVERDUE),
     ]
     assert REGISTRY.get_sample_value("qv_verifications_stuck") == 2
-    assert [(b.body_id, b.p50, b.expected_from) for b in view.report.bodies] == [
-        ("aws", 12.0, "progress")  # the verifier promised nothing for it: its own estimate
+    assert [(b.body_id, b.p50, b.expected_seconds) for b in view.report.bodies] == [
+        ("aws", 12.0, None)  # the verifier promised nothing for it
     ]
     behind = await watch.behind(timedelta(hours=1), FlowStage.WAITING_FOR_BODY, current=True)
     assert [f.request_id for f in behind] == [waiting]
@@ -164,7 +156,7 @@ async def test_opening_a_request_unmasks_the_name_for_an_operator_and_audits_it(
     assert await watch.open(ALICE, uuid.uuid4()) is None
 
 
-async def test_without_the_verifier_the_bodies_own_estimates_stand_in(
+async def test_without_the_verifier_the_flow_is_shown_without_promises(
     projection: Projection, console_pool: asyncpg.Pool
 ) -> None:
     watch = FlowWatch(

@@ -11,8 +11,10 @@ from uuid import UUID
 
 
 class FlowStage(StrEnum):
+    """What the events tell of a request. The verifier says nothing when it takes a request on
+    (only when it waits on a body, or decides), so a request is "accepted" until then."""
+
     ACCEPTED = "accepted"
-    VERIFYING = "verifying"
     WAITING_FOR_BODY = "waiting_for_body"
     DECIDED = "decided"
     NOTIFIED = "notified"
@@ -38,7 +40,6 @@ class RequestFlow:
     region: str | None = None
     body_ids: tuple[str, ...] = ()
     accepted_at: datetime | None = None
-    verifying_at: datetime | None = None
     waiting_at: datetime | None = None
     parked_at: datetime | None = None
     decided_at: datetime | None = None
@@ -46,7 +47,6 @@ class RequestFlow:
     stage: str | None = None  # the verifier's latest stage
     stage_note: Note | None = None
     expected_completion_at: datetime | None = None
-    promised_seconds: float | None = None  # the verifier's first estimate
     verdict: str | None = None
 
     @property
@@ -62,15 +62,12 @@ class RequestFlow:
             return FlowStage.DECIDED
         if self.stage in _WAITING_STAGES:
             return FlowStage.WAITING_FOR_BODY
-        if self.verifying_at is not None or self.stage is not None:
-            return FlowStage.VERIFYING
         return FlowStage.ACCEPTED
 
     def reached(self) -> list[tuple[FlowStage, datetime]]:
         """The stages it went through, with when, in the funnel's order."""
         times = {
             FlowStage.ACCEPTED: self.accepted_at,
-            FlowStage.VERIFYING: self.verifying_at,
             FlowStage.WAITING_FOR_BODY: self.waited_at,
             FlowStage.DECIDED: self.decided_at,
             FlowStage.NOTIFIED: self.notified_at,
@@ -149,8 +146,7 @@ class BodyTurnaround:
     answers: int
     p50: float
     p90: float
-    expected_seconds: float | None
-    expected_from: str | None  # "verifier" (its promise) or "progress" (its estimates)
+    expected_seconds: float | None  # the verifier's promise for the body, when it told it
 
     @property
     def slower_than_expected(self) -> bool:
@@ -158,7 +154,7 @@ class BodyTurnaround:
 
 
 class StuckReason(StrEnum):
-    NOT_TAKEN_ON = "not_taken_on"  # the verifier has not started it
+    NOT_TAKEN_ON = "not_taken_on"  # nothing from the verifier: no verdict, no wait on a body
     OVERDUE = "overdue"  # past the verifier's expected completion
     NOT_NOTIFIED = "not_notified"  # decided, outcome not published
 
@@ -178,7 +174,7 @@ class StuckRequest:
 
 @dataclass(frozen=True)
 class StuckRules:
-    # A request the verifier has not taken on (no progress yet) within this is stuck.
+    # A request the verifier has said nothing of (no verdict, no wait) within this is stuck.
     pickup_seconds: float = 120.0
     # A decided request whose outcome is not published within this is stuck.
     notify_seconds: float = 60.0
@@ -216,33 +212,13 @@ def hops(figures: Iterable[HopFigures], window_start: datetime, now: datetime) -
 
 
 def body_turnaround(
-    figures: Iterable[BodyFigures],
-    estimates: Mapping[str, float],
-    promised: Mapping[str, float],
+    figures: Iterable[BodyFigures], promised: Mapping[str, float]
 ) -> list[BodyTurnaround]:
-    """Observed p50/p90 per body against the expected: the verifier's promise for the body
-    when known, else its median estimate for requests that asked that body alone."""
+    """Observed p50/p90 per body against the verifier's promise for the body, when known."""
     return [
-        BodyTurnaround(
-            f.body_id,
-            f.channel,
-            f.answers,
-            f.p50,
-            f.p90,
-            *_expected(f.body_id, promised, estimates),
-        )
+        BodyTurnaround(f.body_id, f.channel, f.answers, f.p50, f.p90, promised.get(f.body_id))
         for f in sorted(figures, key=lambda f: (f.body_id, f.channel))
     ]
-
-
-def _expected(
-    body_id: str, promised: Mapping[str, float], estimates: Mapping[str, float]
-) -> tuple[float | None, str | None]:
-    if body_id in promised:
-        return promised[body_id], "verifier"
-    if body_id in estimates:
-        return estimates[body_id], "progress"
-    return None, None
 
 
 def stuck(
@@ -287,7 +263,6 @@ def summarize(
     *,
     window_start: datetime,
     now: datetime,
-    estimates: Mapping[str, float] | None = None,
     promised: Mapping[str, float] | None = None,
     rules: StuckRules = StuckRules(),
 ) -> FlowReport:
@@ -299,7 +274,7 @@ def summarize(
         requests=counts.reached.get(FlowStage.ACCEPTED, 0),
         funnel=funnel(counts),
         hops=hops(hop_figures, window_start, now),
-        bodies=body_turnaround(body_figures, estimates or {}, promised or {}),
+        bodies=body_turnaround(body_figures, promised or {}),
         stuck=stuck(unfinished, now, rules),
     )
 

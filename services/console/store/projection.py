@@ -168,10 +168,6 @@ class Projection:
             for row in rows
         ]
 
-    async def body_estimates(self, since: datetime) -> dict[str, float]:
-        rows = await self._pool.fetch(SQL["flow_body_estimates"], since)
-        return {row["body_id"]: row["seconds"] for row in rows}
-
     async def arrivals(
         self, since: datetime, slot_seconds: int
     ) -> dict[tuple[FlowStage, int], int]:
@@ -377,7 +373,6 @@ def _flow(row: asyncpg.Record) -> RequestFlow:
         region=row["region"],
         body_ids=tuple(row["body_ids"] or ()),
         accepted_at=row["accepted_at"],
-        verifying_at=row["verifying_at"],
         waiting_at=row["waiting_at"],
         parked_at=row["parked_at"],
         decided_at=row["decided_at"],
@@ -385,6 +380,5 @@ def _flow(row: asyncpg.Record) -> RequestFlow:
         stage=row["stage"],
         stage_note=_note(row["stage_note"]),
         expected_completion_at=row["expected_completion_at"],
-        promised_seconds=row["promised_seconds"],
         verdict=row["verdict"],
     )

@@ -102,7 +102,6 @@ class FlowWatch:
             counts = group.create_task(self._projection.funnel(start))
             hops = group.create_task(self._projection.hops(start, now))
             bodies = group.create_task(self._projection.bodies(start))
-            estimates = group.create_task(self._projection.body_estimates(start))
             unfinished = group.create_task(self._projection.unfinished(UNFINISHED_LIMIT))
             promises = group.create_task(self._promises())
         promised = promises.result()
@@ -113,7 +112,6 @@ class FlowWatch:
             unfinished.result(),
             window_start=start,
             now=now,
-            estimates=estimates.result(),
             promised=promised,
             rules=self._rules,
         )
@@ -164,8 +162,7 @@ class FlowWatch:
         return OpenedRequest(detail, self._projection.unseal_name(detail))
 
     async def _promises(self) -> dict[str, float]:
-        """The bodies' promised answer times, kept a minute; none while the verifier is away
-        (the bodies' own estimates stand in)."""
+        """The bodies' promised answer times, kept a minute; none while the verifier is away."""
         if self._verifier is None or time.monotonic() < self._promised_until:
             return self._promised
         try:

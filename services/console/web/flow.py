@@ -30,7 +30,6 @@ WINDOWS: dict[int, tuple[str, str]] = {
 }
 STAGE_NAMES: dict[str, tuple[str, str]] = {
     FlowStage.ACCEPTED: ("Accepted", "已受理"),
-    FlowStage.VERIFYING: ("Verifying", "核验中"),
     FlowStage.WAITING_FOR_BODY: ("Waiting for a body", "等待颁证机构"),
     FlowStage.DECIDED: ("Decided", "已裁定"),
     FlowStage.NOTIFIED: ("Notified", "已通知"),

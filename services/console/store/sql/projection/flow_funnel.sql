@@ -1,7 +1,6 @@
 -- The funnel over the requests accepted since $1: how many reached each stage, and how many
 -- are in each now (the rule of domain.flow.RequestFlow.current).
 SELECT count(*) AS accepted_reached,
-       count(verifying_at) AS verifying_reached,
        count(*) FILTER (WHERE waiting_at IS NOT NULL OR parked_at IS NOT NULL)
            AS waiting_for_body_reached,
        count(decided_at) AS decided_reached,
@@ -10,10 +9,6 @@ SELECT count(*) AS accepted_reached,
        count(*) FILTER (WHERE notified_at IS NULL AND decided_at IS NOT NULL) AS decided_now,
        count(*) FILTER (
            WHERE notified_at IS NULL AND decided_at IS NULL
-             AND stage IN ('waiting_for_body', 'parked')) AS waiting_for_body_now,
-       count(*) FILTER (
-           WHERE notified_at IS NULL AND decided_at IS NULL
-             AND (stage IS NULL OR stage NOT IN ('waiting_for_body', 'parked'))
-             AND (verifying_at IS NOT NULL OR stage IS NOT NULL)) AS verifying_now
+             AND stage IN ('waiting_for_body', 'parked')) AS waiting_for_body_now
 FROM flow_requests
 WHERE accepted_at >= $1::timestamptz

@@ -1,7 +1,7 @@
 -- Requests whose outcome is not yet published, oldest first, at most $1.
-SELECT request_id, qualification_id, region, body_ids, accepted_at, verifying_at, waiting_at, parked_at,
+SELECT request_id, qualification_id, region, body_ids, accepted_at, waiting_at, parked_at,
        decided_at, notified_at, stage, stage_note::text AS stage_note, expected_completion_at,
-       promised_seconds, verdict
+       verdict
 FROM flow_requests
 WHERE notified_at IS NULL
 ORDER BY accepted_at NULLS FIRST
