@@ -1,5 +1,6 @@
-"""The verifier's consumer of requests with a handler that fails on chosen events, so the
-real runtime parks them on the dead-letter topic; and requests to park."""
+"""A subscriber of requests under the platform's consumption middleware, as the verifier's,
+whose handler fails on chosen events, so the real middleware parks them on the dead-letter
+topic; and requests to park."""
 
 import asyncio
 import contextlib
@@ -9,30 +10,33 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaRouter
 
 from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
 from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED, dead_letter_of
 from services.runtime.event_auth import SIGNATURE_HEADERS, EventKeys
-from services.runtime.kafka import ConsumedEvent, EventConsumer, ensure_topics
+from services.runtime.messaging import consuming, new_broker, start_broker, subscribed_topics
+from services.runtime.reliability import ReliableConsumption
 from tests.kafka_probe import skip_history
 from tests.signing import signed
+from tests.support.inbox import MemoryInbox
 
 CERTIFICATE = "AWS-68234618"
 
 
 @dataclass
 class Verifier:
-    """The verifier's consumer of requests, as the service runs it, in a group of its own; its
-    handler cannot store the events in `poison` (until the test says it can)."""
+    """A subscriber of requests signed as the verifier, in a group of its own; its handler
+    cannot store the events in `poison` (until the test says it can)."""
 
     group: str
     poison: set[uuid.UUID] = field(default_factory=set)
     handled: set[uuid.UUID] = field(default_factory=set)
 
-    async def __call__(self, batch: list[ConsumedEvent]) -> None:
-        if any(c.event.event_id in self.poison for c in batch):
+    async def __call__(self, events: list[VerificationRequested]) -> None:
+        if any(event.event_id in self.poison for event in events):
             raise RuntimeError("cannot store this one")
-        self.handled.update(c.event.event_id for c in batch)
+        self.handled.update(event.event_id for event in events)
 
     async def wait_for(self, event_id: uuid.UUID, timeout: float = 30) -> None:
         async with asyncio.timeout(timeout):
@@ -41,27 +45,31 @@ class Verifier:
 
 
 @contextlib.asynccontextmanager
-async def running_verifier(bootstrap: str, producer: AIOKafkaProducer) -> AsyncIterator[Verifier]:
-    await ensure_topics(bootstrap, ALL_TOPICS)
+async def running_verifier(bootstrap: str) -> AsyncIterator[Verifier]:
     verifier = Verifier(f"verifier-test-{uuid.uuid4()}")
     await skip_history(bootstrap, verifier.group, [VERIFICATION_REQUESTED.name])
-    consumer = EventConsumer(
-        bootstrap=bootstrap,
-        group_id=verifier.group,
-        topics=[VERIFICATION_REQUESTED],
-        handler=verifier,
-        producer=producer,
-        keys=EventKeys.load("verifier"),
+    router = KafkaRouter()
+    router.subscriber(
+        *subscribed_topics(VERIFICATION_REQUESTED),
+        **consuming(VERIFICATION_REQUESTED, group=verifier.group),
+    )(verifier.__call__)
+    keys = EventKeys.load("verifier")
+    consumption = ReliableConsumption(
+        group=verifier.group,
+        trusted=keys.trusted,
+        inbox=MemoryInbox(),  # the handler stores nothing in a database
+        topics=ALL_TOPICS,
         max_attempts=1,
+        backoff=(0.05, 0.2),
     )
-    task = asyncio.create_task(consumer.run())
-    await asyncio.wait_for(consumer.started.wait(), 30)
+    broker = new_broker(
+        bootstrap, "verifier", keys.signer, consumption=consumption, routers=[router]
+    )
+    await start_broker(broker, bootstrap, ALL_TOPICS, [verifier.group])
     try:
         yield verifier
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await broker.stop()
 
 
 def request_event() -> VerificationRequested:
@@ -88,7 +96,7 @@ async def publish_poison(verifier: Verifier, producer: AIOKafkaProducer) -> Veri
 def parked_as_the_runtime_parks(
     event: VerificationRequested, group: str, source_offset: str, reason: str
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """Value and headers of `event`, signed by its producer, as `EventConsumer._dead_letter`
+    """Value and headers of `event`, signed by its producer, as the consumption middleware
     writes it on the dead-letter topic: the original signature under `source-` names, the
     parking headers, and the parking service's (the verifier's) signature."""
     value, headers = signed(event)

@@ -65,7 +65,7 @@ async def world(infra: Infra, console_pool: asyncpg.Pool) -> AsyncIterator[World
     producer = create_producer(bootstrap, "dead-letter-test")
     await producer.start()
     stack = contextlib.AsyncExitStack()
-    verifier = await stack.enter_async_context(running_verifier(bootstrap, producer))
+    verifier = await stack.enter_async_context(running_verifier(bootstrap))
     sampler = Sampler(
         lambda: kafka_admin.connect(bootstrap),
         SampleStore(console_pool),
