@@ -150,8 +150,6 @@ def service_specs(
             ports.verifier_ops,
             {
                 "VERIFIER_OPS_PORT": str(ports.verifier_ops),
-                "VERIFIER_REGISTRY_TARGET": platform.registry_target,
-                "VERIFIER_REGISTRY_TLS_DIR": tls_dir,
                 "VERIFIER_BODIES_BASE_URL": platform.simulator_url,
                 "VERIFIER_SMTP_PORT": str(ports.simulator_smtp),
                 "VERIFIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{ports.verifier_ops}",

@@ -149,7 +149,8 @@ class _Reliable(BaseMiddleware):
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
         raw = msg.raw_message
-        records: tuple[Record, ...] = raw if isinstance(raw, tuple) else (raw,)
+        # A batch: a tuple from aiokafka, a list from FastStream's TestKafkaBroker.
+        records: tuple[Record, ...] = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
         consumed = [c for c in [await self._authentic(r) for r in records] if c is not None]
         if consumed and await self._attempt(call_next, msg, consumed) is not None:
             for one in consumed:  # isolate the poison event from its batch

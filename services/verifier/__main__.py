@@ -7,20 +7,21 @@ import uuid
 import httpx
 from starlette.applications import Starlette
 
-from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
+from services.contracts.topics import ALL_TOPICS
 from services.reference.catalogue.loader import load_edition
 from services.reference.channels import ChannelType, load_channel_book
 from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.messaging import new_broker, start_broker
 from services.runtime.notifications import Notifications
 from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
 from services.runtime.outbox import OutboxRelay, outbox_signal
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops
-from services.runtime.startup import open_database, start_producer
+from services.runtime.startup import open_database
 from services.verifier.api.enquiries import enquiry_routes
 from services.verifier.api.operations import operator_routes
 from services.verifier.channels.contact import BodyContacts, Channel
@@ -30,11 +31,11 @@ from services.verifier.channels.guard import HostGuard
 from services.verifier.channels.http_clients import BodyClients
 from services.verifier.channels.register import PublicRegisterChannel
 from services.verifier.channels.signed_credential import SignedCredentialChannel
-from services.verifier.events.requests import RequestVerifier, keep_leases, request_handler
-from services.verifier.registry_client import RegistryClient, mutual_tls_credentials
+from services.verifier.events.router import GROUP, PUBLISHERS, VERIFIER, router
 from services.verifier.settings import VerifierSettings
 from services.verifier.store.open_enquiries import OpenEnquiryReader
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
+from services.verifier.verifying import RequestVerifier, keep_leases
 
 
 def build_channels(
@@ -70,9 +71,14 @@ async def main() -> None:
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    producer = await start_producer(settings.kafka_bootstrap_servers, "verifier", ALL_TOPICS)
-    registry = RegistryClient(
-        settings.registry_target, mutual_tls_credentials(settings.registry_tls_dir)
+    broker = new_broker(
+        settings.kafka_bootstrap_servers,
+        "verifier",
+        keys.signer,
+        consumption=ReliableConsumption(
+            group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
+        ),
+        routers=[router],
     )
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     egress = EgressPolicy.from_env()  # QV_EGRESS_ALLOW: the development allow-list
@@ -90,22 +96,14 @@ async def main() -> None:
             owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
             verifier = RequestVerifier(
                 contacts,
-                registry,
                 store,
                 owner=owner,
                 lease_seconds=settings.lease_seconds,
                 max_in_flight=settings.max_in_flight,
             )
-            consumer = EventConsumer(
-                bootstrap=settings.kafka_bootstrap_servers,
-                group_id="verifier",
-                topics=[VERIFICATION_REQUESTED],
-                handler=request_handler(verifier),
-                producer=producer,
-                keys=keys,
-                max_batch=settings.max_batch,
-            )
-            health = {"database": database_check(pool), "kafka": kafka_check(producer)}
+            broker.context.set_global(VERIFIER, verifier)
+            await start_broker(broker, settings.kafka_bootstrap_servers, ALL_TOPICS, [GROUP])
+            health = {"database": database_check(pool), "kafka": kafka_check(broker)}
             loops = Loops()
             app = Starlette(
                 routes=[
@@ -130,10 +128,7 @@ async def main() -> None:
             await run_until_stopped(
                 {
                     "notifications": notifications.run,
-                    "outbox relay": OutboxRelay(
-                        pool, producer, signer=keys.signer, wakeup=relay_wakeup
-                    ).run,
-                    "consumer": consumer.run,
+                    "outbox relay": OutboxRelay(pool, PUBLISHERS, wakeup=relay_wakeup).run,
                     "leases": lambda: keep_leases(verifier, settings.lease_seconds / 3),
                 },
                 [http_server(app, settings.host, settings.ops_port)],
@@ -141,8 +136,7 @@ async def main() -> None:
             )
         finally:
             await clients.aclose()
-            await registry.close()
-            await producer.stop()
+            await broker.stop()
             await pool.close()
 
 

@@ -30,15 +30,10 @@ class VerifierSettings(BaseSettings):
         ),
     )
     schema_name: str = "verifier"
-    registry_target: str = "127.0.0.1:50051"
-    # Mutual TLS to the registry (required: it issues codes to the `verifier` identity only):
-    # a directory with ca.pem, verifier.pem and verifier-key.pem (deploy/pki/make_dev_pki.py).
-    registry_tls_dir: Path
     bodies_base_url: str = "http://127.0.0.1:8090"
     channels_file: Path = DEFAULT_CHANNELS_FILE
     host: str = "127.0.0.1"
     ops_port: int = 8081
-    max_batch: int = 500
     pool_size: int = 20
     log_level: str = "INFO"
     # Work in flight: its lease, renewed while a verifier lives; another takes over after it.

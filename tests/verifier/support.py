@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import httpx
 
 from services.contracts.events import CertificateClaim, HolderClaim, VerificationRequested
-from services.reference.catalogue.loader import DEFAULT_EDITION_PATH
 from services.reference.channels import DEFAULT_CHANNELS_FILE, ChannelBook
 from simulator.faults import FaultConfig
 from simulator.settings import SimulatorSettings
@@ -69,29 +67,6 @@ def write_channel_book(path: Path, bodies: dict[str, tuple[str, dict[str, Any]]]
     document["bodies"] |= {
         body: {**PROFILES[profile], **overrides} for body, (profile, overrides) in bodies.items()
     }
-    path.write_text(json.dumps(document))
-    return path
-
-
-def write_test_edition(path: Path, qualification_id: str, body_ids: Iterable[str]) -> Path:
-    """The packaged edition plus one qualification awarded by the test's own bodies, so the
-    registry issues codes for what the verifier verifies (it refuses anything else)."""
-    document = json.loads(DEFAULT_EDITION_PATH.read_text())
-    bodies = list(body_ids)
-    document["bodies"] += [{"id": b, "name": b, "aliases": [], "country": ""} for b in bodies]
-    joined = document["lists"][0]
-    joined["declared_count"] += 1
-    document["edition"]["declared_total"] += 1
-    template = document["qualifications"][0]
-    membership = template["memberships"][0] | {
-        "list": joined["id"],
-        "seq": joined["declared_count"],
-    }
-    document["qualifications"].append(
-        template
-        | {"id": qualification_id, "name": qualification_id, "name_en": None}
-        | {"body_ids": bodies, "memberships": [membership]}
-    )
     path.write_text(json.dumps(document))
     return path
 

@@ -211,7 +211,8 @@ async def test_a_recovered_body_closes_its_breaker_and_answer_times_are_kept(
 
 async def park(pool: asyncpg.Pool, request: VerificationRequested, due_in: timedelta) -> list[str]:
     store = VerifierStore(pool)
-    await store.take_on([(request, None)], "test", 30, {})
+    async with pool.acquire() as conn:
+        await store.take_on(conn, [(request, None)], "test", 30)
     now = datetime.now(UTC)
     references = [f"{request.request_id}.{body}" for body in request.body_ids]
     pending = [

@@ -2,15 +2,12 @@
 development; only `QV_ENV=development` falls back on the published development values."""
 
 import os
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from services.verifier.settings import VerifierSettings
 from tests.runtime.startup import refused_start
-
-TLS_DIR = Path("/nonexistent/tls")  # read only once the service starts
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +23,17 @@ def test_the_callback_secret_and_operator_token_are_required_outside_development
         r"\(or set QV_ENV=development\)"
     )
     with pytest.raises(ValidationError, match=expected):
-        VerifierSettings(registry_tls_dir=TLS_DIR)
+        VerifierSettings()
     with pytest.raises(ValidationError, match=r"^(?s:.*)VERIFIER_OPERATOR_TOKEN is required"):
-        VerifierSettings(registry_tls_dir=TLS_DIR, callback_secret="s", operator_token="")
-    given = VerifierSettings(registry_tls_dir=TLS_DIR, callback_secret="s", operator_token="t")
+        VerifierSettings(callback_secret="s", operator_token="")
+    given = VerifierSettings(callback_secret="s", operator_token="t")
     assert given.callback_secret.get_secret_value() == "s"
     assert given.operator_token.get_secret_value() == "t"
 
 
 def test_development_uses_the_simulator_s_callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QV_ENV", "development")
-    settings = VerifierSettings(registry_tls_dir=TLS_DIR)
+    settings = VerifierSettings()
     assert settings.callback_secret.get_secret_value() == "sim-callback-secret"
     assert settings.operator_token.get_secret_value() == "local-operator-token"
 
@@ -45,7 +42,7 @@ def test_the_entry_point_refuses_to_start_with_one_line() -> None:
     lines = refused_start(
         "services.verifier",
         "VERIFIER_",
-        {"VERIFIER_REGISTRY_TLS_DIR": str(TLS_DIR), "VERIFIER_OPERATOR_TOKEN": "t"},
+        {"VERIFIER_OPERATOR_TOKEN": "t"},
     )
     assert lines == [
         "verifier cannot start: VERIFIER_CALLBACK_SECRET is required (or set QV_ENV=development)"

@@ -47,31 +47,28 @@ class VerifierStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    @staticmethod
     async def take_on(
-        self,
+        conn: Connection,
         requests: list[tuple[VerificationRequested, str | None]],
         owner: str,
         lease_seconds: float,
-        progress: dict[UUID, VerificationProgressed],
     ) -> set[UUID]:
-        """Claim the requests not seen before, and announce that work on them started; one
-        transaction for the whole batch. Returns the ids newly taken on."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "INSERT INTO work (request_id, request, traceparent, owner, lease_until) "
-                "SELECT r.id, r.request::jsonb, r.trace, $4, now() + make_interval(secs => $5) "
-                "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS r(id, request, trace) "
-                "WHERE NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.request_id = r.id) "
-                "ON CONFLICT DO NOTHING RETURNING request_id",
-                [r.request_id for r, _ in requests],
-                [r.model_dump_json() for r, _ in requests],
-                [t for _, t in requests],
-                owner,
-                lease_seconds,
-            )
-            taken = {row["request_id"] for row in rows}
-            await _announce(conn, [progress[i] for i in taken if i in progress])
-        return taken
+        """Claim the requests not seen before, inside the caller's transaction (one statement
+        for the whole batch). Returns the ids newly taken on."""
+        rows = await conn.fetch(
+            "INSERT INTO work (request_id, request, traceparent, owner, lease_until) "
+            "SELECT r.id, r.request::jsonb, r.trace, $4, now() + make_interval(secs => $5) "
+            "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS r(id, request, trace) "
+            "WHERE NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.request_id = r.id) "
+            "ON CONFLICT DO NOTHING RETURNING request_id",
+            [r.request_id for r, _ in requests],
+            [r.model_dump_json() for r, _ in requests],
+            [t for _, t in requests],
+            owner,
+            lease_seconds,
+        )
+        return {row["request_id"] for row in rows}
 
     async def renew_leases(self, owner: str, request_ids: list[UUID], seconds: float) -> None:
         if request_ids:
@@ -170,7 +167,7 @@ class VerifierStore:
 
     async def announce(self, events: list[Event], traceparent: str | None = None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            await _announce(conn, events, traceparent)
+            await write_outbox(conn, events, traceparent)
 
     async def record(
         self, verdict: VerdictReached, contacts: list[Contacted], traceparent: str | None
@@ -184,9 +181,9 @@ class VerifierStore:
         stored (another verifier decided first), in which case nothing of it is written."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "INSERT INTO verdicts (request_id, verdict, reason, checks, verification_code, "
-                "decided_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], "
-                "$4::jsonb[], $5::text[], $6::timestamptz[]) "
+                "INSERT INTO verdicts (request_id, verdict, reason, checks, decided_at) "
+                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[], "
+                "$5::timestamptz[]) "
                 "ON CONFLICT DO NOTHING RETURNING request_id",
                 *_verdict_columns([r.verdict for r in recordings]),
             )
@@ -220,14 +217,8 @@ def _verdict_columns(verdicts: list[VerdictReached]) -> tuple[list[object], ...]
         [v.verdict.value for v in verdicts],
         [v.reason.model_dump_json() for v in verdicts],
         [orjson.dumps([c.model_dump(mode="json") for c in v.checks]).decode() for v in verdicts],
-        [v.verification_code for v in verdicts],
         [v.decided_at for v in verdicts],
     )
-
-
-async def _announce(conn: Connection, events: list[Event], traceparent: str | None = None) -> None:
-    if events:
-        await write_outbox(conn, events, traceparent)
 
 
 _EVIDENCE_INSERT = (

@@ -1,15 +1,15 @@
-"""Verification requests: taken on from Kafka in batches (durably, so the offsets can be
-committed at once), worked on concurrently, parked while a body answers later, finished by
-whichever verifier holds the request's lease.
+"""Verifying requests: taken on from Kafka in batches (claimed in the consumer's transaction, so
+the offsets can be committed at once), worked on concurrently, parked while a body answers
+later, finished by whichever verifier holds the request's lease.
 
 At-least-once with idempotent effects: a verifier that dies leaves its leases to expire; another
 verifier's sweeper takes the requests over. One verdict per request is guaranteed by the verdict
-table's key and by the registry issuing one code per request.
+table's key; the registry, which consumes the verdicts, issues the code of an authentic one.
 """
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,13 +24,12 @@ from services.contracts.events import (
     VerificationRequested,
 )
 from services.runtime.batching import GroupCommit
-from services.runtime.kafka import BatchHandler, ConsumedEvent
+from services.runtime.db import Connection
 from services.runtime.observability import request_id_var
 from services.runtime.resilience import TRANSIENT_ERRORS, describe
 from services.runtime.tracing import child_traceparent
 from services.verifier.channels.contact import BodyContacts, Contacted
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus, decide
-from services.verifier.registry_client import RegistryClient
 from services.verifier.store.repository import Enquiry, Recording, VerifierStore, Work
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ class RequestVerifier:
     def __init__(
         self,
         contacts: BodyContacts,
-        registry: RegistryClient,
         store: VerifierStore,
         *,
         owner: str,
@@ -59,7 +57,6 @@ class RequestVerifier:
     ) -> None:
         self._max_takeovers = max_takeovers
         self._contacts = contacts
-        self._registry = registry
         self._store = store
         self._owner = owner
         self._lease_seconds = lease_seconds
@@ -73,17 +70,23 @@ class RequestVerifier:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    async def take_on(self, requests: list[tuple[VerificationRequested, str | None]]) -> None:
-        """Claim a consumed batch in one transaction and start working on it; returns without
-        waiting for any body, so the consumer can commit its offsets."""
+    async def take_on(
+        self, conn: Connection, requests: list[tuple[VerificationRequested, str | None]]
+    ) -> Callable[[], None]:
+        """Claim a consumed batch inside `conn`'s transaction (the consumer's); returns what
+        starts the work, to be called once that transaction has committed (never before: a
+        rolled-back claim must not be worked on). Waits first while too much is in flight."""
         while len(self._in_flight) >= self._max_in_flight:
             self._room.clear()
             await self._room.wait()
-        progress = {r.request_id: self._progress(r, Stage.VERIFYING) for r, _ in requests}
-        taken = await self._store.take_on(requests, self._owner, self._lease_seconds, progress)
-        for request, trace in requests:
-            if request.request_id in taken:
-                self._start(request.request_id, self.verify(request, trace))
+        taken = await self._store.take_on(conn, requests, self._owner, self._lease_seconds)
+
+        def start() -> None:
+            for request, trace in requests:
+                if request.request_id in taken:
+                    self._start(request.request_id, self.verify(request, trace))
+
+        return start
 
     def resume(self, work: Work) -> None:
         """Continue a request taken over from a dead verifier, or a parked one now answered;
@@ -224,10 +227,7 @@ class RequestVerifier:
         new_evidence: list[Contacted],
     ) -> None:
         decision = decide([c.answer for c in contacts], request.holder.name)
-        decided_at = datetime.now(UTC)
-        issued = None
-        if decision.verdict == Verdict.AUTHENTIC:
-            issued = await self._registry.issue_code(request, decided_at)
+        authentic = decision.verdict == Verdict.AUTHENTIC
         verdict = VerdictReached(
             request_id=request.request_id,
             employer_id=request.employer_id,
@@ -237,9 +237,9 @@ class RequestVerifier:
             verdict=decision.verdict,
             reason=decision.reason,
             checks=decision.checks,
-            verification_code=issued.code if issued else None,
-            statement=issued.statement if issued else None,
-            decided_at=decided_at,
+            # The registry masks it on the code it issues; nobody else needs the name.
+            holder_name=request.holder.name if authentic else None,
+            decided_at=datetime.now(UTC),
             contacts=[
                 BodyContact(body_id=c.answer.body_id, channel=c.answer.channel, seconds=c.seconds)
                 for c in contacts
@@ -249,19 +249,10 @@ class RequestVerifier:
             Recording(verdict, new_evidence, child_traceparent(traceparent))
         )
 
+    @staticmethod
     def _progress(
-        self,
-        request: VerificationRequested,
-        stage: Stage,
-        expected: datetime | None = None,
-        note: LocalizedText | None = None,
+        request: VerificationRequested, stage: Stage, expected: datetime, note: LocalizedText
     ) -> VerificationProgressed:
-        if expected is None:
-            slowest = max(
-                (self._contacts.channel_of(b).turnaround_seconds for b in request.body_ids),
-                default=0.0,
-            )
-            expected = datetime.now(UTC) + timedelta(seconds=slowest)
         return VerificationProgressed(
             request_id=request.request_id,
             employer_id=request.employer_id,
@@ -279,19 +270,6 @@ def _unanswered(pending: BodyAnswer) -> BodyAnswer:
         detail="the body did not answer the enquiry before the deadline",
         asked=pending.asked,
     )
-
-
-def request_handler(verifier: RequestVerifier) -> BatchHandler:
-    async def handle(batch: list[ConsumedEvent]) -> None:
-        requests = {
-            c.event.request_id: (c.event, c.traceparent)
-            for c in batch
-            if isinstance(c.event, VerificationRequested)
-        }
-        if requests:
-            await verifier.take_on(list(requests.values()))
-
-    return handle
 
 
 async def keep_leases(verifier: RequestVerifier, interval_seconds: float) -> None:
