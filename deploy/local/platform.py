@@ -171,7 +171,6 @@ def service_specs(
             ports.intake,
             {
                 "INTAKE_PORT": str(ports.intake),
-                "INTAKE_NOTIFIER_INTERNAL_URL": f"http://127.0.0.1:{ports.notifier_ops}",
                 "INTAKE_WEB_PORT": str(ports.employer_web),
                 "INTAKE_WEB_BASE_URL": platform.employer_web_url,
                 "INTAKE_PUBLIC_CHECK_URL": f"{platform.public_url}/check",

@@ -8,10 +8,10 @@ from services.intake.adapters.pdf_report import PdfReports
 from services.intake.api.auth import follow_api_key_revocations
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.applying import Applying
-from services.intake.catalogue import EditionCatalogue
+from services.intake.catalogue import EditionCatalogue, refresh_withdrawals
 from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
-from services.intake.events.handlers import CONSUMED_TOPICS, intake_handler, refresh_withdrawals
+from services.intake.events.router import GROUP, PUBLISHERS, router
 from services.intake.settings import IntakeSettings
 from services.intake.store.accounts import AccountStore
 from services.intake.store.employer_review import EmployerReviewStore
@@ -23,7 +23,6 @@ from services.intake.web.sections import sections
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import (
     http_server,
     run_service,
@@ -31,11 +30,14 @@ from services.runtime.lifecycle import (
     start_sibling_workers,
     stop_workers,
 )
+from services.runtime.messaging import new_broker, start_broker
+from services.runtime.notifications import Notifications
 from services.runtime.observability import configure_logging
-from services.runtime.outbox import OutboxRelay
+from services.runtime.outbox import OutboxRelay, outbox_signal
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops, until_available
 from services.runtime.secret_box import SecretBox
-from services.runtime.startup import open_database, start_producer
+from services.runtime.startup import open_database
 
 
 async def main() -> None:
@@ -51,9 +53,16 @@ async def main() -> None:
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    producer = await start_producer(settings.kafka_bootstrap_servers, "intake", ALL_TOPICS)
+    bootstrap = settings.kafka_bootstrap_servers
+    consumption = ReliableConsumption(
+        group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
+    )
+    broker = new_broker(bootstrap, "intake", keys.signer, consumption=consumption, routers=[router])
     try:
         store = IntakeStore(pool, policy, secrets_box)
+        broker.context.set_global("intake_store", store)
+        broker.context.set_global("catalogue", catalogue)
+        await start_broker(broker, bootstrap, ALL_TOPICS, [GROUP])
         # Once, after migration 003: secrets that travelled in clear are replaced.
         await until_available("webhook secrets", store.webhook_settings.rotate_leaked_secrets)
         catalogue.replace_withdrawals(await until_available("withdrawals", store.withdrawals))
@@ -68,6 +77,7 @@ async def main() -> None:
                 EmployerReviewStore(pool), secrets_box, settings.web_base_url + "/sign-in"
             ),
             operator_token=settings.operator_token.get_secret_value(),
+            own_service_urls=tuple(settings.own_service_urls),
         )
         web = WebDeps(
             settings=settings,
@@ -80,23 +90,17 @@ async def main() -> None:
             data_box=SecretBox(base64.b64decode(settings.data_key.get_secret_value())),
             reports=PdfReports(settings.report_font),
         )
-        health = {"database": database_check(pool), "kafka": kafka_check(producer)}
-        consumer = EventConsumer(
-            bootstrap=settings.kafka_bootstrap_servers,
-            group_id="intake",
-            topics=CONSUMED_TOPICS,
-            handler=intake_handler(store, catalogue),
-            producer=producer,
-            keys=keys,
-        )
+        health = {"database": database_check(pool), "kafka": kafka_check(broker)}
+        notifications = Notifications(pool)
+        relay = OutboxRelay(pool, PUBLISHERS, wakeup=outbox_signal(notifications))
+        follow_api_key_revocations(notifications)
         loops = Loops()
         await run_until_stopped(
             {
-                "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
-                "consumer": consumer.run,
-                "api key revocations": lambda: follow_api_key_revocations(pool),
+                "notifications": notifications.run,
+                "outbox relay": relay.run,
                 "withdrawals refresh": lambda: refresh_withdrawals(
-                    store, catalogue, settings.catalogue_refresh_seconds
+                    catalogue, store.withdrawals, settings.catalogue_refresh_seconds
                 ),
             },
             [
@@ -116,7 +120,7 @@ async def main() -> None:
             loops,
         )
     finally:
-        await producer.stop()
+        await broker.stop()
         await pool.close()
 
 

@@ -1,7 +1,8 @@
 """Intake's view of the catalogue: the edition in force, loaded at start-up, plus the
 withdrawals the registry has announced since (kept in intake's schema, refreshed)."""
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 
 from services.intake.domain.applications import QualificationFacts
@@ -62,3 +63,14 @@ class EditionCatalogue:
 
     def is_withdrawn(self, qualification: Qualification, on: date) -> bool:
         return self._current.is_withdrawn(qualification.id, on)
+
+
+async def refresh_withdrawals(
+    catalogue: EditionCatalogue,
+    read: Callable[[], Awaitable[list[WithdrawalRecord]]],
+    every_seconds: float,
+) -> None:
+    """Keeps this process's view current when another process consumed the withdrawal."""
+    while True:
+        catalogue.replace_withdrawals(await read())
+        await asyncio.sleep(every_seconds)

@@ -35,7 +35,6 @@ class IntakeSettings(IntakeOperatorSettings):
     # Secrets required unless QV_ENV=development, and their publicly known development values.
     DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
         "holder_ref_key": "local-development-holder-ref-key",
-        "notifier_internal_token": "local-development-internal-token",
         "session_secret": "local-development-employer-session-secret",
         "operator_token": "local-operator-token",
         "data_key": "bG9jYWwtZGV2ZWxvcG1lbnQtZW1wbG95ZXItZGF0YS0=",
@@ -61,10 +60,6 @@ class IntakeSettings(IntakeOperatorSettings):
     max_batch_rows: int = Field(500, ge=1)
     # How often a replica re-reads the withdrawals another replica may have consumed.
     catalogue_refresh_seconds: float = Field(5.0, gt=0)
-    # The notifier's internal API (delivery listing and replay), protected by a shared token.
-    notifier_internal_url: str = "http://127.0.0.1:8082"
-    notifier_internal_token: SecretStr = SecretStr("")  # required outside development
-    notifier_timeout_seconds: float = 5.0
     log_level: str = "INFO"
     # The employer web platform (services/intake/web), on its own port next to the API.
     web_port: int = 8086
@@ -93,3 +88,9 @@ class IntakeSettings(IntakeOperatorSettings):
     @model_validator(mode="after")
     def _required_outside_development(self) -> Self:
         return require_outside_development(self, self.DEVELOPMENT_SECRETS)
+
+    @property
+    def own_service_urls(self) -> list[str]:
+        """The platform's own addresses intake knows: never an employer's webhook, whatever the
+        egress allow-list admits."""
+        return [self.web_base_url, self.public_check_url]

@@ -326,7 +326,6 @@ def test_compose_takes_every_production_secret_and_publishes_none() -> None:
     assert production_secrets("verifier") == {"VERIFIER_CALLBACK_SECRET", "VERIFIER_OPERATOR_TOKEN"}
     assert production_secrets("intake") == {
         "INTAKE_HOLDER_REF_KEY",
-        "INTAKE_NOTIFIER_INTERNAL_TOKEN",
         "INTAKE_SESSION_SECRET",
         "INTAKE_DATA_KEY",
         "INTAKE_OPERATOR_TOKEN",

@@ -51,7 +51,6 @@ async def platform(
         "NOTIFIER_SMTP_PORT": str(mailbox.port),
         "NOTIFIER_DELIVERY_TIMEOUT_SECONDS": "1",
         "NOTIFIER_LEASE_SECONDS": "2",
-        "INTAKE_NOTIFIER_INTERNAL_URL": f"http://127.0.0.1:{ports.notifier_ops}",
         "SIMULATOR_DEFAULT_FAULTS__LATENCY_MEDIAN_MS": "20",
     }
     async with Supervisor() as supervisor:

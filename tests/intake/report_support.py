@@ -14,7 +14,7 @@ from joserfc import jws
 from joserfc.jwk import OKPKey
 from pypdf import PdfReader
 
-from services.contracts.events import LocalizedText, Verdict, VerdictReached
+from services.contracts.events import LocalizedText, Verdict, VerificationConcluded
 from services.intake.applying import Applying
 from services.intake.store.repository import IntakeStore, RequestRecord
 from services.intake.usecases.submitting import read_application, submit_application
@@ -100,9 +100,9 @@ def attachments(pdf: bytes) -> dict[str, list[bytes]]:
 
 def verdict_for(
     record: RequestRecord, verdict: Verdict, signed: Signed | None = None
-) -> VerdictReached:
+) -> VerificationConcluded:
     """The verifier's verdict on `record`; an authentic one with the code and statement."""
-    return VerdictReached(
+    return VerificationConcluded(
         request_id=record.id,
         employer_id=record.employer_id,
         region=record.region,

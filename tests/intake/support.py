@@ -8,12 +8,15 @@ import asyncpg
 import httpx
 import orjson
 
+from services.contracts.events import Event
 from services.intake.api.routes import IntakeContext, create_app
 from services.intake.catalogue import EditionCatalogue
 from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
+from services.intake.events.router import apply_events
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
+from services.runtime.reliability import Inbox, PostgresInbox
 
 QUALIFICATION = "aws-e94e5145"  # AWS Certified Solutions Architect - Professional (body aws)
 JOINT_QUALIFICATION = "baft-a281b26c"  # CDCS: LIBF, ICC and BAFT award it jointly
@@ -64,6 +67,7 @@ def intake_app(
     catalogue: EditionCatalogue | None = None,
     policy: TurnaroundPolicy | None = None,
     max_batch_rows: int = 500,
+    own_urls: tuple[str, ...] = (),
 ) -> Any:
     context = IntakeContext(
         store=store,
@@ -72,6 +76,7 @@ def intake_app(
         holder_ref_key=b"test-key",
         turnaround_policy=policy or TurnaroundPolicy(),
         max_batch_rows=max_batch_rows,
+        own_service_urls=own_urls,
     )
     return create_app(context, health={})
 
@@ -114,3 +119,20 @@ def credit_code(serial: int) -> str:
     body = f"91110108{serial:09d}"
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
     return body + _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+async def consume(
+    store: IntakeStore, *events: Event, catalogue: EditionCatalogue | None = None
+) -> None:
+    """`events` stored as intake's subscriber stores one consumed batch, without Kafka: the
+    event ids claimed (one consumed before is skipped) and the effects in one transaction, the
+    after-commit work once it committed."""
+    inbox_store = PostgresInbox(store._pool)
+    async with inbox_store.transaction() as conn:
+        new = await inbox_store.claim(conn, [event.event_id for event in events])
+        fresh = list({e.event_id: e for e in events if e.event_id in new}.values())
+        inbox = Inbox(conn, {})
+        if fresh:
+            await apply_events(fresh, inbox, store, catalogue or EditionCatalogue.load())  # type: ignore[arg-type]
+    for done in inbox._after_commit:
+        done()

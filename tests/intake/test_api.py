@@ -1,6 +1,7 @@
 """Intake's HTTP API on a real PostgreSQL: acceptance, refusals as problem details,
 idempotency, duplicates in flight, and tenant isolation."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from services.contracts.events import (
     LocalizedText,
     Stage,
     Verdict,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
 )
 from services.intake.catalogue import EditionCatalogue
@@ -32,6 +33,7 @@ from tests.intake.support import (
     anonymous_client,
     application,
     client_for,
+    consume,
     credit_code,
     intake_app,
     write_channels,
@@ -159,6 +161,32 @@ async def test_a_request_in_flight_is_returned_not_duplicated(
     )
 
 
+async def test_requests_arriving_together_are_stored_together_and_a_twin_once(
+    employer_a: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Concurrent submissions share one group commit: each distinct one is stored with its
+    event, and a twin of one in the same commit gets that one back (200), not a copy."""
+    numbers = [f"AWS-TOGETHER-{n}" for n in range(8)] + ["AWS-TOGETHER-0"]
+    answers = await asyncio.gather(
+        *(employer_a.post("/v1/verifications", json=application(n)) for n in numbers)
+    )
+    assert sorted(a.status_code for a in answers) == [200] + [202] * 8
+    by_number: dict[str, set[str]] = {}
+    for number, answer in zip(numbers, answers, strict=True):
+        by_number.setdefault(number, set()).add(answer.json()["id"])
+    assert all(len(ids) == 1 for ids in by_number.values())
+    stored = await pool.fetch(
+        "SELECT id, body_ids FROM intake.requests WHERE certificate_number LIKE 'AWS-TOGETHER-%'"
+    )
+    assert len(stored) == 8 and all(row["body_ids"] == ["aws"] for row in stored)
+    events = await pool.fetchval(
+        "SELECT count(*) FROM intake.outbox WHERE topic = 'verification.requested.v1' "
+        "AND key = ANY($1::bytea[])",
+        [str(row["id"]).encode() for row in stored],
+    )
+    assert events == 8
+
+
 async def test_idempotency_key_replays_and_refuses_a_different_body(
     employer_a: httpx.AsyncClient,
 ) -> None:
@@ -283,18 +311,19 @@ async def test_status_history_through_progress_and_verdict(
         expected_completion_at=verifier_estimate,
         occurred_at=started,
     )
-    await store.apply_progress([progress, progress])  # redelivered: applied once
+    await consume(store, progress)
+    await consume(store, progress)  # redelivered: applied once
     verifying = (await employer_a.get(f"/v1/verifications/{request_id}")).json()
     assert verifying["status"] == "verifying"
     assert verifying["stage"] == "waiting_for_body"
     assert datetime.fromisoformat(verifying["verifying_at"]) == started
     assert datetime.fromisoformat(verifying["expected_completion_at"]) == verifier_estimate
     assert [h["status"] for h in verifying["history"]] == ["accepted", "verifying"]
-    await store.apply_verdicts([_verdict(request_id, employer_id, Verdict.NOT_AUTHENTIC)])
+    await consume(store, _verdict(request_id, employer_id, Verdict.NOT_AUTHENTIC))
     late = VerificationProgressed(
         request_id=request_id, employer_id=employer_id, stage=Stage.VERIFYING
     )
-    await store.apply_progress([late])  # after the verdict: changes nothing
+    await consume(store, late)  # after the verdict: changes nothing
     decided = (await employer_a.get(f"/v1/verifications/{request_id}")).json()
     assert decided["status"] == "not_authentic"
     assert decided["reason"] == {"zh": "不符", "en": "does not match"}
@@ -334,7 +363,7 @@ async def test_list_filters_by_status_and_qualification(app: Any, store: IntakeS
         joint = application("F-2", qualification_id=JOINT_QUALIFICATION)
         await employer.post("/v1/verifications", json=joint)
         employer_id = await _employer_of(store, aws["id"])
-        await store.apply_verdicts([_verdict(UUID(aws["id"]), employer_id, Verdict.AUTHENTIC)])
+        await consume(store, _verdict(UUID(aws["id"]), employer_id, Verdict.AUTHENTIC))
         authentic = (await employer.get("/v1/verifications?status=authentic")).json()["items"]
         assert [item["id"] for item in authentic] == [aws["id"]]
         by_qualification = (
@@ -364,16 +393,14 @@ async def test_expected_completion_follows_observed_turnaround(
                 BodyContact(body_id=b, channel="credential_api", seconds=seconds)
                 for b in ("libf", "icc", "baft")
             ]
-            await store.apply_verdicts(
-                [_verdict(uuid4(), employer_id, Verdict.AUTHENTIC, contacts)]
-            )
+            await consume(store, _verdict(uuid4(), employer_id, Verdict.AUTHENTIC, contacts))
         reread = (await employer.get(f"/v1/verifications/{first['id']}")).json()
         assert datetime.fromisoformat(reread["expected_completion_at"]) - accepted_at == timedelta(
             seconds=2
         )
         slower = [BodyContact(body_id="icc", channel="credential_api", seconds=12.0)]
         slow_verdict = _verdict(uuid4(), employer_id, Verdict.AUTHENTIC, slower)
-        await store.apply_verdicts([slow_verdict, slow_verdict])  # a redelivery counts once
+        await consume(store, slow_verdict, slow_verdict)  # a redelivery counts once
         again = (await employer.get(f"/v1/verifications/{first['id']}")).json()
         # 2 + 0.3 * (12 - 2) = 5 s
         assert datetime.fromisoformat(again["expected_completion_at"]) - accepted_at == timedelta(
@@ -397,8 +424,8 @@ def _verdict(
     employer_id: UUID,
     verdict: Verdict,
     contacts: list[BodyContact] | None = None,
-) -> VerdictReached:
-    return VerdictReached(
+) -> VerificationConcluded:
+    return VerificationConcluded(
         request_id=request_id,
         employer_id=employer_id,
         region="beijing",

@@ -116,7 +116,7 @@ async def test_a_nul_in_the_holders_chinese_name_is_refused(employer: httpx.Asyn
     assert [e["pointer"] for e in body["errors"]] == ["/holder/name_zh"]
 
 
-async def test_malformed_delivery_ids_are_refused_before_the_notifier(
+async def test_malformed_delivery_ids_are_refused(
     employer: httpx.AsyncClient,
 ) -> None:
     response = await employer.post("/v1/webhooks/deliveries/%7F/replay")

@@ -1,6 +1,7 @@
-"""Intake's outbox relay on real PostgreSQL and Kafka: every accepted request's event is
-published once and its row deleted; a crash between publishing and deleting only republishes
-(the same event id), which consumers de-duplicate."""
+"""Intake's outbox relay on real PostgreSQL and Kafka, publishing through intake's FastStream
+publishers: every accepted request's event is published once, signed by intake, and its row
+deleted; a crash between publishing and deleting only republishes (the same event id), which
+consumers de-duplicate."""
 
 import uuid
 from collections import Counter
@@ -10,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.contracts.events import (
     CertificateClaim,
@@ -18,13 +19,12 @@ from services.contracts.events import (
     VerificationRequested,
     decode,
 )
-from services.contracts.topics import ALL_TOPICS, VERIFICATION_REQUESTED
+from services.contracts.topics import VERIFICATION_REQUESTED
 from services.intake.store.repository import IntakeStore
-from services.runtime.kafka import create_producer, ensure_topics
 from services.runtime.outbox import OutboxRelay
 from tests.infra import Infra
+from tests.intake.conftest import PublishingBroker
 from tests.intake.support import credit_code, intake_pool
-from tests.signing import signer_of
 
 
 @pytest_asyncio.fixture
@@ -32,15 +32,6 @@ async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await intake_pool(fresh_database)
     yield pool
     await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(infra.kafka_bootstrap_servers, ALL_TOPICS)
-    producer = create_producer(infra.kafka_bootstrap_servers, "intake-relay-test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def accept(store: IntakeStore, count: int) -> set[uuid.UUID]:
@@ -65,7 +56,8 @@ async def accept(store: IntakeStore, count: int) -> set[uuid.UUID]:
 
 
 async def published_ids(bootstrap: str) -> Counter[uuid.UUID]:
-    """Every event id on the topic up to its current end, with how often it appears."""
+    """Every event id on the topic up to its current end, with how often it appears; each
+    record signed by intake."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -82,6 +74,7 @@ async def published_ids(bootstrap: str) -> Counter[uuid.UUID]:
             for records in batches.values():
                 for record in records:
                     assert record.value is not None
+                    assert ("qv-signer", b"intake") in record.headers
                     seen[decode(record.value, dict(record.headers)).event_id] += 1
         return seen
     finally:
@@ -89,10 +82,10 @@ async def published_ids(bootstrap: str) -> Counter[uuid.UUID]:
 
 
 async def test_every_outbox_row_is_published_once_and_deleted(
-    infra: Infra, pool: asyncpg.Pool, producer: AIOKafkaProducer
+    infra: Infra, pool: asyncpg.Pool, intake_broker: PublishingBroker
 ) -> None:
     event_ids = await accept(IntakeStore(pool), 5)
-    relay = OutboxRelay(pool, producer, signer=signer_of("intake"))
+    relay = OutboxRelay(pool, intake_broker.publishers)
     assert await relay.publish_batch() == 5
     assert await relay.publish_batch() == 0
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 0
@@ -101,7 +94,7 @@ async def test_every_outbox_row_is_published_once_and_deleted(
 
 
 async def test_a_crash_between_publish_and_delete_only_republishes(
-    infra: Infra, pool: asyncpg.Pool, producer: AIOKafkaProducer
+    infra: Infra, pool: asyncpg.Pool, intake_broker: PublishingBroker
 ) -> None:
     event_ids = await accept(IntakeStore(pool), 3)
     # The relay "dies" after Kafka acknowledged the batch but before its delete commits.
@@ -113,13 +106,13 @@ async def test_a_crash_between_publish_and_delete_only_republishes(
         "CREATE TRIGGER crash BEFORE DELETE ON intake.outbox "
         "FOR EACH STATEMENT EXECUTE FUNCTION intake.crash()"
     )
-    relay = OutboxRelay(pool, producer, signer=signer_of("intake"))
+    relay = OutboxRelay(pool, intake_broker.publishers)
     with pytest.raises(asyncpg.RaiseError):
         await relay.publish_batch()
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 3  # nothing lost
     await pool.execute("DROP TRIGGER crash ON intake.outbox")
     assert (
-        await OutboxRelay(pool, producer, signer=signer_of("intake")).publish_batch() == 3
+        await OutboxRelay(pool, intake_broker.publishers).publish_batch() == 3
     )  # the restarted relay
     assert await pool.fetchval("SELECT count(*) FROM intake.outbox") == 0
     seen = await published_ids(infra.kafka_bootstrap_servers)

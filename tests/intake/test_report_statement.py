@@ -12,7 +12,7 @@ from services.intake.channels import ChannelDirectory
 from services.intake.domain.turnaround import TurnaroundPolicy
 from services.intake.store.repository import IntakeStore
 from tests.intake.report_support import signed_statement, submitted, verdict_for
-from tests.intake.support import credit_code, write_channels
+from tests.intake.support import consume, credit_code, write_channels
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,14 @@ async def test_an_authentic_verdicts_statement_is_kept_once(
         record.id, record.qualification_id, record.body_ids, "ZHANG Wei", record.accepted_at
     )
     verdict = verdict_for(record, Verdict.AUTHENTIC, first)
-    await store.apply_verdicts([verdict, verdict])  # a redelivery in the same batch
+    await consume(store, verdict, verdict)  # a redelivery in the same batch
     assert await store.statement(employer_id, record.id) == first.statement
 
     # A later verdict on the decided request (another event) leaves the first in place.
     other = signed_statement(
         record.id, record.qualification_id, record.body_ids, "ZHANG Wei", record.accepted_at
     )
-    await store.apply_verdicts([verdict_for(record, Verdict.AUTHENTIC, other)])
+    await consume(store, verdict_for(record, Verdict.AUTHENTIC, other))
     assert await store.statement(employer_id, record.id) == first.statement
     decided = await store.get(employer_id, record.id)
     assert decided is not None and decided.verification_code == str(first.code)
@@ -53,6 +53,6 @@ async def test_a_verdict_that_is_not_authentic_keeps_no_statement(
 ) -> None:
     employer_id, _ = await store.create_employer(credit_code(8103), "Refused Ltd.")
     record = await submitted(store, applying, employer_id, "STMT-2")
-    await store.apply_verdicts([verdict_for(record, Verdict.NOT_AUTHENTIC)])
+    await consume(store, verdict_for(record, Verdict.NOT_AUTHENTIC))
     assert await store.statement(employer_id, record.id) is None
     assert await store.statement(employer_id, uuid.uuid4()) is None

@@ -1,6 +1,6 @@
 """schemathesis against intake's own `/openapi.json`: every check, every phase (stateful
-included), as an employer with a real API key, on a real uvicorn over a real PostgreSQL, with
-the notifier's internal API behind the delivery routes.
+included), as an employer with a real API key, on a real uvicorn over a real PostgreSQL (the
+delivery routes read intake's own projection of the notifier's delivery updates).
 
 The budget is bounded for CI (`QV_SCHEMATHESIS_MAX_EXAMPLES` cases per operation and phase,
 seed fixed); raise it by hand to search harder, e.g.
@@ -18,20 +18,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
 
 from deploy.local.processes import free_port
 from services.intake.store.repository import IntakeStore
-from services.notifier.api.internal import internal_routes
-from services.notifier.store.repository import MIGRATIONS as NOTIFIER_MIGRATIONS
-from services.notifier.store.repository import NotifierStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.lifecycle import http_server
 from tests.intake.support import credit_code, intake_app, intake_pool, write_channels
 
 pytestmark = pytest.mark.integration
 
-INTERNAL_TOKEN = "schemathesis-internal-token"
 MAX_EXAMPLES = int(os.environ.get("QV_SCHEMATHESIS_MAX_EXAMPLES", "8"))
 SEED = int(os.environ.get("QV_SCHEMATHESIS_SEED", "20260901"))
 BUDGET_SECONDS = float(os.environ.get("QV_SCHEMATHESIS_BUDGET_SECONDS", "240"))
@@ -52,16 +46,6 @@ async def serving(app: Any) -> AsyncIterator[str]:
         await task
 
 
-@pytest_asyncio.fixture(scope="module")
-async def notifier_url(module_database: str) -> AsyncIterator[str]:
-    pool = await create_pool(module_database, "notifier", max_size=4)
-    await apply_migrations(pool, read_migrations(NOTIFIER_MIGRATIONS))
-    app = Starlette(routes=internal_routes(NotifierStore(pool), INTERNAL_TOKEN))
-    async with serving(app) as url:
-        yield url
-    await pool.close()
-
-
 @dataclass(frozen=True)
 class ServedIntake:
     url: str
@@ -70,16 +54,13 @@ class ServedIntake:
 
 @pytest_asyncio.fixture(scope="module")
 async def intake(
-    module_database: str, notifier_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServedIntake]:
     """The served intake, and an employer's API key."""
     pool = await intake_pool(module_database)
     store = IntakeStore(pool)
     _, api_key = await store.create_employer(credit_code(8801), "Schemathesis Ltd.")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("INTAKE_NOTIFIER_INTERNAL_URL", notifier_url)
-        env.setenv("INTAKE_NOTIFIER_INTERNAL_TOKEN", INTERNAL_TOKEN)
-        app = intake_app(store, write_channels(tmp_path_factory.mktemp("channels")))
+    app = intake_app(store, write_channels(tmp_path_factory.mktemp("channels")))
     async with serving(app) as url:
         yield ServedIntake(url, api_key)
     await pool.close()

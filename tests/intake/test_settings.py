@@ -24,27 +24,23 @@ WEB_SECRETS: dict[str, Any] = {"session_secret": "s", "operator_token": "o", "da
 WEB_SECRETS_ENV = {"INTAKE_" + name.upper(): value for name, value in WEB_SECRETS.items()}
 
 
-def test_the_holder_key_and_internal_token_are_required_outside_development() -> None:
+def test_the_holder_key_and_web_secrets_are_required_outside_development() -> None:
     expected = (
-        "INTAKE_HOLDER_REF_KEY, INTAKE_NOTIFIER_INTERNAL_TOKEN, INTAKE_SESSION_SECRET, "
+        "INTAKE_HOLDER_REF_KEY, INTAKE_SESSION_SECRET, "
         r"INTAKE_OPERATOR_TOKEN, INTAKE_DATA_KEY are required \(or set QV_ENV=development\)"
     )
     with pytest.raises(ValidationError, match=expected):
         IntakeSettings()
     with pytest.raises(ValidationError, match=r"^(?s:.*)INTAKE_HOLDER_REF_KEY is required"):
-        IntakeSettings(holder_ref_key="", notifier_internal_token="t", **WEB_SECRETS)
-    given = IntakeSettings(holder_ref_key="k", notifier_internal_token="t", **WEB_SECRETS)
+        IntakeSettings(holder_ref_key="", **WEB_SECRETS)
+    given = IntakeSettings(holder_ref_key="k", **WEB_SECRETS)
     assert given.holder_ref_key.get_secret_value() == "k"
-    assert given.notifier_internal_token.get_secret_value() == "t"
 
 
 def test_development_uses_the_built_in_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QV_ENV", "development")
     settings = IntakeSettings()
     assert settings.holder_ref_key.get_secret_value() == "local-development-holder-ref-key"
-    assert settings.notifier_internal_token.get_secret_value() == (
-        "local-development-internal-token"
-    )
 
 
 def test_the_operator_s_commands_need_no_secrets() -> None:
@@ -53,10 +49,10 @@ def test_the_operator_s_commands_need_no_secrets() -> None:
 
 def test_the_entry_point_refuses_to_start_with_one_line() -> None:
     lines = refused_start(
-        "services.intake", "INTAKE_", {"INTAKE_HOLDER_REF_KEY": "k", **WEB_SECRETS_ENV}
+        "services.intake", "INTAKE_", {"INTAKE_SESSION_SECRET": "s", "INTAKE_DATA_KEY": "ZGF0YQ=="}
     )
     assert lines == [
-        "intake cannot start: INTAKE_NOTIFIER_INTERNAL_TOKEN is required "
+        "intake cannot start: INTAKE_HOLDER_REF_KEY, INTAKE_OPERATOR_TOKEN are required "
         "(or set QV_ENV=development)"
     ]
 
@@ -65,7 +61,7 @@ def test_a_missing_webhook_key_stops_start_up_with_one_line() -> None:
     lines = refused_start(
         "services.intake",
         "INTAKE_",
-        {"INTAKE_HOLDER_REF_KEY": "k", "INTAKE_NOTIFIER_INTERNAL_TOKEN": "t", **WEB_SECRETS_ENV},
+        {"INTAKE_HOLDER_REF_KEY": "k", **WEB_SECRETS_ENV},
     )
     assert len(lines) == 1
     assert lines[0].startswith("intake cannot start: WEBHOOK_SECRETS_KEY is not set")

@@ -10,19 +10,18 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.contracts.events import EmployerWebhooksConfigured, decode
-from services.contracts.topics import ALL_TOPICS, EMPLOYER_WEBHOOKS
+from services.contracts.topics import EMPLOYER_WEBHOOKS
 from services.intake.admin import register_employer
 from services.intake.store.repository import MIGRATIONS, IntakeStore
 from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.runtime.kafka import create_producer, ensure_topics
 from services.runtime.outbox import OutboxRelay
 from services.runtime.secret_box import SecretBox
 from tests.infra import Infra
+from tests.intake.conftest import PublishingBroker
 from tests.intake.support import client_for, credit_code, intake_app, write_channels
-from tests.signing import signer_of
 
 pytestmark = pytest.mark.integration
 HOOK = "http://127.0.0.1:9/hooks"  # on the development allow-list
@@ -33,15 +32,6 @@ async def pool(fresh_database: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(fresh_database, "intake")
     yield pool
     await pool.close()
-
-
-@pytest_asyncio.fixture
-async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    await ensure_topics(infra.kafka_bootstrap_servers, ALL_TOPICS)
-    producer = create_producer(infra.kafka_bootstrap_servers, "intake-secrets-test")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def records_of(bootstrap: str, employer_id: UUID) -> list[bytes]:
@@ -76,7 +66,7 @@ def assert_not_in(secret: str, raw: bytes) -> None:
 async def test_secrets_are_sealed_on_kafka_and_at_rest(
     infra: Infra,
     pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
+    intake_broker: PublishingBroker,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     await apply_migrations(pool, read_migrations(MIGRATIONS))
@@ -91,7 +81,7 @@ async def test_secrets_are_sealed_on_kafka_and_at_rest(
         assert all(s.startswith("whsec_") for s in secrets) and secrets[0] != secrets[1]
 
         employer_id = await pool.fetchval("SELECT employer_id FROM intake.webhook_endpoints")
-        assert await OutboxRelay(pool, producer, signer=signer_of("intake")).publish_batch() == 2
+        assert await OutboxRelay(pool, intake_broker.publishers).publish_batch() == 2
         raw = await records_of(infra.kafka_bootstrap_servers, employer_id)
         assert len(raw) == 2
         for value in raw:
@@ -113,7 +103,7 @@ async def test_secrets_are_sealed_on_kafka_and_at_rest(
 async def test_secrets_stored_in_clear_before_are_rotated_once_at_start(
     infra: Infra,
     pool: asyncpg.Pool,
-    producer: AIOKafkaProducer,
+    intake_broker: PublishingBroker,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     migrations = read_migrations(MIGRATIONS)
@@ -154,7 +144,7 @@ async def test_secrets_stored_in_clear_before_are_rotated_once_at_start(
         listed = (await admin.get("/v1/webhooks")).json()
     assert listed["endpoints"] == [{"url": HOOK, "secret": new_secret}], "how the admin gets it"
 
-    assert await OutboxRelay(pool, producer, signer=signer_of("intake")).publish_batch() == 1
+    assert await OutboxRelay(pool, intake_broker.publishers).publish_batch() == 1
     (latest,) = await records_of(infra.kafka_bootstrap_servers, employer_id)
     assert_not_in(leaked, latest)
     assert_not_in(new_secret, latest)

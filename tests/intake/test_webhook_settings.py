@@ -19,8 +19,9 @@ def app_with_egress_allow(
 ) -> Any:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("QV_EGRESS_ALLOW", allow)
-        env.setenv("INTAKE_NOTIFIER_INTERNAL_URL", NOTIFIER_INTERNAL)
-        return intake_app(store, write_channels(tmp_path_factory.mktemp("channels")))
+        return intake_app(
+            store, write_channels(tmp_path_factory.mktemp("channels")), own_urls=(OWN_WEB,)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def development_app(store: IntakeStore, tmp_path_factory: pytest.TempPathFactory
 
 
 _serial = iter(range(7000, 8000))
-NOTIFIER_INTERNAL = "http://127.0.0.1:8082"
+OWN_WEB = "http://127.0.0.1:8086"  # intake's own employer pages
 
 
 @pytest_asyncio.fixture
@@ -74,7 +75,7 @@ ISSUE_URLS = [
     "http://10.0.0.1/",
     "http://[::1]:22/",
     "http://metadata.google.internal/computeMetadata/v1/",
-    NOTIFIER_INTERNAL + "/internal/v1/employers",
+    OWN_WEB + "/webhooks",
     "https://169.254.169.254/latest/meta-data/",
     "https://[fd12:3456::1]/hook",
 ]
@@ -92,14 +93,14 @@ async def test_webhook_urls_to_internal_or_metadata_hosts_are_refused(
     assert problem["errors"][0]["message"]["zh"] and problem["errors"][0]["message"]["en"]
 
 
-async def test_the_development_allow_list_admits_local_receivers_but_not_the_notifier(
+async def test_the_development_allow_list_admits_local_receivers_but_not_the_platform(
     development_app: Any, store: IntakeStore
 ) -> None:
     async with await client_for(development_app, store, credit_code(next(_serial))) as client:
         local = await client.put("/v1/webhooks", json={"urls": ["http://127.0.0.1:9/hooks"]})
         assert local.status_code == 200, local.text
         internal = await client.put(
-            "/v1/webhooks", json={"urls": ["http://localhost:8082/internal/v1/employers"]}
+            "/v1/webhooks", json={"urls": ["http://localhost:8086/sign-in"]}
         )
     assert internal.status_code == 422
     assert internal.json()["type"] == "/problems/forbidden-webhook-url"

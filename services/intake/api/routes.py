@@ -45,6 +45,8 @@ class IntakeContext:
     # Operators' approval of employers (the console); without it the operator API is absent.
     approving: Approving | None = None
     operator_token: str = ""
+    # The platform's own addresses, refused as webhooks (`IntakeSettings.own_service_urls`).
+    own_service_urls: tuple[str, ...] = ()
 
 
 def create_app(

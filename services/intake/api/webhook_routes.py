@@ -1,22 +1,21 @@
 """Employer routes for notifications: secret rotation, e-mail recipients, and the deliveries
 (webhooks and e-mails) with their replay.
 
-Delivery state belongs to the notifier; these routes ask its internal API on behalf of the
-employer intake authenticated, so employers never reach the notifier directly.
+Delivery state belongs to the notifier; these routes read intake's projection of the
+notifier's delivery updates and ask for a replay through intake's outbox
+(`services/intake/usecases/deliveries.py`), so employers never reach the notifier directly.
 """
 
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from services.intake.api.auth import employer_dependency
 from services.intake.api.openapi import documented_problems
 from services.intake.api.problems import PROBLEM_JSON
 from services.intake.api.schemas import WebhookOut, WebhooksIn, WebhooksOut
-from services.intake.settings import IntakeSettings
 from services.intake.usecases.deliveries import (
     DELIVERY_ID_PATTERN,
     MAX_PAGE,
@@ -25,7 +24,6 @@ from services.intake.usecases.deliveries import (
     Delivery,
     DeliveryPage,
     DeliveryStatus,
-    NotificationsUnavailable,
 )
 from services.intake.usecases.notification_settings import (
     MAX_EMAILS,
@@ -68,19 +66,14 @@ class EmailsOut(BaseModel):
     addresses: list[str]
 
 
-def webhook_router(
-    context: "IntakeContext",
-    link: IntakeSettings | None = None,
-    egress: EgressPolicy | None = None,
-) -> APIRouter:
-    link = link or IntakeSettings()  # the INTAKE_NOTIFIER_* settings
+def webhook_router(context: "IntakeContext", egress: EgressPolicy | None = None) -> APIRouter:
     egress = egress or EgressPolicy.from_env()
     router = APIRouter(prefix="/v1/webhooks", tags=["notifications"])
     # Intake's own pool: settings changes are stored with their event in intake's schema.
     notification_settings = NotificationSettings(
-        context.store.webhook_settings, egress, [link.notifier_internal_url]
+        context.store.webhook_settings, egress, context.own_service_urls
     )
-    deliveries_of = Deliveries(link)
+    deliveries_of = Deliveries(context.store.deliveries, context.store.webhook_settings)
     employer = employer_dependency(context.store)
 
     Employer = Annotated[UUID, Depends(employer)]
@@ -125,7 +118,7 @@ def webhook_router(
         addresses = await notification_settings.set_emails(employer_id, body.addresses)
         return EmailsOut(addresses=addresses)
 
-    @router.get("/deliveries", response_model=DeliveryPage, responses={503: problem})
+    @router.get("/deliveries", response_model=DeliveryPage)
     async def deliveries(
         employer_id: Employer,
         status: DeliveryStatus | None = None,
@@ -133,44 +126,22 @@ def webhook_router(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         before: Annotated[int | None, Query(ge=1, le=MAX_SEQ)] = None,
     ) -> Any:
-        try:
-            return await deliveries_of.page(
-                employer_id, status=status, request_id=request_id, limit=limit, before=before
-            )
-        except NotificationsUnavailable:
-            return _notifier_unavailable("/v1/webhooks/deliveries")
+        return await deliveries_of.page(
+            employer_id, status=status, request_id=request_id, limit=limit, before=before
+        )
 
     @router.post(
         "/deliveries/{delivery_id}/replay",
         status_code=202,
         response_model=Delivery,
-        responses={404: problem, 503: problem},
+        summary="Send a finished delivery again, with the same id",
+        description="Answers the delivery as intake knows it now; the notifier sends it again "
+        "shortly (one still pending is left as it is) and its new state follows in the list.",
+        responses={404: problem},
     )
     async def replay(
         delivery_id: Annotated[str, Path(pattern=DELIVERY_ID_PATTERN)], employer_id: Employer
     ) -> Any:
-        try:
-            return await deliveries_of.replay(employer_id, delivery_id)
-        except NotificationsUnavailable:
-            return _notifier_unavailable(f"/v1/webhooks/deliveries/{delivery_id}/replay")
+        return await deliveries_of.replay(employer_id, delivery_id)
 
     return router
-
-
-def _notifier_unavailable(instance: str) -> JSONResponse:
-    body = {
-        "type": "/problems/notifications-unavailable",
-        "title": "Delivery records are temporarily unavailable",
-        "status": 503,
-        "detail": "The notification service did not answer; try again shortly.",
-        "instance": instance,
-        "code": "notifications-unavailable",
-        "message": {
-            "zh": "投递记录暂时无法查询，请稍后重试",
-            "en": "Delivery records are temporarily unavailable; try again shortly",
-        },
-        "errors": [],
-    }
-    return JSONResponse(
-        body, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": "5"}
-    )

@@ -1,4 +1,5 @@
-"""PostgreSQL repository of intake: employers, credentials, requests, webhooks, outbox."""
+"""PostgreSQL repository of intake: employers, credentials, requests, webhooks, outbox, and
+what intake learns from other services' events."""
 
 import hashlib
 import hmac
@@ -16,7 +17,7 @@ import orjson
 
 from services.contracts.events import (
     QualificationWithdrawn,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
     VerificationRequested,
 )
@@ -24,6 +25,7 @@ from services.intake.domain.errors import Refusal, RefusalCode
 from services.intake.domain.lifecycle import FINAL, IN_FLIGHT, Status, status_after_verdict
 from services.intake.domain.turnaround import Observed, TurnaroundPolicy
 from services.intake.store import observations
+from services.intake.store.deliveries import DeliveryLogStore
 from services.intake.store.observations import WithdrawalRecord
 from services.intake.store.webhook_settings import WebhookSettingsStore
 from services.runtime.batching import GroupCommit
@@ -110,7 +112,7 @@ _REQUEST_COLUMNS = (
 )
 
 
-def _record(row: asyncpg.Record) -> RequestRecord:
+def _record(row: asyncpg.Record | dict[str, Any]) -> RequestRecord:
     values = dict(row)
     values["status"] = Status(values["status"])
     for column in ("reason", "checks", "history"):
@@ -142,6 +144,7 @@ class IntakeStore:
         self._pool = pool
         self._policy = turnaround_policy or TurnaroundPolicy()
         self.webhook_settings = WebhookSettingsStore(pool, secrets_box)
+        self.deliveries = DeliveryLogStore(pool)
         self._plain_submissions = GroupCommit[_Plain, Submission](self._submit_together)
         self._observed: dict[tuple[str, ...], tuple[float, dict[str, Observed]]] = {}
 
@@ -223,8 +226,8 @@ class IntakeStore:
                 replay = await self._claim_idempotency_key(conn, event, idempotency)
                 if replay is not None:
                     return replay
-            submission = await self._insert_or_find_in_flight(
-                conn, event, accepted_at, expected_completion_at
+            (submission,) = await _insert_or_find_in_flight(
+                conn, [(event, accepted_at, expected_completion_at)]
             )
             if submission.created:
                 await write_outbox(conn, [event], traceparent)
@@ -240,14 +243,12 @@ class IntakeStore:
             return submission
 
     async def _submit_together(self, items: list[_Plain]) -> list[Submission]:
-        """Group commit: requests arriving together share one transaction and one NOTIFY."""
+        """Group commit: requests arriving together share one transaction, one INSERT of the
+        requests, one of their events and one NOTIFY."""
         async with self._pool.acquire() as conn, conn.transaction():
-            submissions = [
-                await self._insert_or_find_in_flight(
-                    conn, item.event, item.accepted_at, item.expected_completion_at
-                )
-                for item in items
-            ]
+            submissions = await _insert_or_find_in_flight(
+                conn, [(i.event, i.accepted_at, i.expected_completion_at) for i in items]
+            )
             created = [
                 (item.event, item.traceparent)
                 for item, submission in zip(items, submissions, strict=True)
@@ -256,22 +257,6 @@ class IntakeStore:
             if created:
                 await write_traced_outbox(conn, created)
         return submissions
-
-    async def _insert_or_find_in_flight(
-        self,
-        conn: Connection,
-        event: VerificationRequested,
-        accepted_at: datetime,
-        expected_completion_at: datetime,
-    ) -> Submission:
-        row = await conn.fetchrow(
-            _INSERT_REQUEST, *_request_values(event, accepted_at, expected_completion_at)
-        )
-        if row is not None:
-            return Submission(_record(row), created=True)
-        existing = await conn.fetchrow(_SELECT_IN_FLIGHT, *_in_flight_key(event))
-        assert existing is not None
-        return Submission(_record(existing), created=False)
 
     async def _claim_idempotency_key(
         self, conn: Connection, event: VerificationRequested, key: tuple[str, bytes]
@@ -369,18 +354,17 @@ class IntakeStore:
                 earlier = await self._claim_batch_key(conn, employer_id, idempotency)
                 if earlier is not None:
                     return earlier
-            results: list[Submission | Refusal] = []
-            created: list[VerificationRequested] = []
-            for row in rows:
-                if isinstance(row, Refusal):
-                    results.append(row)
-                    continue
-                submission = await self._insert_or_find_in_flight(
-                    conn, row.event, row.accepted_at, row.expected_completion_at
-                )
-                if submission.created:
-                    created.append(row.event)
-                results.append(submission)
+            eligible = [row for row in rows if not isinstance(row, Refusal)]
+            submissions = await _insert_or_find_in_flight(
+                conn, [(r.event, r.accepted_at, r.expected_completion_at) for r in eligible]
+            )
+            stored = iter(submissions)
+            results = [row if isinstance(row, Refusal) else next(stored) for row in rows]
+            created = [
+                row.event
+                for row, submission in zip(eligible, submissions, strict=True)
+                if submission.created
+            ]
             if created:
                 await write_outbox(conn, created, traceparent)
             answer = render(results)
@@ -432,61 +416,112 @@ class IntakeStore:
         self._observed[key] = (time.monotonic(), observed)
         return observed
 
-    async def withdrawals(self) -> list[WithdrawalRecord]:
-        return await observations.withdrawals(self._pool)
+    async def withdrawals(self, conn: Connection | None = None) -> list[WithdrawalRecord]:
+        return await observations.withdrawals(conn or self._pool)
 
-    async def apply_withdrawals(self, events: Sequence[QualificationWithdrawn]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            for event in events:
-                if await _first_time(conn, event.event_id):
-                    await observations.record_withdrawal(conn, event)
+    async def apply_withdrawals(
+        self, conn: Connection, events: Sequence[QualificationWithdrawn]
+    ) -> None:
+        """Inside the caller's transaction (the consumed batch's)."""
+        for event in events:
+            await observations.record_withdrawal(conn, event)
 
-    async def apply_progress(self, events: Sequence[VerificationProgressed]) -> None:
+    async def apply_progress(
+        self, conn: Connection, events: Sequence[VerificationProgressed]
+    ) -> None:
         """A request the verifier has started on is `verifying`; late or repeated events
-        change nothing (a decided request stays decided)."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            for event in events:
-                if await _first_time(conn, event.event_id):
-                    await conn.execute(
-                        _APPLY_PROGRESS,
-                        event.request_id,
-                        event.stage.value,
-                        event.occurred_at,
-                        event.expected_completion_at,
-                        [s.value for s in IN_FLIGHT],
-                    )
-
-    async def apply_verdicts(self, verdicts: list[VerdictReached]) -> None:
-        """Record outcomes and the bodies' answer times; a redelivered event changes nothing."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            fresh = [v for v in verdicts if await _first_time(conn, v.event_id)]
-            for verdict in fresh:
-                await conn.execute(
-                    _APPLY_VERDICT,
-                    verdict.request_id,
-                    status_after_verdict(verdict.verdict).value,
-                    verdict.reason.model_dump_json(),
-                    orjson.dumps([c.model_dump(mode="json") for c in verdict.checks]).decode(),
-                    verdict.verification_code,
-                    verdict.decided_at,
-                    [s.value for s in FINAL],
-                    verdict.statement,
+        change nothing (a decided request stays decided). Inside the caller's transaction."""
+        in_flight = [s.value for s in IN_FLIGHT]
+        await conn.executemany(
+            _APPLY_PROGRESS,
+            [
+                (
+                    event.request_id,
+                    event.stage.value,
+                    event.occurred_at,
+                    event.expected_completion_at,
+                    in_flight,
                 )
-            contacts = [contact for verdict in fresh for contact in verdict.contacts]
-            await observations.record_contacts(conn, contacts, self._policy)
-        if contacts:
-            self._observed.clear()
-
-
-async def _first_time(conn: Connection, event_id: UUID) -> bool:
-    """Claim an event id; False when it was applied before (a redelivery)."""
-    return bool(
-        await conn.fetchval(
-            "INSERT INTO applied_events (event_id) VALUES ($1) "
-            "ON CONFLICT DO NOTHING RETURNING true",
-            event_id,
+                for event in events
+            ],
         )
-    )
+
+    async def apply_conclusions(
+        self, conn: Connection, conclusions: Sequence[VerificationConcluded]
+    ) -> bool:
+        """Records outcomes (with the code and statement of an authentic one) and the bodies'
+        answer times, inside the caller's transaction; a decided request stays as decided.
+        True when answer times changed: call `forget_observed` once committed."""
+        final = [s.value for s in FINAL]
+        await conn.executemany(
+            _APPLY_VERDICT,
+            [
+                (
+                    concluded.request_id,
+                    status_after_verdict(concluded.verdict).value,
+                    concluded.reason.model_dump_json(),
+                    orjson.dumps([c.model_dump(mode="json") for c in concluded.checks]).decode(),
+                    concluded.verification_code,
+                    concluded.decided_at,
+                    final,
+                    concluded.statement,
+                )
+                for concluded in conclusions
+            ],
+        )
+        contacts = [contact for concluded in conclusions for contact in concluded.contacts]
+        await observations.record_contacts(conn, contacts, self._policy)
+        return bool(contacts)
+
+    def forget_observed(self) -> None:
+        """New answer times are committed: the next estimate re-reads them."""
+        self._observed.clear()
+
+
+Row = tuple[VerificationRequested, datetime, datetime]  # event, accepted at, expected at
+
+
+async def _insert_or_find_in_flight(conn: Connection, rows: Sequence[Row]) -> list[Submission]:
+    """Stores each request, in one INSERT for them all; a request identical to one in flight
+    (stored before, or earlier in `rows`) is not stored, and that one is returned instead."""
+    if not rows:
+        return []
+    inserted = {
+        row["id"]: _record(row) for row in await conn.fetch(_INSERT_REQUESTS, *_columns(rows))
+    }
+    others = [event for event, _, _ in rows if event.request_id not in inserted]
+    in_flight = await _in_flight(conn, others) if others else {}
+    return [
+        Submission(inserted[event.request_id], created=True)
+        if event.request_id in inserted
+        else Submission(in_flight[_in_flight_key(event)], created=False)
+        for event, _, _ in rows
+    ]
+
+
+async def _in_flight(
+    conn: Connection, events: Sequence[VerificationRequested]
+) -> dict[tuple[object, ...], RequestRecord]:
+    keys = [_in_flight_key(event) for event in events]
+    found = await conn.fetch(_SELECT_IN_FLIGHT, *_by_column(keys))
+    records: dict[tuple[object, ...], RequestRecord] = {}
+    for row in found:
+        values = dict(row)
+        holder_ref = values.pop("in_flight_ref")
+        record = _record(values)
+        key = (record.employer_id, record.qualification_id, record.certificate_number, holder_ref)
+        records[key] = record
+    return records
+
+
+def _columns(rows: Sequence[Row]) -> list[list[object]]:
+    """The requests' values, column by column (for `unnest`)."""
+    return _by_column([_request_values(event, acc, expected) for event, acc, expected in rows])
+
+
+def _by_column(rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    """Rows of equal length as one list per column (what `unnest` takes)."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _request_values(
@@ -496,7 +531,7 @@ def _request_values(
         event.request_id,
         event.employer_id,
         event.qualification_id,
-        event.body_ids,
+        ",".join(event.body_ids),  # body ids are slugs: unnest cannot take an array per row
         event.region,
         event.holder.name,
         event.holder.name_zh,
@@ -521,26 +556,38 @@ def _in_flight_key(event: VerificationRequested) -> tuple[object, ...]:
     )
 
 
-_INSERT_REQUEST = f"""
+_INSERT_REQUESTS = f"""
 INSERT INTO requests (
     id, employer_id, qualification_id, body_ids, region, holder_name, holder_name_zh,
     nationality, holder_ref, certificate_number, issued_on, expires_on, channel_fields,
     status, accepted_at, expected_completion_at, history
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16,
-    jsonb_build_array(jsonb_build_object('status', $14::text, 'at', $15::timestamptz))
 )
+SELECT r.id, r.employer_id, r.qualification_id, string_to_array(r.body_ids, ','), r.region,
+    r.holder_name, r.holder_name_zh, r.nationality, r.holder_ref, r.certificate_number,
+    r.issued_on, r.expires_on, r.channel_fields::jsonb, r.status, r.accepted_at,
+    r.expected_completion_at,
+    jsonb_build_array(jsonb_build_object('status', r.status, 'at', r.accepted_at))
+FROM unnest(
+    $1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[], $11::date[], $12::date[], $13::text[], $14::text[],
+    $15::timestamptz[], $16::timestamptz[]
+) AS r(
+    id, employer_id, qualification_id, body_ids, region, holder_name, holder_name_zh,
+    nationality, holder_ref, certificate_number, issued_on, expires_on, channel_fields,
+    status, accepted_at, expected_completion_at
+)
+ORDER BY r.accepted_at
 ON CONFLICT (employer_id, qualification_id, certificate_number, holder_ref)
     WHERE status IN ('accepted', 'verifying') DO NOTHING
 RETURNING {_REQUEST_COLUMNS}
 """
 
 _SELECT_IN_FLIGHT = f"""
-SELECT {_REQUEST_COLUMNS} FROM requests
-WHERE employer_id = $1 AND qualification_id = $2 AND certificate_number = $3 AND holder_ref = $4
+SELECT holder_ref AS in_flight_ref, {_REQUEST_COLUMNS} FROM requests
+WHERE (employer_id, qualification_id, certificate_number, holder_ref) IN (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]))
   AND status IN ('accepted', 'verifying')
 """
-
 _APPLY_VERDICT = """
 UPDATE requests
 SET status = $2, reason = $3::jsonb, checks = $4::jsonb, verification_code = $5,

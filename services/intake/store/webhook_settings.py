@@ -1,5 +1,5 @@
 """Intake's side of notification settings: webhook endpoints and their signing secrets, secret
-rotation and e-mail recipients.
+rotation and e-mail recipients (kept here too, so the employer's pages read them from intake).
 
 Each change is stored with the `EmployerWebhooksConfigured` event that tells the notifier, in
 one transaction (the notifier keeps a rotated-out secret valid for a grace period itself).
@@ -117,8 +117,22 @@ class WebhookSettingsStore:
         unique = list(dict.fromkeys(addresses))
         async with self._pool.acquire() as conn, conn.transaction():
             endpoints = await _endpoints(conn, employer_id)
+            await conn.execute(
+                "INSERT INTO email_recipients (employer_id, addresses) VALUES ($1, $2) "
+                "ON CONFLICT (employer_id) DO UPDATE "
+                "SET addresses = EXCLUDED.addresses, configured_at = now()",
+                employer_id,
+                unique,
+            )
             await _publish(conn, employer_id, endpoints, emails=unique)
         return unique
+
+    async def emails_of(self, employer_id: UUID) -> list[str]:
+        """The addresses last saved for the employer's notifications (none saved: [])."""
+        addresses = await self._pool.fetchval(
+            "SELECT addresses FROM email_recipients WHERE employer_id = $1", employer_id
+        )
+        return list(addresses or [])
 
     def _new_endpoint(self, employer_id: UUID, url: str) -> WebhookEndpoint:
         sealed = self._box.seal(new_webhook_secret(), employer_id, url)

@@ -1,22 +1,24 @@
 """An employer's deliveries (webhooks and e-mails) and their replay, and the addresses its
 notifications are e-mailed to.
 
-Delivery state belongs to the notifier: this asks its internal API on behalf of the employer
-intake authenticated, so employers never reach the notifier directly. The API
-(`GET /v1/webhooks/deliveries`, `POST .../{id}/replay`) and the employer pages both use it.
+Delivery state belongs to the notifier, which publishes each delivery's state on
+`employer.deliveries.v1` after every attempt and replay; intake shows its own projection of
+those events and asks for a replay with `DeliveryReplayRequested` through its outbox, so
+employers never reach the notifier and intake never waits for it. The API
+(`GET /v1/webhooks/deliveries`, `POST .../{id}/replay`) and the employer pages both use this.
 """
 
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-import httpx
 from pydantic import BaseModel, Field
 
 from services.intake.domain.errors import Refusal, RefusalCode
-from services.intake.settings import IntakeSettings
+from services.intake.store.deliveries import DeliveryLogStore, DeliveryRecord
+from services.intake.store.webhook_settings import WebhookSettingsStore
 
-# The notifier's delivery ids (`msg_` and 128 bits in hex) and its cursors (PostgreSQL bigint).
+# The notifier's delivery ids (`msg_` and 128 bits in hex); cursors are a PostgreSQL bigint.
 DELIVERY_ID_PATTERN = r"^msg_[0-9a-f]{32}$"
 MAX_SEQ = 2**63 - 1
 MAX_PAGE = 200
@@ -44,18 +46,10 @@ class DeliveryPage(BaseModel):
     next_before: int | None = Field(description="Pass as `before` for the next page")
 
 
-class NotificationsUnavailable(Exception):
-    """The notifier did not answer (down, slow, or an error of its own): try again shortly."""
-
-
 class Deliveries:
-    def __init__(self, link: IntakeSettings) -> None:
-        self._base = link.notifier_internal_url.rstrip("/") + "/internal/v1/employers"
-        self._headers = {
-            "Authorization": f"Bearer {link.notifier_internal_token.get_secret_value()}"
-        }
-        self._timeout = link.notifier_timeout_seconds
-        self._client: httpx.AsyncClient | None = None
+    def __init__(self, log: DeliveryLogStore, settings: WebhookSettingsStore) -> None:
+        self._log = log
+        self._settings = settings
 
     async def page(
         self,
@@ -67,39 +61,26 @@ class Deliveries:
         before: int | None = None,
     ) -> DeliveryPage:
         """The employer's deliveries, newest first; `next_before` continues the listing."""
-        params = {"limit": str(limit)}
-        for name, value in (("status", status), ("request_id", request_id), ("before", before)):
-            if value is not None:
-                params[name] = str(value)
-        response = await self._call("GET", f"/{employer_id}/deliveries", params)
-        return DeliveryPage.model_validate_json(response.content)
+        records = await self._log.page(
+            employer_id, status=status, request_id=request_id, limit=limit, before_seq=before
+        )
+        next_before = records[-1].seq if len(records) == limit else None
+        return DeliveryPage(items=[_delivery(r) for r in records], next_before=next_before)
 
     async def replay(self, employer_id: UUID, delivery_id: str) -> Delivery:
-        """Send a finished delivery again with the same id (a pending one is left as it is)."""
-        path = f"/{employer_id}/deliveries/{delivery_id}/replay"
-        response = await self._call("POST", path, {}, missing_ok=True)
-        if response.status_code == 404:
+        """Asks the notifier to send a finished delivery again with the same id (it leaves a
+        pending one as it is); answers the delivery as known now."""
+        record = await self._log.request_replay(employer_id, delivery_id)
+        if record is None:
             raise NO_DELIVERY
-        return Delivery.model_validate_json(response.content)
+        return _delivery(record)
 
     async def email_recipients(self, employer_id: UUID) -> list[str]:
-        """The addresses the notifier e-mails the employer's notifications to."""
-        response = await self._call("GET", f"/{employer_id}/emails", {})
-        addresses: list[str] = response.json()["addresses"]
-        return addresses
+        """The addresses the employer's notifications are e-mailed to."""
+        return await self._settings.emails_of(employer_id)
 
-    async def _call(
-        self, method: str, path: str, params: dict[str, str], missing_ok: bool = False
-    ) -> httpx.Response:
-        """The notifier's answer (2xx, or 404 when `missing_ok`), or NotificationsUnavailable."""
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
-        try:
-            response = await self._client.request(
-                method, self._base + path, params=params, headers=self._headers
-            )
-        except httpx.HTTPError as error:
-            raise NotificationsUnavailable from error
-        if response.is_success or (missing_ok and response.status_code == 404):
-            return response
-        raise NotificationsUnavailable(f"the notifier answered {response.status_code}")
+
+def _delivery(record: DeliveryRecord) -> Delivery:
+    return Delivery.model_validate(
+        {**record.__dict__, "id": record.webhook_id}, from_attributes=False
+    )

@@ -6,6 +6,7 @@ The API (`PUT /v1/webhooks`, `POST /v1/webhooks/secrets/rotate`, `PUT /v1/webhoo
 and the employer pages call the same `NotificationSettings`.
 """
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from pydantic import HttpUrl, TypeAdapter, ValidationError
@@ -28,7 +29,7 @@ _HTTP_URL = TypeAdapter(HttpUrl)
 
 class NotificationSettings:
     def __init__(
-        self, store: WebhookSettingsStore, egress: EgressPolicy, own_services: list[str]
+        self, store: WebhookSettingsStore, egress: EgressPolicy, own_services: Sequence[str] = ()
     ) -> None:
         self._store = store
         self._egress = egress

@@ -1,9 +1,8 @@
 """Webhook and e-mail notification settings, the delivery log and replay (admins only).
 
 The same use cases as the API's `/v1/webhooks` routes: `NotificationSettings` (endpoints,
-secrets, e-mail recipients, stored by intake) and `Deliveries` (the notifier's delivery log,
-asked through its internal API). When the notifier does not answer, the log says so and the
-settings still work.
+secrets, e-mail recipients, stored by intake) and `Deliveries` (intake's projection of the
+notifier's delivery log; a replay is asked of the notifier through intake's outbox).
 """
 
 import re
@@ -25,7 +24,6 @@ from services.intake.usecases.deliveries import (
     MAX_SEQ,
     Deliveries,
     DeliveryStatus,
-    NotificationsUnavailable,
 )
 from services.intake.usecases.notification_settings import (
     MAX_EMAILS,
@@ -60,18 +58,17 @@ class _View:
 
 
 def routes(deps: WebDeps) -> list[BaseRoute]:
-    link = deps.settings  # the INTAKE_NOTIFIER_* settings
     settings = NotificationSettings(
-        deps.store.webhook_settings, EgressPolicy.from_env(), [link.notifier_internal_url]
+        deps.store.webhook_settings, EgressPolicy.from_env(), deps.settings.own_service_urls
     )
-    deliveries = Deliveries(link)
+    deliveries = Deliveries(deps.store.deliveries, deps.store.webhook_settings)
 
     async def page(request: Request, view: _View | None = None, status: int = 200) -> Response:
         user = require_admin(request)
         view = view or _View()
         endpoints = await settings.endpoints(user.employer_id)
         stored_urls = [e.url for e in endpoints]
-        recipients = await _recipients(deliveries, user)
+        recipients = await deliveries.email_recipients(user.employer_id)
         log, filters = await _delivery_log(deliveries, user, request)
         notice = view.notice or _notice_of(request)
         context = {
@@ -81,7 +78,7 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
             ),
             "url_problems": view.url_problems,
             "email_fields": _fields(
-                view.emails if view.emails is not None else recipients or [], MAX_EMAILS
+                view.emails if view.emails is not None else recipients, MAX_EMAILS
             ),
             "email_problems": view.email_problems,
             "recipients": recipients,
@@ -167,9 +164,6 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
         except Refusal:
             await _audit(deps, user, "webhooks.delivery.replayed", "refused", delivery_id)
             return await page(request, _View(notice=_NO_DELIVERY), status=404)
-        except NotificationsUnavailable:
-            await _audit(deps, user, "webhooks.delivery.replayed", "unavailable", delivery_id)
-            return await page(request, _View(notice=_UNAVAILABLE), status=503)
         await _audit(deps, user, "webhooks.delivery.replayed", "ok", replayed.id)
         return _back("replayed", delivery=replayed.id, anchor="deliveries")
 
@@ -186,10 +180,6 @@ def routes(deps: WebDeps) -> list[BaseRoute]:
 
 _NO_ENDPOINT = ("No such webhook endpoint.", "未找到该 Webhook 端点。")
 _NO_DELIVERY = ("No such delivery.", "未找到该投递记录。")
-_UNAVAILABLE = (
-    "Delivery records are temporarily unavailable; try again shortly.",
-    "投递记录暂时无法查询，请稍后重试。",
-)
 _NOTICES: Mapping[str, tuple[str, str]] = {
     "saved-endpoints": ("Webhook endpoints saved.", "Webhook 端点已保存。"),
     "removed-endpoint": ("The endpoint was removed.", "该端点已删除。"),
@@ -233,13 +223,6 @@ def _by_index(problems: list[FieldProblem]) -> dict[int, FieldProblem]:
     return found
 
 
-async def _recipients(deliveries: Deliveries, user: WebUser) -> list[str] | None:
-    try:
-        return await deliveries.email_recipients(user.employer_id)
-    except NotificationsUnavailable:
-        return None
-
-
 async def _delivery_log(
     deliveries: Deliveries, user: WebUser, request: Request
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -256,16 +239,13 @@ async def _delivery_log(
     before = int(before_text) if before_text.isdigit() else None
     if before is not None and not 1 <= before <= MAX_SEQ:
         before = None
-    try:
-        found = await deliveries.page(
-            user.employer_id,
-            status=status_filter,
-            request_id=request_id,
-            limit=PAGE_SIZE,
-            before=before,
-        )
-    except NotificationsUnavailable:
-        return {"log": None, "log_problem": "unavailable"}, filters
+    found = await deliveries.page(
+        user.employer_id,
+        status=status_filter,
+        request_id=request_id,
+        limit=PAGE_SIZE,
+        before=before,
+    )
     chosen = {name: value for name, value in filters.items() if value}
     older = urlencode({**chosen, "before": found.next_before}) if found.next_before else None
     log = {

@@ -13,14 +13,14 @@ from services.contracts.events import (
     LocalizedText,
     Stage,
     Verdict,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
 )
 from services.intake.domain.accounts import Role
 from services.intake.store.repository import RequestRecord
 from services.intake.usecases.submitting import read_application, submit_application
 from services.intake.web.deps import WebDeps
-from tests.intake.support import JOINT_QUALIFICATION, application
+from tests.intake.support import JOINT_QUALIFICATION, application, consume
 from tests.intake.web.support import client_as, session_for
 
 pytestmark = pytest.mark.integration
@@ -36,9 +36,9 @@ async def applied(
     return submission.record
 
 
-def verdict(record: RequestRecord, outcome: Verdict = Verdict.AUTHENTIC) -> VerdictReached:
+def verdict(record: RequestRecord, outcome: Verdict = Verdict.AUTHENTIC) -> VerificationConcluded:
     authentic = outcome is Verdict.AUTHENTIC
-    return VerdictReached(
+    return VerificationConcluded(
         request_id=record.id,
         employer_id=record.employer_id,
         region="beijing",
@@ -78,7 +78,7 @@ async def test_the_list_shows_the_employers_applications_newest_first_and_filter
     first = await applied(deps, viewer.employer_id, "LIST-1")
     second = await applied(deps, viewer.employer_id, "LIST-2", region="hebei")
     joint = await applied(deps, viewer.employer_id, "LIST-3", qualification_id=JOINT_QUALIFICATION)
-    await deps.store.apply_verdicts([verdict(first)])
+    await consume(deps.store, verdict(first))
     today = datetime.now(UTC).date()
     async with client_as(web_url, viewer) as client:
         client.cookies.set("qv_employer_lang", "en")
@@ -139,15 +139,12 @@ async def test_the_rows_poll_while_in_flight_and_stop_once_decided(
     async with client_as(web_url, viewer) as client:
         client.cookies.set("qv_employer_lang", "en")
         in_flight = await client.get("/applications/rows", headers={"hx-request": "true"})
-        await deps.store.apply_progress(
-            [
-                VerificationProgressed(
-                    request_id=record.id, employer_id=record.employer_id, stage=Stage.PARKED
-                )
-            ]
+        progressed = VerificationProgressed(
+            request_id=record.id, employer_id=record.employer_id, stage=Stage.PARKED
         )
+        await consume(deps.store, progressed)
         parked = await client.get("/applications/rows")
-        await deps.store.apply_verdicts([verdict(record)])
+        await consume(deps.store, verdict(record))
         decided = await client.get("/applications/rows")
     assert 'hx-trigger="every 3s"' in in_flight.text and "Accepted" in in_flight.text
     assert "Verifying" in parked.text and "enquiry sent" in parked.text
@@ -164,7 +161,7 @@ async def test_the_detail_shows_history_checks_code_and_report_after_a_verdict(
     async with client_as(web_url, viewer) as client:
         client.cookies.set("qv_employer_lang", "en")
         waiting = await client.get(f"/applications/{record.id}")
-        await deps.store.apply_verdicts([verdict(record), verdict(refused, Verdict.NOT_AUTHENTIC)])
+        await consume(deps.store, verdict(record), verdict(refused, Verdict.NOT_AUTHENTIC))
         decided = await client.get(f"/applications/{record.id}")
         not_authentic = await client.get(f"/applications/{refused.id}")
         client.cookies.set("qv_employer_lang", "zh")

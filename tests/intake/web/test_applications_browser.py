@@ -9,6 +9,7 @@ from services.contracts.events import Stage, Verdict, VerificationProgressed
 from services.intake.domain.accounts import Role
 from services.intake.web.deps import WebDeps
 from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
+from tests.intake.support import consume
 from tests.intake.web.support import browse_as, session_for
 from tests.intake.web.test_applications import CODE, applied, verdict
 
@@ -43,9 +44,9 @@ async def test_a_row_follows_its_request_without_a_reload_on_a_phone(
     progressed = VerificationProgressed(
         request_id=record.id, employer_id=record.employer_id, stage=Stage.WAITING_FOR_BODY
     )
-    await deps.store.apply_progress([progressed])
+    await consume(deps.store, progressed)
     await expect(row).to_contain_text("waiting for an awarding body")
-    await deps.store.apply_verdicts([verdict(record)])
+    await consume(deps.store, verdict(record))
     await expect(row).to_contain_text("Authentic")
     assert await page.evaluate("() => window.loadedOnce === true")  # the same page, not reloaded
     phone_shot = screenshots_dir() / "employer-applications-phone.png"
@@ -63,7 +64,7 @@ async def test_the_detail_shows_the_verdicts_checks_and_follows_the_status(
     await expect(page.locator("#application")).to_contain_text("Expected completion")
     await assert_accessible(page)
 
-    await deps.store.apply_verdicts([verdict(record, Verdict.AUTHENTIC)])
+    await consume(deps.store, verdict(record, Verdict.AUTHENTIC))
     await expect(page.locator("#application")).to_contain_text(CODE)
     await expect(page.get_by_role("link", name="Download the report (PDF)")).to_have_attribute(
         "href", f"/applications/{record.id}/report.pdf"

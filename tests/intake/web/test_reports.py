@@ -24,6 +24,7 @@ from tests.intake.report_support import (
     submitted,
     verdict_for,
 )
+from tests.intake.support import consume
 from tests.intake.web.support import SignedIn, browse_as, client_as, session_for
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ async def authentic_request(deps: WebDeps, signed_in: SignedIn) -> tuple[Request
     signed = signed_statement(
         record.id, record.qualification_id, record.body_ids, "ZHANG Wei", record.accepted_at
     )
-    await deps.store.apply_verdicts([verdict_for(record, Verdict.AUTHENTIC, signed)])
+    await consume(deps.store, verdict_for(record, Verdict.AUTHENTIC, signed))
     return record, signed
 
 
@@ -100,7 +101,7 @@ async def test_a_result_that_is_not_authentic_has_no_report_and_says_why(
 ) -> None:
     admin = await session_for(deps, Role.ADMIN)
     record = await submitted(deps.store, deps.applying, admin.employer_id, "REPORT-NOT")
-    await deps.store.apply_verdicts([verdict_for(record, Verdict.NOT_AUTHENTIC)])
+    await consume(deps.store, verdict_for(record, Verdict.NOT_AUTHENTIC))
     async with client_as(web_url, admin) as client:
         answer = await client.get(f"/applications/{record.id}/report.pdf")
     assert answer.status_code == 409
@@ -120,7 +121,7 @@ async def test_an_authentic_result_without_a_signed_statement_says_so(
         record.id, record.qualification_id, record.body_ids, "ZHANG Wei", record.accepted_at
     )
     unsigned = verdict_for(record, Verdict.AUTHENTIC, signed).model_copy(update={"statement": None})
-    await deps.store.apply_verdicts([unsigned])
+    await consume(deps.store, unsigned)
     async with client_as(web_url, viewer) as client:
         answer = await client.get(f"/applications/{record.id}/report.pdf")
     assert answer.status_code == 409
@@ -159,7 +160,7 @@ async def test_the_page_of_a_result_without_a_report_is_accessible(
 ) -> None:
     viewer = await session_for(deps, Role.VIEWER)
     record = await submitted(deps.store, deps.applying, viewer.employer_id, "REPORT-AXE")
-    await deps.store.apply_verdicts([verdict_for(record, Verdict.UNABLE_TO_VERIFY)])
+    await consume(deps.store, verdict_for(record, Verdict.UNABLE_TO_VERIFY))
     await browse_as(page, web_url, viewer)
     for language, heading in (("en", "No verification report"), ("zh", "该结果没有核验报告")):
         await page.goto(f"{web_url}/lang?to={language}&next=/applications/{record.id}/report.pdf")

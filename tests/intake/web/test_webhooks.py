@@ -1,84 +1,29 @@
 """The notification settings page: endpoints with the API's SSRF refusals, secrets shown on
 request and rotated, e-mail recipients, and the delivery log with filters, paging and replay,
-read from the notifier's real internal API (served in-process on the same PostgreSQL)."""
+read from intake's projection of the notifier's delivery updates."""
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from uuid import UUID
 
 import asyncpg
+import orjson
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page, expect
-from starlette.applications import Starlette
 
-from deploy.local.processes import free_port
 from services.intake.domain.accounts import Role
 from services.intake.web.deps import WebDeps
-from services.notifier.api.internal import internal_routes
-from services.notifier.store.repository import MIGRATIONS as NOTIFIER_MIGRATIONS
-from services.notifier.store.repository import NotifierStore
-from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.runtime.lifecycle import http_server
 from tests.browser import describe_violations, screenshots_dir, serious_axe_violations
+from tests.intake.deliveries import delivery_update, given_up, project
 from tests.intake.web.support import (
     SignedIn,
     browse_as,
     client_as,
     post_form,
-    serve_web,
     session_for,
-    web_deps,
 )
-from tests.notifier.events import configured, new_secret, verdict
 
 pytestmark = pytest.mark.integration
-TOKEN = "test-internal-token"
 HOOK = "http://127.0.0.1:9/hooks/verification"  # admitted by the tests' development allow-list
 FORBIDDEN = ["https://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook"]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def notifier_store(module_database: str) -> AsyncIterator[NotifierStore]:
-    pool = await create_pool(module_database, "notifier")
-    await apply_migrations(pool, read_migrations(NOTIFIER_MIGRATIONS))
-    yield NotifierStore(pool)
-    await pool.close()
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    port = free_port()
-    server = http_server(app, "127.0.0.1", port)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest_asyncio.fixture(scope="module")
-async def notifier_url(notifier_store: NotifierStore) -> AsyncIterator[str]:
-    async with serving(Starlette(routes=internal_routes(notifier_store, TOKEN))) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def deps(
-    pool: asyncpg.Pool, channels_file: Path, module_database: str, notifier_url: str
-) -> WebDeps:
-    return web_deps(
-        pool,
-        channels_file,
-        module_database,
-        notifier_internal_url=notifier_url,
-        notifier_internal_token=TOKEN,
-    )
 
 
 async def audited(pool: asyncpg.Pool, user_id: UUID) -> list[tuple[str, str, str | None]]:
@@ -89,14 +34,16 @@ async def audited(pool: asyncpg.Pool, user_id: UUID) -> list[tuple[str, str, str
     return [(row["action"], row["outcome"], row["target"]) for row in rows]
 
 
-async def failed_delivery(store: NotifierStore, employer_id: UUID) -> str:
-    """One of the employer's deliveries, tried once and given up."""
-    await store.accept_verdict(verdict(employer_id), None)
-    due = await store.claim_due(1000, lease_seconds=30)
-    mine = [d for d in due if d.employer_id == employer_id]
-    for delivery in mine:
-        await store.mark_failed_attempt(delivery.webhook_id, "ConnectError", None)
-    return mine[-1].webhook_id
+async def failed_delivery(pool: asyncpg.Pool, employer_id: UUID) -> str:
+    """One of the employer's deliveries, tried once and given up, as the notifier told."""
+    pending = delivery_update(employer_id)
+    await project(pool, pending, given_up(pending))
+    return pending.webhook_id
+
+
+async def replays_asked(pool: asyncpg.Pool) -> list[dict[str, str]]:
+    rows = await pool.fetch("SELECT value FROM outbox WHERE topic = 'employer.replays.v1'")
+    return [orjson.loads(row["value"]) for row in rows]
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.APPLICANT])
@@ -116,10 +63,10 @@ async def test_only_admins_reach_notification_settings(
 
 
 async def test_forbidden_urls_are_refused_each_next_to_its_field_and_nothing_is_stored(
-    deps: WebDeps, web_url: str, notifier_url: str
+    deps: WebDeps, web_url: str
 ) -> None:
     admin = await session_for(deps, Role.ADMIN)
-    typed = [HOOK, *FORBIDDEN, notifier_url + "/internal/v1/employers"]
+    typed = [HOOK, *FORBIDDEN, deps.settings.web_base_url + "/hooks"]  # the platform itself
     async with client_as(web_url, admin) as client:
         client.cookies.set("qv_employer_lang", "en")
         refused = await post_form(client, "/webhooks", "/webhooks/endpoints", {"url": typed})
@@ -210,12 +157,10 @@ async def test_rotating_a_secret_shows_the_new_one_and_says_the_old_keeps_signin
 
 
 async def test_email_recipients_are_checked_each_next_to_its_field_then_published(
-    deps: WebDeps, web_url: str, notifier_store: NotifierStore
+    deps: WebDeps, web_url: str
 ) -> None:
     admin = await session_for(deps, Role.ADMIN)
-    await notifier_store.configure_endpoints(
-        configured(admin.employer_id, {}, emails=["hr@example.cn"])
-    )
+    await deps.store.webhook_settings.set_emails(admin.employer_id, ["hr@example.cn"])
     async with client_as(web_url, admin) as client:
         client.cookies.set("qv_employer_lang", "en")
         shown = await client.get("/webhooks")
@@ -238,23 +183,23 @@ async def test_email_recipients_are_checked_each_next_to_its_field_then_publishe
         str(admin.employer_id).encode(),
     )
     assert any(b"HR@example.cn" in row["value"] for row in published)
+    saved_now = await deps.store.webhook_settings.emails_of(admin.employer_id)
+    assert saved_now == ["HR@example.cn", "b@例子.中国"]
     assert ("webhooks.emails.set", "ok", "2 addresses") in await audited(
         deps.store._pool, admin.user_id
     )
 
 
 async def test_the_delivery_log_filters_pages_and_replays_only_the_employers_own(
-    deps: WebDeps, web_url: str, notifier_store: NotifierStore
+    deps: WebDeps, web_url: str
 ) -> None:
     admin = await session_for(deps, Role.ADMIN)
     other = await session_for(deps, Role.ADMIN)
-    for employer in (admin.employer_id, other.employer_id):
-        await notifier_store.configure_endpoints(configured(employer, {HOOK: new_secret()}))
-    failed = await failed_delivery(notifier_store, admin.employer_id)
-    theirs = await failed_delivery(notifier_store, other.employer_id)
-    for _ in range(20):  # pending ones, more than a page with the failed one
-        await notifier_store.accept_verdict(verdict(admin.employer_id), None)
-    (one,) = await notifier_store.list_deliveries(admin.employer_id, limit=1)
+    failed = await failed_delivery(deps.store._pool, admin.employer_id)
+    theirs = await failed_delivery(deps.store._pool, other.employer_id)
+    pending = [delivery_update(admin.employer_id) for _ in range(20)]
+    await project(deps.store._pool, *pending)  # more than a page with the failed one
+    one = pending[-1]
 
     async with client_as(web_url, admin) as client:
         client.cookies.set("qv_employer_lang", "en")
@@ -281,12 +226,9 @@ async def test_the_delivery_log_filters_pages_and_replays_only_the_employers_own
         assert not_mine.status_code == 404
         bad_id = await post_form(client, "/webhooks", "/webhooks/deliveries/msg_x/replay", {})
         assert bad_id.status_code == 404
-    (after,) = [
-        d
-        for d in await notifier_store.list_deliveries(admin.employer_id, limit=50)
-        if d.webhook_id == failed
-    ]
-    assert after.status == "pending" and after.replayed_at is not None
+    asked = [r for r in await replays_asked(deps.store._pool) if r["webhook_id"] == failed]
+    assert [r["employer_id"] for r in asked] == [str(admin.employer_id)]
+    assert not [r for r in await replays_asked(deps.store._pool) if r["webhook_id"] == theirs]
     trail = await audited(deps.store._pool, admin.user_id)
     assert ("webhooks.delivery.replayed", "ok", failed) in trail
     assert ("webhooks.delivery.replayed", "refused", theirs) in trail
@@ -298,49 +240,14 @@ def _older_cursor(html: str) -> str:
     return html[start : html.index("#", start)]
 
 
-async def test_an_unreachable_notifier_is_said_and_the_settings_still_work(
-    pool: asyncpg.Pool, channels_file: Path, module_database: str
-) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"
-    deps = web_deps(
-        pool,
-        channels_file,
-        module_database,
-        notifier_internal_url=closed,
-        notifier_internal_token=TOKEN,
-        notifier_timeout_seconds=1.0,
-    )
-    admin = await session_for(deps, Role.ADMIN)
-    async with serve_web(deps) as url, client_as(url, admin) as client:
-        client.cookies.set("qv_employer_lang", "en")
-        page = await client.get("/webhooks")
-        saved = await post_form(client, "/webhooks", "/webhooks/endpoints", {"url": HOOK})
-        replay = await post_form(
-            client, "/webhooks", f"/webhooks/deliveries/msg_{'a' * 32}/replay", {}
-        )
-        client.cookies.set("qv_employer_lang", "zh")
-        chinese = await client.get("/webhooks")
-    assert page.status_code == 200
-    assert "Delivery records are temporarily unavailable" in page.text
-    assert "投递记录暂时无法查询" in chinese.text
-    assert "addresses now in use cannot be shown" in page.text
-    assert saved.status_code == 303
-    assert [e.url for e in await deps.store.webhook_settings.secrets_of(admin.employer_id)] == [
-        HOOK
-    ]
-    assert replay.status_code == 503
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_the_page_in_a_browser_has_no_serious_accessibility_violation(
-    deps: WebDeps, web_url: str, notifier_store: NotifierStore, page: Page, width: int
+    deps: WebDeps, web_url: str, page: Page, width: int
 ) -> None:
     admin: SignedIn = await session_for(deps, Role.ADMIN)
     await deps.store.webhook_settings.set_webhooks(admin.employer_id, [HOOK])
-    await notifier_store.configure_endpoints(
-        configured(admin.employer_id, {HOOK: new_secret()}, emails=["hr@example.cn"])
-    )
-    failed = await failed_delivery(notifier_store, admin.employer_id)
+    await deps.store.webhook_settings.set_emails(admin.employer_id, ["hr@example.cn"])
+    failed = await failed_delivery(deps.store._pool, admin.employer_id)
     await page.set_viewport_size({"width": width, "height": 900})
     await browse_as(page, web_url, admin)
     await page.goto(f"{web_url}/lang?to=en&next=/webhooks")
