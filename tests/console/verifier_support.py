@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
-import grpc
 from starlette.applications import Starlette
 
 from deploy.local.processes import free_port
+from services.contracts.events import VerificationRequested
 from services.reference.channels import ChannelType
 from services.runtime.db import apply_migrations, create_pool, read_migrations
 from services.runtime.lifecycle import http_server
@@ -22,10 +22,9 @@ from services.verifier.channels.contact import BodyContacts, Channel
 from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.enquiry import EnquiryChannel
 from services.verifier.channels.http_clients import BodyClients
-from services.verifier.events.requests import RequestVerifier
-from services.verifier.registry_client import RegistryClient
 from services.verifier.store.open_enquiries import OpenEnquiryReader
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
+from services.verifier.verifying import RequestVerifier
 from simulator.population import CertificateKind, find
 from simulator.server import RunningSimulator, start_simulator
 from tests.verifier.support import (
@@ -53,20 +52,24 @@ class RunningVerifier:
         """A request to the telephone body, parked until someone answers; its reference."""
         cert = find(SEED, TELEPHONE_BODY)
         request = request_for([TELEPHONE_BODY], cert.certificate_number, cert.claimed_name)
-        await self.verifier.take_on([(request, None)])
-        await self.verifier.drain()
+        await self.verify(request)
         return f"{request.request_id}.{TELEPHONE_BODY}", request.request_id
 
     async def verify_by_api(
         self, body_id: str = API_BODY, kind: CertificateKind = "revoked"
     ) -> UUID:
-        """A request to a credential-API body, answered at once (not authentic: the
-        registry, which issues codes, is not running here)."""
+        """A request to a credential-API body, answered at once."""
         cert = find(SEED, body_id, kind)
         request = request_for([body_id], cert.certificate_number, cert.claimed_name)
-        await self.verifier.take_on([(request, None)])
-        await self.verifier.drain()
+        await self.verify(request)
         return request.request_id
+
+    async def verify(self, request: VerificationRequested) -> None:
+        """As the verifier's subscriber does: taken on in a transaction, worked on after it."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            start = await self.verifier.take_on(conn, [(request, None)])
+        start()
+        await self.verifier.drain()
 
     async def verdict_of(self, request_id: UUID) -> str | None:
         await self.verifier.drain()
@@ -96,9 +99,7 @@ async def serving_verifier(database_url: str) -> AsyncIterator[RunningVerifier]:
         open_seconds=600,
     )
     contacts = BodyContacts(book, simulator.base_url, channels, backoff_base=0.01)
-    # Nothing here is authentic, so the registry is never called; an unused port proves it.
-    registry = RegistryClient("127.0.0.1:9", grpc.ssl_channel_credentials(), timeout_seconds=1)
-    verifier = RequestVerifier(contacts, registry, VerifierStore(pool), owner="ops-test")
+    verifier = RequestVerifier(contacts, VerifierStore(pool), owner="ops-test")
     app = Starlette(
         routes=[
             *enquiry_routes(verifier.answer_arrived, "callback-secret", OPERATOR_TOKEN),
@@ -120,6 +121,5 @@ async def serving_verifier(database_url: str) -> AsyncIterator[RunningVerifier]:
     finally:
         server.should_exit = True
         await serving
-        await registry.close()
         await pool.close()
         await simulator.stop()
