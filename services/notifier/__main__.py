@@ -1,23 +1,16 @@
-"""Composition root of the notifier: settings -> adapters -> consumer and sender."""
+"""Composition root of the notifier: settings -> adapters -> broker and sender."""
 
 from datetime import timedelta
 
 import httpx
 from starlette.applications import Starlette
 
-from services.contracts.topics import (
-    ALL_TOPICS,
-    EMPLOYER_MAIL,
-    EMPLOYER_WEBHOOKS,
-    VERDICT_REACHED,
-    VERIFICATION_PROGRESSED,
-)
-from services.notifier.api.internal import internal_routes
+from services.contracts.topics import ALL_TOPICS
 from services.notifier.delivery.account_email import AccountEmailTransport
 from services.notifier.delivery.email import EmailTransport
 from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
-from services.notifier.events.handlers import notifier_handler
+from services.notifier.events.router import GROUP, PUBLISHERS, STORE, router
 from services.notifier.settings import NotifierSettings
 from services.notifier.store.repository import (
     ACCOUNT_EMAIL,
@@ -30,13 +23,15 @@ from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
-from services.runtime.kafka import EventConsumer
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
+from services.runtime.messaging import new_broker, start_broker
+from services.runtime.notifications import Notifications
 from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
-from services.runtime.outbox import OutboxRelay
+from services.runtime.outbox import OutboxRelay, outbox_signal
+from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops, until_available
 from services.runtime.secret_box import SecretBox
-from services.runtime.startup import open_database, start_producer
+from services.runtime.startup import open_database
 
 
 async def main() -> None:
@@ -47,7 +42,13 @@ async def main() -> None:
     pool = await open_database(
         settings.database_url, settings.schema_name, MIGRATIONS, max_size=settings.pool_size
     )
-    producer = await start_producer(settings.kafka_bootstrap_servers, "notifier", ALL_TOPICS)
+    bootstrap = settings.kafka_bootstrap_servers
+    consumption = ReliableConsumption(
+        group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
+    )
+    broker = new_broker(
+        bootstrap, "notifier", keys.signer, consumption=consumption, routers=[router]
+    )
     # Keep-alive for every connection in flight: without it each webhook opens a new one.
     limits = httpx.Limits(
         max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
@@ -59,14 +60,8 @@ async def main() -> None:
             )
             # Once, after migration 003: secrets stored in clear before are sealed in place.
             await until_available("webhook secrets", lambda: store.seal_clear_secrets(box))
-            consumer = EventConsumer(
-                bootstrap=settings.kafka_bootstrap_servers,
-                group_id="notifier",
-                topics=[EMPLOYER_MAIL, EMPLOYER_WEBHOOKS, VERDICT_REACHED, VERIFICATION_PROGRESSED],
-                handler=notifier_handler(store),
-                producer=producer,
-                keys=keys,
-            )
+            broker.context.set_global(STORE, store)
+            notifications = Notifications(pool)
             smtp = EmailTransport(
                 settings.smtp_host,
                 settings.smtp_port,
@@ -75,7 +70,7 @@ async def main() -> None:
             )
             sender = DeliverySender(
                 store,
-                pool,
+                notifications,
                 {
                     WEBHOOK: WebhookTransport(http, box, settings.delivery_timeout_seconds),
                     EMAIL: smtp,
@@ -86,24 +81,24 @@ async def main() -> None:
                 max_in_flight=settings.max_in_flight,
                 max_in_flight_per_employer=settings.max_in_flight_per_employer,
             )
-            health = {"database": database_check(pool), "kafka": kafka_check(producer)}
-            token = settings.internal_token.get_secret_value()
+            relay = OutboxRelay(pool, PUBLISHERS, wakeup=outbox_signal(notifications))
+            health = {"database": database_check(pool), "kafka": kafka_check(broker)}
             loops = Loops()
             ops = Starlette(
-                routes=ops_routes(health, loops) + internal_routes(store, token),
-                exception_handlers=database_away_handlers(),
+                routes=ops_routes(health, loops), exception_handlers=database_away_handlers()
             )
+            await start_broker(broker, bootstrap, ALL_TOPICS, [GROUP])
             await run_until_stopped(
                 {
-                    "outbox relay": OutboxRelay(pool, producer, signer=keys.signer).run,
-                    "consumer": consumer.run,
+                    "notifications": notifications.run,
+                    "outbox relay": relay.run,
                     "delivery sender": sender.run,
                 },
                 [http_server(ops, settings.host, settings.ops_port)],
                 loops,
             )
         finally:
-            await producer.stop()
+            await broker.stop()
             await pool.close()
 
 

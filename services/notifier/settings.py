@@ -1,19 +1,13 @@
 """Notifier configuration, from environment variables (prefix NOTIFIER_)."""
 
-from typing import ClassVar, Self
-
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from services.runtime.environment import require_outside_development
 
 
 class NotifierSettings(BaseSettings):
+    """Its one secret, WEBHOOK_SECRETS_KEY, is read by `SecretBox.at_start`."""
+
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_")
-    # Secrets required unless QV_ENV=development, and their publicly known development values.
-    DEVELOPMENT_SECRETS: ClassVar[dict[str, str]] = {
-        "internal_token": "local-development-internal-token"
-    }
 
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:15432/postgres",
@@ -38,15 +32,9 @@ class NotifierSettings(BaseSettings):
     max_in_flight_per_employer: int = 8
     # After a secret rotation the previous secret keeps signing for this long.
     secret_grace_seconds: float = 24 * 3600.0
-    # Shared with intake, which calls the internal API (deliveries, replay) on the ops port.
-    internal_token: SecretStr = SecretStr("")  # required outside development
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_sender: str = "notifications@qualverify.local"
     smtp_timeout_seconds: float = 10.0
     pool_size: int = 20
     log_level: str = "INFO"
-
-    @model_validator(mode="after")
-    def _required_outside_development(self) -> Self:
-        return require_outside_development(self, self.DEVELOPMENT_SECRETS)

@@ -336,14 +336,14 @@ def test_compose_takes_every_production_secret_and_publishes_none() -> None:
         assert EGRESS_ALLOW not in services[name]["environment"], name
     drifted = copy.deepcopy(load_compose())
     drifted["services"]["verifier"]["environment"]["VERIFIER_OPERATOR_TOKEN"] = "${X:-op}"
-    del drifted["services"]["notifier"]["environment"]["NOTIFIER_INTERNAL_TOKEN"]
+    del drifted["services"]["notifier"]["environment"]["WEBHOOK_SECRETS_KEY"]
     drifted["services"]["intake"]["environment"][EGRESS_ALLOW] = "${QV_EGRESS_ALLOW:-simulator}"
     problems = "\n".join(
         compose_secret_mismatches(drifted) + compose_mismatches(drifted, local_specs())
     )
     for expected in (
         "verifier: VERIFIER_OPERATOR_TOKEN has a published default 'op'",
-        "notifier: NOTIFIER_INTERNAL_TOKEN cannot be set",
+        "notifier: WEBHOOK_SECRETS_KEY cannot be set",
         "intake: QV_EGRESS_ALLOW='simulator' in a container",
     ):
         assert expected in problems

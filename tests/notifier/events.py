@@ -12,7 +12,7 @@ from services.contracts.events import (
     LocalizedText,
     Stage,
     Verdict,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
     WebhookEndpoint,
 )
@@ -42,8 +42,9 @@ def configured(
     )
 
 
-def verdict(employer_id: UUID, request_id: UUID | None = None) -> VerdictReached:
-    return VerdictReached(
+def concluded(employer_id: UUID, request_id: UUID | None = None) -> VerificationConcluded:
+    """The registry's record of an authentic verdict, with its code."""
+    return VerificationConcluded(
         request_id=request_id or uuid4(),
         employer_id=employer_id,
         region="beijing",

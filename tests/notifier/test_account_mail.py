@@ -14,25 +14,31 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiosmtpd.controller import Controller
+from faststream.kafka import KafkaRouter
 
 from deploy.local.processes import free_port
-from services.contracts.events import AccountMail, AccountMailRequested, LocalizedText
-from services.contracts.topics import EMPLOYER_MAIL
+from services.contracts.events import (
+    AccountMail,
+    AccountMailRequested,
+    DeliveryReplayRequested,
+    LocalizedText,
+)
+from services.contracts.topics import ALL_TOPICS, EMPLOYER_MAIL
 from services.intake.store.account_mail import request_mail
 from services.intake.store.repository import MIGRATIONS as INTAKE_MIGRATIONS
 from services.notifier.delivery.account_email import AccountEmailTransport
 from services.notifier.delivery.email import EmailTransport
 from services.notifier.delivery.sender import DeliverySender
-from services.notifier.events.handlers import notifier_handler
 from services.notifier.store.repository import ACCOUNT_EMAIL, NotifierStore, account_mail_id
 from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.runtime.event_auth import EventKeys
-from services.runtime.kafka import EventConsumer, create_producer
+from services.runtime.kafka import create_producer
+from services.runtime.messaging import declare_publishers, new_broker, start_broker
 from services.runtime.notifications import Notifications
 from services.runtime.outbox import OutboxRelay
 from services.runtime.secret_box import SecretBox, mail_recipient_binding
 from tests.infra import Infra
-from tests.kafka_probe import skip_history
+from tests.notifier.deliveries import deliveries_of
+from tests.notifier.running import running_notifier
 from tests.notifier.smtp import Mailbox
 from tests.signing import signer_of
 
@@ -62,35 +68,19 @@ async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
         await producer.stop()
 
 
-@contextlib.asynccontextmanager
-async def running_notifier(
-    infra: Infra, pool: asyncpg.Pool, producer: AIOKafkaProducer, smtp_port: int
-) -> AsyncIterator[NotifierStore]:
-    """The notifier's consumer (of employer.mail.v1, as the service runs it) and its sender."""
-    group = f"notifier-mail-test-{uuid4()}"
-    await skip_history(infra.kafka_bootstrap_servers, group, [EMPLOYER_MAIL.name])
-    store = NotifierStore(pool)
-    consumer = EventConsumer(
-        bootstrap=infra.kafka_bootstrap_servers,
-        group_id=group,
-        topics=[EMPLOYER_MAIL],
-        handler=notifier_handler(store),
-        producer=producer,
-        keys=EventKeys.load("notifier"),
+@pytest_asyncio.fixture
+async def intake_relay(infra: Infra, intake_pool: asyncpg.Pool) -> AsyncIterator[OutboxRelay]:
+    """Intake's outbox relay, publishing its account mail signed as intake."""
+    router = KafkaRouter()
+    publishers = declare_publishers(router, [AccountMailRequested])
+    broker = new_broker(
+        infra.kafka_bootstrap_servers, "intake", signer_of("intake"), routers=[router]
     )
-    notifications = Notifications(pool)
-    sender = sender_to(store, notifications, smtp_port)
-    async with asyncio.TaskGroup() as tasks:
-        running = [
-            tasks.create_task(consumer.run()),
-            tasks.create_task(sender.run()),
-            tasks.create_task(notifications.run()),
-        ]
-        try:
-            yield store
-        finally:
-            for task in running:
-                task.cancel()
+    await start_broker(broker, infra.kafka_bootstrap_servers, ALL_TOPICS)
+    try:
+        yield OutboxRelay(intake_pool, publishers)
+    finally:
+        await broker.stop()
 
 
 def sender_to(store: NotifierStore, notifications: Notifications, smtp_port: int) -> DeliverySender:
@@ -148,6 +138,7 @@ async def raw_records(bootstrap: str, employer_id: UUID) -> list[tuple[bytes, li
 async def test_an_account_mail_goes_from_intake_to_the_mailbox_once_and_sealed_on_kafka(
     infra: Infra,
     intake_pool: asyncpg.Pool,
+    intake_relay: OutboxRelay,
     notifier_pool: asyncpg.Pool,
     producer: AIOKafkaProducer,
     mailbox: Mailbox,
@@ -155,9 +146,10 @@ async def test_an_account_mail_goes_from_intake_to_the_mailbox_once_and_sealed_o
     employer_id = uuid4()
     address = f"contact-{employer_id.hex[:8]}@harbour.example"
     link = f"http://127.0.0.1:8086/verify-email?token=secret-{uuid4().hex}"
-    async with running_notifier(infra, notifier_pool, producer, mailbox.port) as store:
+    bootstrap = infra.kafka_bootstrap_servers
+    async with running_notifier(bootstrap, notifier_pool, mailbox.port):
         mail_id = await request(intake_pool, employer_id, address, link, link_valid_hours=24)
-        relay = OutboxRelay(intake_pool, producer, signer=signer_of("intake"))
+        relay = intake_relay
         assert await relay.publish_batch() == 1
 
         message = await mailbox.next()
@@ -189,8 +181,12 @@ async def test_an_account_mail_goes_from_intake_to_the_mailbox_once_and_sealed_o
         )
         assert row is not None and row["status"] == "delivered"
         assert address not in row["url"] and link.encode() not in row["payload"], "sealed at rest"
-        assert await store.list_deliveries(employer_id) == [], "not in the delivery log"
-        assert await store.replay(employer_id, account_mail_id(mail_id)) is None, "nor replayed"
+        assert await deliveries_of(notifier_pool, employer_id) == [], "not in the delivery log"
+        replay = DeliveryReplayRequested(
+            employer_id=employer_id, webhook_id=account_mail_id(mail_id)
+        )
+        assert await NotifierStore(notifier_pool).replay([(replay, None)]) == [], "nor replayed"
+        assert await notifier_pool.fetchval("SELECT count(*) FROM outbox") == 0, "nor announced"
 
 
 async def test_a_mail_server_down_is_retried_until_the_mail_goes_out(

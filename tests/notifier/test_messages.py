@@ -14,17 +14,18 @@ from services.contracts.events import (
     LocalizedText,
     Stage,
     Verdict,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
 )
+from services.notifier.domain.delivery_log import masked_destination
 from services.notifier.domain.messages import completed_payload, email_of, progressed_payload
 from services.notifier.domain.webhooks import sign, signature_header
 
 DECIDED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def verdict(code: str | None = "0EEN-2D2S-MS4A-PSD0-X") -> VerdictReached:
-    return VerdictReached(
+def verdict(code: str | None = "0EEN-2D2S-MS4A-PSD0-X") -> VerificationConcluded:
+    return VerificationConcluded(
         request_id=uuid4(),
         employer_id=uuid4(),
         region="hebei",
@@ -82,3 +83,10 @@ def test_each_valid_secret_signs_separately() -> None:
     for key in (b"o" * 32, b"n" * 32):
         digest = hmac.new(key, b"msg_1.1700000000.{}", hashlib.sha256).digest()
         assert "v1," + base64.b64encode(digest).decode() in header.split(" ")
+
+
+def test_the_delivery_log_masks_addresses_and_keeps_webhook_urls() -> None:
+    assert masked_destination("email", "mailto:hr.team@example.cn") == "mailto:h***@example.cn"
+    assert masked_destination("webhook", "https://hooks.example.cn/qv") == (
+        "https://hooks.example.cn/qv"
+    )

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from deploy.local.processes import free_port
+from services.contracts.events import DeliveryReplayRequested
 from services.notifier.delivery.email import EmailTransport
 from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
@@ -22,7 +23,8 @@ from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, de
 from services.runtime.egress import EgressPolicy, guarded_client
 from services.runtime.notifications import Notifications
 from tests.e2e.conftest import verify_standard_webhook
-from tests.notifier.events import BOX, configured, new_secret, verdict
+from tests.notifier.deliveries import deliveries_of
+from tests.notifier.events import BOX, concluded, configured, new_secret
 from tests.notifier.receiver import RecordingEndpoint, recording_endpoint
 from tests.notifier.smtp import Mailbox
 
@@ -64,17 +66,21 @@ async def running_sender(
                     await task
 
 
+def replay_of(employer: UUID, webhook_id: str) -> DeliveryReplayRequested:
+    return DeliveryReplayRequested(employer_id=employer, webhook_id=webhook_id)
+
+
 async def eventually(check: Callable[[], object], timeout: float = 15) -> None:
     async with asyncio.timeout(timeout):
         while not await check():  # type: ignore[misc]
             await asyncio.sleep(0.02)
 
 
-async def statuses(store: NotifierStore, employer: UUID) -> list[str]:
-    return [v.status for v in await store.list_deliveries(employer)]
+async def statuses(pool: asyncpg.Pool, employer: UUID) -> list[str]:
+    return [v.status for v in await deliveries_of(pool, employer)]
 
 
-async def test_signed_webhooks_arrive_within_milliseconds_of_the_verdict(
+async def test_signed_webhooks_arrive_within_milliseconds_of_the_concluded(
     notifier_pool: asyncpg.Pool, endpoint: RecordingEndpoint
 ) -> None:
     employer, secret = uuid4(), new_secret()
@@ -82,9 +88,9 @@ async def test_signed_webhooks_arrive_within_milliseconds_of_the_verdict(
         await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
         latencies = []
         for count in range(1, 41):
-            event = verdict(employer)
+            event = concluded(employer)
             queued = time.monotonic()
-            await store.accept_verdict(event, None)
+            await store.accept_conclusions([event])
             (webhook,) = (await endpoint.wait_for(count))[-1:]
             latencies.append(endpoint.attempts[-1].at - queued)
             assert webhook.headers["webhook-id"] == delivery_id(event.event_id, endpoint.url)
@@ -106,9 +112,9 @@ async def test_a_failing_endpoint_gets_the_same_webhook_until_it_recovers(
     endpoint.status_codes = [500, 503, 502]
     async with running_sender(notifier_pool, time_scale=SLOWER) as store:
         await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
-        await store.accept_verdict(verdict(employer), None)
+        await store.accept_conclusions([concluded(employer)])
         await endpoint.wait_for(1)
-        await eventually(lambda: _all(store, employer, "delivered"))
+        await eventually(lambda: _all(notifier_pool, employer, "delivered"))
     ids = {a.webhook.headers["webhook-id"] for a in endpoint.attempts}
     assert [a.status for a in endpoint.attempts] == [500, 503, 502, 204]
     assert len(ids) == 1, "every retry carries the same webhook-id"
@@ -116,7 +122,7 @@ async def test_a_failing_endpoint_gets_the_same_webhook_until_it_recovers(
     gaps = [b.at - a.at for a, b in zip(endpoint.attempts, endpoint.attempts[1:], strict=False)]
     scheduled = [d.total_seconds() * SLOWER for d in RETRY_SCHEDULE[1:4]]
     assert all(gap >= delay for gap, delay in zip(gaps, scheduled, strict=True)), "backing off"
-    (view,) = await store.list_deliveries(employer)
+    (view,) = await deliveries_of(notifier_pool, employer)
     assert (view.attempts, view.last_error) == (4, None)
 
 
@@ -127,15 +133,15 @@ async def test_an_exhausted_delivery_fails_visibly_and_replays_with_the_same_id(
     endpoint.status_codes = [500] * 8  # the whole schedule
     async with running_sender(notifier_pool) as store:
         await store.configure_endpoints(configured(employer, {endpoint.url: secret}))
-        await store.accept_verdict(verdict(employer), None)
-        await eventually(lambda: _all(store, employer, "failed"))
-        (failed,) = await store.list_deliveries(employer)
+        await store.accept_conclusions([concluded(employer)])
+        await eventually(lambda: _all(notifier_pool, employer, "failed"))
+        (failed,) = await deliveries_of(notifier_pool, employer)
         assert (failed.attempts, failed.last_error) == (8, "HTTP 500")
         assert endpoint.delivered() == []
 
-        await store.replay(employer, failed.webhook_id)
+        await store.replay([(replay_of(employer, failed.webhook_id), None)])
         (webhook,) = await endpoint.wait_for(1)
-        await eventually(lambda: _all(store, employer, "delivered"))
+        await eventually(lambda: _all(notifier_pool, employer, "delivered"))
     assert webhook.headers["webhook-id"] == failed.webhook_id
     assert verify_standard_webhook(secret, webhook)
 
@@ -147,15 +153,15 @@ async def test_a_removed_endpoint_fails_at_once(
     async with running_sender(notifier_pool, time_scale=1.0) as store:
         await store.configure_endpoints(configured(employer, {endpoint.url: new_secret()}))
         endpoint.status_codes = [500]
-        await store.accept_verdict(verdict(employer), None)
+        await store.accept_conclusions([concluded(employer)])
         await endpoint.wait_for(0)
-        await eventually(lambda: _attempted(store, employer))
+        await eventually(lambda: _attempted(notifier_pool, employer))
         await store.configure_endpoints(configured(employer, {}))
-        (view,) = await store.list_deliveries(employer)
-        await store.replay(employer, view.webhook_id)  # still pending: no effect
+        (view,) = await deliveries_of(notifier_pool, employer)
+        await store.replay([(replay_of(employer, view.webhook_id), None)])  # pending: no effect
         await notifier_pool.execute("UPDATE deliveries SET next_attempt_at = now()")
-        await eventually(lambda: _all(store, employer, "failed"))
-        (view,) = await store.list_deliveries(employer)
+        await eventually(lambda: _all(notifier_pool, employer, "failed"))
+        (view,) = await deliveries_of(notifier_pool, employer)
     assert view.last_error == "endpoint removed"
 
 
@@ -163,12 +169,12 @@ async def test_an_email_arrives_bilingual_with_a_stable_message_id(
     notifier_pool: asyncpg.Pool, mailbox: Mailbox
 ) -> None:
     employer = uuid4()
-    event = verdict(employer)
+    event = concluded(employer)
     async with running_sender(notifier_pool, smtp_port=mailbox.port) as store:
         await store.configure_endpoints(configured(employer, {}, ["hr@employer.example.cn"]))
-        await store.accept_verdict(event, None)
+        await store.accept_conclusions([event])
         message: EmailMessage = await mailbox.next()
-        await eventually(lambda: _all(store, employer, "delivered"))
+        await eventually(lambda: _all(notifier_pool, employer, "delivered"))
     assert message["To"] == "hr@employer.example.cn"
     assert message["Message-ID"] == (
         f"<{delivery_id(event.event_id, 'mailto:hr@employer.example.cn')}@qualverify.test>"
@@ -185,20 +191,20 @@ async def test_an_unreachable_mail_server_is_retried_with_the_error_recorded(
     employer = uuid4()
     async with running_sender(notifier_pool, smtp_port=free_port(), time_scale=1.0) as store:
         await store.configure_endpoints(configured(employer, {}, ["hr@employer.example.cn"]))
-        await store.accept_verdict(verdict(employer), None)
-        await eventually(lambda: _attempted(store, employer))
-        (view,) = await store.list_deliveries(employer)
+        await store.accept_conclusions([concluded(employer)])
+        await eventually(lambda: _attempted(notifier_pool, employer))
+        (view,) = await deliveries_of(notifier_pool, employer)
     assert view.status == "pending" and view.last_error
     assert view.next_attempt_at is not None
 
 
-async def _all(store: NotifierStore, employer: UUID, status: str) -> bool:
-    found = await statuses(store, employer)
+async def _all(pool: asyncpg.Pool, employer: UUID, status: str) -> bool:
+    found = await statuses(pool, employer)
     return bool(found) and set(found) == {status}
 
 
-async def _attempted(store: NotifierStore, employer: UUID) -> bool:
-    return any(v.attempts for v in await store.list_deliveries(employer))
+async def _attempted(pool: asyncpg.Pool, employer: UUID) -> bool:
+    return any(v.attempts for v in await deliveries_of(pool, employer))
 
 
 async def test_an_unexpected_error_in_a_delivery_ends_in_bounded_retries_then_failed(
@@ -213,9 +219,9 @@ async def test_an_unexpected_error_in_a_delivery_ends_in_bounded_retries_then_fa
             employer,
             ["hr\x1c@example.cn"],
         )
-        await store.accept_verdict(verdict(employer), None)
-        await eventually(lambda: _all(store, employer, "failed"))
-        (view,) = await store.list_deliveries(employer)
+        await store.accept_conclusions([concluded(employer)])
+        await eventually(lambda: _all(notifier_pool, employer, "failed"))
+        (view,) = await deliveries_of(notifier_pool, employer)
     assert view.attempts == len(RETRY_SCHEDULE)
     assert view.last_error == "ValueError"
 
@@ -234,10 +240,10 @@ async def test_a_hanging_receiver_does_not_delay_another_employers_webhooks(
         await store.configure_endpoints(configured(hanging, {endpoint.url: new_secret()}))
         await store.configure_endpoints(configured(prompt, {other.url: new_secret()}))
         for _ in range(12):  # enough to fill every slot of the sender three times over
-            await store.accept_verdict(verdict(hanging), None)
+            await store.accept_conclusions([concluded(hanging)])
         await endpoint.seen.wait()
         queued = time.monotonic()
-        await store.accept_verdict(verdict(prompt), None)
+        await store.accept_conclusions([concluded(prompt)])
         await other.wait_for(1, timeout=10)
         waited = other.attempts[0].at - queued
     print(f"another employer's webhook arrived {waited * 1000:.0f} ms after its verdict")
@@ -256,7 +262,7 @@ async def test_a_lone_employer_is_not_held_to_its_share(
     ) as store:
         await store.configure_endpoints(configured(employer, {endpoint.url: new_secret()}))
         for _ in range(6):
-            await store.accept_verdict(verdict(employer), None)
+            await store.accept_conclusions([concluded(employer)])
         await endpoint.wait_for(6, timeout=10)
     arrivals = sorted(attempt.at for attempt in endpoint.attempts)
     assert arrivals[-1] - arrivals[0] < 0.8, "the sixth waited for earlier ones to finish"
@@ -271,8 +277,8 @@ async def test_a_webhook_to_a_name_now_resolving_to_an_internal_address_is_not_s
     rebound = endpoint.url.replace("127.0.0.1", "localhost")
     async with running_sender(notifier_pool, egress=EgressPolicy()) as store:
         await store.configure_endpoints(configured(employer, {rebound: new_secret()}))
-        await store.accept_verdict(verdict(employer), None)
-        await eventually(lambda: _all(store, employer, "failed"))
-        (view,) = await store.list_deliveries(employer)
+        await store.accept_conclusions([concluded(employer)])
+        await eventually(lambda: _all(notifier_pool, employer, "failed"))
+        (view,) = await deliveries_of(notifier_pool, employer)
     assert view.attempts == 1 and view.last_error == "forbidden destination"
     assert endpoint.attempts == [] and not endpoint.seen.is_set()

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from services.contracts.events import Stage, VerdictReached, VerificationProgressed
+from services.contracts.events import Stage, VerificationConcluded, VerificationProgressed
 
 COMPLETED = "verification.completed"
 PROGRESSED = "verification.progressed"
@@ -31,18 +31,19 @@ _STAGE_TEXT = {
 }
 
 
-def completed_payload(verdict: VerdictReached) -> bytes:
+def completed_payload(conclusion: VerificationConcluded) -> bytes:
+    decided_at = conclusion.decided_at.isoformat()
     return orjson.dumps(
         {
             "type": COMPLETED,
-            "timestamp": verdict.decided_at.isoformat(),
+            "timestamp": decided_at,
             "data": {
-                "request_id": str(verdict.request_id),
-                "status": verdict.verdict.value,
-                "verification_code": verdict.verification_code,
-                "reason": verdict.reason.model_dump(),
-                "checks": [c.model_dump(mode="json") for c in verdict.checks],
-                "decided_at": verdict.decided_at.isoformat(),
+                "request_id": str(conclusion.request_id),
+                "status": conclusion.verdict.value,
+                "verification_code": conclusion.verification_code,
+                "reason": conclusion.reason.model_dump(),
+                "checks": [c.model_dump(mode="json") for c in conclusion.checks],
+                "decided_at": decided_at,
             },
         }
     )

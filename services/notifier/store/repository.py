@@ -1,9 +1,13 @@
 """PostgreSQL repository of the notifier: endpoints, e-mail recipients, request progress,
-deliveries (webhooks and e-mails), processed events and the outbox."""
+deliveries (webhooks and e-mails) and the outbox of the employer's delivery log.
+
+Consumed events arrive de-duplicated by the consumption middleware, and each write below is
+idempotent as well (delivery ids derive from the event), so an event stored twice by a caller
+outside the middleware still queues each notification once."""
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,13 +18,16 @@ import asyncpg
 
 from services.contracts.events import (
     AccountMailRequested,
+    DeliveryReplayRequested,
+    DeliveryStatus,
+    DeliveryUpdated,
     EmployerWebhooksConfigured,
-    OutcomePublished,
     Stage,
-    VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
 )
 from services.notifier.domain.account_mail import QueuedAccountMail
+from services.notifier.domain.delivery_log import masked_destination
 from services.notifier.domain.messages import (
     COMPLETED,
     PROGRESSED,
@@ -36,7 +43,7 @@ from services.notifier.domain.progress import (
 from services.runtime.batching import GroupCommit
 from services.runtime.db import Connection
 from services.runtime.email_address import InvalidEmailAddress, normalised_email
-from services.runtime.outbox import write_outbox
+from services.runtime.outbox import write_traced_outbox
 from services.runtime.secret_box import SecretBox, is_sealed
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -68,38 +75,22 @@ class DueDelivery:
 
 
 @dataclass(frozen=True)
-class DeliveryView:
-    """A delivery as its employer sees it."""
+class Attempt:
+    """The result of one attempt at a delivery."""
 
     webhook_id: str
-    request_id: UUID
-    channel: str
-    destination: str
-    event_type: str
-    status: str
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    created_at: datetime
-    replayed_at: datetime | None
-    seq: int
+    error: str | None = None  # None: delivered
+    next_attempt_at: datetime | None = None  # after a failure; None: given up
+
+
+Traced = tuple[DeliveryReplayRequested, str | None]  # with the trace context it arrived with
 
 
 class NotifierStore:
     def __init__(self, pool: asyncpg.Pool, *, secret_grace: timedelta = timedelta(hours=24)):
         self._pool = pool
         self._secret_grace = secret_grace
-        self._delivered = GroupCommit[str, None](self._mark_delivered)
-
-    async def _first_time(self, conn: Connection, event_id: UUID) -> bool:
-        return bool(
-            await conn.fetchval(
-                "INSERT INTO processed_events (event_id) VALUES ($1) "
-                "ON CONFLICT DO NOTHING RETURNING true",
-                event_id,
-            )
-        )
+        self._attempts = GroupCommit[Attempt, None](self._record_attempts)
 
     @contextlib.asynccontextmanager
     async def transaction(self, conn: Connection | None = None) -> AsyncIterator[Connection]:
@@ -110,30 +101,25 @@ class NotifierStore:
         async with self._pool.acquire() as own, own.transaction():
             yield own
 
-    async def accept_verdict(
-        self, verdict: VerdictReached, traceparent: str | None, within: Connection | None = None
+    async def accept_conclusions(
+        self, conclusions: Sequence[VerificationConcluded], within: Connection | None = None
     ) -> None:
-        """Queue the notifications and the regional outcome, once per event."""
+        """Finish the requests and queue their notifications: a few statements for the whole
+        batch, and a payload built only for employers with somewhere to send it."""
+        if not conclusions:
+            return
         async with self.transaction(within) as conn:
-            if not await self._first_time(conn, verdict.event_id):
-                return
             await conn.execute(
-                "INSERT INTO request_progress (request_id, stage, finished, updated_at) "
-                "VALUES ($1, $2, true, $3) ON CONFLICT (request_id) DO UPDATE "
-                "SET finished = true, updated_at = EXCLUDED.updated_at",
-                verdict.request_id,
-                ACCEPTED.stage.value,
-                verdict.decided_at,
+                _FINISH_REQUESTS, *_columns(_latest_per_request(conclusions), ACCEPTED.stage.value)
             )
-            await _queue(
-                conn,
-                verdict.event_id,
-                verdict.employer_id,
-                verdict.request_id,
-                COMPLETED,
-                completed_payload(verdict),
-            )
-            await write_outbox(conn, [outcome_of(verdict)], traceparent)
+            destinations = await _destinations(conn, {c.employer_id for c in conclusions})
+            rows = [
+                (conclusion, COMPLETED, completed_payload(conclusion), channel, url)
+                for conclusion in conclusions
+                if conclusion.employer_id in destinations
+                for channel, url in destinations[conclusion.employer_id]
+            ]
+            await _queue(conn, rows)
 
     async def accept_progress(
         self, event: VerificationProgressed, within: Connection | None = None
@@ -141,8 +127,6 @@ class NotifierStore:
         """Record a request's progress; queue notifications when it is worth telling.
         Returns whether notifications were queued. Progress after the verdict is ignored."""
         async with self.transaction(within) as conn:
-            if not await self._first_time(conn, event.event_id):
-                return False
             row = await conn.fetchrow(
                 "SELECT stage, expected_completion_at, finished FROM request_progress "
                 "WHERE request_id = $1 FOR UPDATE",
@@ -167,8 +151,13 @@ class NotifierStore:
             )
             if notify:
                 payload = progressed_payload(event, last.expected_completion_at)
+                destinations = await _destinations(conn, {event.employer_id})
                 await _queue(
-                    conn, event.event_id, event.employer_id, event.request_id, PROGRESSED, payload
+                    conn,
+                    [
+                        (event, PROGRESSED, payload, channel, url)
+                        for channel, url in destinations.get(event.employer_id, [])
+                    ],
                 )
             return notify
 
@@ -220,6 +209,27 @@ class NotifierStore:
                     for e in event.endpoints
                 ],
             )
+
+    async def replay(
+        self, requests: Sequence[Traced], within: Connection | None = None
+    ) -> list[DeliveryUpdated]:
+        """Send the finished (failed or delivered) deliveries asked for again, with their ids,
+        and announce each in the delivery log. A pending delivery is left as it is, and an
+        unknown one (or another employer's, or an account e-mail) is none of the requester's."""
+        if not requests:
+            return []
+        async with self.transaction(within) as conn:
+            rows = await conn.fetch(
+                _REPLAY,
+                [request.webhook_id for request, _ in requests],
+                [request.employer_id for request, _ in requests],
+            )
+            traces = {request.webhook_id: trace for request, trace in requests}
+            updates = [_update_of(row) for row in rows]
+            if updates:
+                await write_traced_outbox(conn, [(u, traces[u.webhook_id]) for u in updates])
+                await _wake_sender(conn)
+            return updates
 
     async def seal_clear_secrets(self, box: SecretBox) -> int:
         """Start-up step after migration 003: seal the secrets stored in clear before, in place.
@@ -278,72 +288,27 @@ class NotifierStore:
         return None if value is None else max(float(value), 0.0)
 
     async def mark_delivered(self, webhook_id: str) -> None:
-        """Returns once stored; deliveries finishing together share one UPDATE."""
-        await self._delivered.submit(webhook_id)
-
-    async def _mark_delivered(self, webhook_ids: list[str]) -> list[None]:
-        await self._pool.execute(
-            "UPDATE deliveries SET status = 'delivered', delivered_at = now(), "
-            "attempts = attempts + 1, last_error = NULL WHERE webhook_id = ANY($1::text[])",
-            webhook_ids,
-        )
-        return [None] * len(webhook_ids)
+        """Returns once stored and announced in the delivery log."""
+        await self._attempts.submit(Attempt(webhook_id))
 
     async def mark_failed_attempt(
         self, webhook_id: str, error: str, next_attempt_at: datetime | None
     ) -> None:
-        await self._pool.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = $2, "
-            "status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'pending' END, "
-            "next_attempt_at = coalesce($3, next_attempt_at) WHERE webhook_id = $1",
-            webhook_id,
-            error[:500],
-            next_attempt_at,
-        )
+        """A failed attempt, to be tried again at `next_attempt_at` (None: given up)."""
+        await self._attempts.submit(Attempt(webhook_id, error[:500], next_attempt_at))
 
-    async def list_deliveries(
-        self,
-        employer_id: UUID,
-        *,
-        status: str | None = None,
-        request_id: UUID | None = None,
-        limit: int = 50,
-        before_seq: int | None = None,
-    ) -> list[DeliveryView]:
-        rows = await self._pool.fetch(
-            _LIST_DELIVERIES, employer_id, status, request_id, before_seq, limit
-        )
-        return [_view(row) for row in rows]
-
-    async def email_recipients(self, employer_id: UUID) -> list[str]:
-        """The addresses the employer's notifications are e-mailed to (none configured: [])."""
-        addresses = await self._pool.fetchval(
-            "SELECT addresses FROM email_recipients WHERE employer_id = $1", employer_id
-        )
-        return list(addresses or [])
-
-    async def replay(self, employer_id: UUID, webhook_id: str) -> DeliveryView | None:
-        """Send a finished (failed or delivered) delivery again, with the same id; a pending
-        one is left as it is. None when the employer has no such delivery."""
+    async def _record_attempts(self, attempts: list[Attempt]) -> list[None]:
+        """Attempts finishing together share one transaction: their rows, and the employers'
+        delivery log (account e-mails are not in it) through the outbox."""
         async with self._pool.acquire() as conn, conn.transaction():
-            replayed = await conn.fetchval(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), "
-                "replayed_at = now() WHERE webhook_id = $1 AND employer_id = $2 "
-                "AND status <> 'pending' AND channel <> $3 RETURNING true",
-                webhook_id,
-                employer_id,
-                ACCOUNT_EMAIL,
+            rows = await conn.fetch(
+                _RECORD_ATTEMPTS,
+                *_columns((a.webhook_id, a.error, a.next_attempt_at) for a in attempts),
             )
-            if replayed:
-                await _wake_sender(conn)
-            row = await conn.fetchrow(
-                f"SELECT {_VIEW_COLUMNS} FROM deliveries WHERE webhook_id = $1 "
-                "AND employer_id = $2 AND channel <> $3",
-                webhook_id,
-                employer_id,
-                ACCOUNT_EMAIL,
-            )
-        return None if row is None else _view(row)
+            updates = [_update_of(row) for row in rows if row["channel"] != ACCOUNT_EMAIL]
+            if updates:
+                await write_traced_outbox(conn, [(update, None) for update in updates])
+        return [None] * len(attempts)
 
 
 async def _configure_emails(conn: Connection, event: EmployerWebhooksConfigured) -> None:
@@ -372,35 +337,57 @@ def usable_addresses(addresses: list[str]) -> list[str]:
     return list(dict.fromkeys(usable))
 
 
-async def _queue(
-    conn: Connection,
-    event_id: UUID,
-    employer_id: UUID,
-    request_id: UUID,
-    event_type: str,
-    payload: bytes,
-) -> None:
-    """One delivery per webhook endpoint and e-mail address; ids derive from the event, so a
-    redelivered event cannot queue a second, different notification."""
-    destinations = [
-        (WEBHOOK, row["url"])
-        for row in await conn.fetch(
-            "SELECT url FROM webhook_endpoints WHERE employer_id = $1 ORDER BY url", employer_id
-        )
-    ]
-    addresses = await conn.fetchval(
-        "SELECT addresses FROM email_recipients WHERE employer_id = $1", employer_id
-    )
-    destinations += [(EMAIL, "mailto:" + address) for address in addresses or []]
-    if not destinations:
+def _latest_per_request(
+    conclusions: Sequence[VerificationConcluded],
+) -> list[tuple[UUID, datetime]]:
+    """Each request once (one statement cannot update a row twice), at its latest decision."""
+    latest: dict[UUID, datetime] = {}
+    for conclusion in conclusions:
+        known = latest.get(conclusion.request_id)
+        if known is None or conclusion.decided_at > known:
+            latest[conclusion.request_id] = conclusion.decided_at
+    return list(latest.items())
+
+
+def _columns(rows: Iterable[tuple[Any, ...]], *constants: Any) -> list[Any]:
+    """Rows as one list per column (the arrays `unnest` takes), then `constants`."""
+    return [list(column) for column in zip(*rows, strict=True)] + list(constants)
+
+
+async def _destinations(
+    conn: Connection, employer_ids: set[UUID]
+) -> dict[UUID, list[tuple[str, str]]]:
+    """Each employer's webhook endpoints and e-mail addresses (as `mailto:` URLs), by channel;
+    employers with neither are left out."""
+    found: dict[UUID, list[tuple[str, str]]] = {}
+    for row in await conn.fetch(_DESTINATIONS, list(employer_ids), WEBHOOK, EMAIL):
+        found.setdefault(row["employer_id"], []).append((row["channel"], row["url"]))
+    return found
+
+
+Notice = tuple[VerificationConcluded | VerificationProgressed, str, bytes, str, str]
+
+
+async def _queue(conn: Connection, notices: Sequence[Notice]) -> None:
+    """One delivery per (event, type, payload, channel, destination), in one statement; ids
+    derive from the event, so a redelivered event cannot queue a second, different
+    notification."""
+    if not notices:
         return
-    await conn.executemany(
-        "INSERT INTO deliveries (webhook_id, employer_id, request_id, url, payload, channel, "
-        "event_type) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        [
-            (delivery_id(event_id, url), employer_id, request_id, url, payload, channel, event_type)
-            for channel, url in destinations
-        ],
+    await conn.execute(
+        _QUEUE,
+        *_columns(
+            (
+                delivery_id(event.event_id, url),
+                event.employer_id,
+                event.request_id,
+                url,
+                payload,
+                channel,
+                event_type,
+            )
+            for event, event_type, payload, channel, url in notices
+        ),
     )
     await _wake_sender(conn)
 
@@ -420,27 +407,25 @@ def delivery_id(event_id: UUID, destination: str) -> str:
     return "msg_" + uuid5(event_id, destination).hex
 
 
-def webhook_payload(verdict: VerdictReached) -> bytes:
-    return completed_payload(verdict)
-
-
-def outcome_of(verdict: VerdictReached) -> OutcomePublished:
-    return OutcomePublished(
-        request_id=verdict.request_id,
-        region=verdict.region,
-        qualification_id=verdict.qualification_id,
-        holder_ref=verdict.holder_ref,
-        verdict=verdict.verdict,
-        verification_code=verdict.verification_code,
-        decided_at=verdict.decided_at,
+def _update_of(row: asyncpg.Record) -> DeliveryUpdated:
+    """The delivery log's entry for a delivery row: no e-mail address in clear."""
+    status = DeliveryStatus(row["status"])
+    return DeliveryUpdated(
+        webhook_id=row["webhook_id"],
+        employer_id=row["employer_id"],
+        request_id=row["request_id"],
+        channel=row["channel"],
+        destination=masked_destination(row["channel"], row["destination"]),
+        event_type=row["event_type"],
+        status=status,
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt_at=row["next_attempt_at"] if status is DeliveryStatus.PENDING else None,
+        delivered_at=row["delivered_at"],
+        created_at=row["created_at"],
+        replayed_at=row["replayed_at"],
+        updated_at=row["updated_at"],
     )
-
-
-def _view(row: asyncpg.Record) -> DeliveryView:
-    values: dict[str, Any] = dict(row)
-    if values["status"] != "pending":
-        values["next_attempt_at"] = None
-    return DeliveryView(**values)
 
 
 _UPSERT_ENDPOINT = """
@@ -456,6 +441,60 @@ ON CONFLICT (employer_id, url) DO UPDATE SET
     configured_at = EXCLUDED.configured_at
 """
 
+_FINISH_REQUESTS = """
+INSERT INTO request_progress (request_id, stage, finished, updated_at)
+SELECT request_id, $3, true, decided_at FROM unnest($1::uuid[], $2::timestamptz[])
+    AS decided (request_id, decided_at)
+ON CONFLICT (request_id) DO UPDATE SET finished = true, updated_at = EXCLUDED.updated_at
+"""
+
+_DESTINATIONS = """
+SELECT employer_id, $2 AS channel, url FROM webhook_endpoints
+WHERE employer_id = ANY($1::uuid[])
+UNION ALL
+SELECT employer_id, $3, 'mailto:' || address FROM email_recipients, unnest(addresses) AS address
+WHERE employer_id = ANY($1::uuid[])
+ORDER BY employer_id, channel DESC, url
+"""
+
+_QUEUE = """
+INSERT INTO deliveries (webhook_id, employer_id, request_id, url, payload, channel, event_type)
+SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bytea[], $6::text[],
+    $7::text[])
+ON CONFLICT DO NOTHING
+"""
+
+_LOG_COLUMNS = (
+    "d.webhook_id, d.employer_id, d.request_id, d.channel, d.url AS destination, d.event_type, "
+    "d.status, d.attempts, d.last_error, d.next_attempt_at, d.delivered_at, d.created_at, "
+    "d.replayed_at, d.updated_at"
+)
+
+# clock_timestamp(), not now(): evaluated once the row is locked, so of two transactions
+# changing one delivery the one committing last has the later updated_at.
+_RECORD_ATTEMPTS = f"""
+UPDATE deliveries d SET
+    attempts = d.attempts + 1,
+    last_error = a.error,
+    status = CASE WHEN a.error IS NULL THEN 'delivered'
+        WHEN a.next_attempt_at IS NULL THEN 'failed' ELSE 'pending' END,
+    delivered_at = CASE WHEN a.error IS NULL THEN now() ELSE d.delivered_at END,
+    next_attempt_at = coalesce(a.next_attempt_at, d.next_attempt_at),
+    updated_at = clock_timestamp()
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS a (webhook_id, error, next_attempt_at)
+WHERE d.webhook_id = a.webhook_id
+RETURNING {_LOG_COLUMNS}
+"""
+
+_REPLAY = f"""
+UPDATE deliveries d SET
+    status = 'pending', next_attempt_at = now(), replayed_at = now(),
+    updated_at = clock_timestamp()
+FROM unnest($1::text[], $2::uuid[]) AS r (webhook_id, employer_id)
+WHERE d.webhook_id = r.webhook_id AND d.employer_id = r.employer_id
+  AND d.status <> 'pending' AND d.channel <> '{ACCOUNT_EMAIL}'
+RETURNING {_LOG_COLUMNS}
+"""
 # A delivery waits while an earlier one for the same request and destination is pending
 # (including one leased to a sender right now), so each destination sees a request in order.
 _NOT_BLOCKED = """
@@ -509,19 +548,4 @@ RETURNING d.webhook_id, d.employer_id, d.channel, d.url, d.payload, d.attempts,
     (SELECT e.sealed_previous_secret FROM webhook_endpoints e
      WHERE e.employer_id = d.employer_id AND e.url = d.url
        AND e.previous_secret_expires_at > now()) AS sealed_previous_secret
-"""
-
-_VIEW_COLUMNS = (
-    "webhook_id, request_id, channel, url AS destination, event_type, status, attempts, "
-    "last_error, next_attempt_at, delivered_at, created_at, replayed_at, seq"
-)
-
-_LIST_DELIVERIES = f"""
-SELECT {_VIEW_COLUMNS} FROM deliveries
-WHERE employer_id = $1 AND channel <> '{ACCOUNT_EMAIL}'
-  AND ($2::text IS NULL OR status = $2)
-  AND ($3::uuid IS NULL OR request_id = $3)
-  AND ($4::bigint IS NULL OR seq < $4)
-ORDER BY seq DESC
-LIMIT $5
 """
