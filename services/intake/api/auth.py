@@ -86,20 +86,33 @@ def unauthenticated() -> Refusal:
     )
 
 
-def employer_dependency(store: IntakeStore) -> Callable[..., Awaitable[UUID]]:
-    """A FastAPI dependency answering the calling employer's id, or refusing with 401."""
+def api_key_verifier(store: IntakeStore) -> Callable[[str], Awaitable[UUID | None]]:
+    """The employer an API key belongs to (None: no such key, or revoked), remembered briefly."""
     keys = _ApiKeyCache()
+
+    async def employer_of(api_key: str) -> UUID | None:
+        employer_id = keys.get(api_key) or await store.authenticate(api_key)
+        if employer_id is not None:
+            keys.put(api_key, employer_id)
+        return employer_id
+
+    return employer_of
+
+
+def employer_dependency(
+    store: IntakeStore, employer_of: Callable[[str], Awaitable[UUID | None]] | None = None
+) -> Callable[..., Awaitable[UUID]]:
+    """A FastAPI dependency answering the calling employer's id, or refusing with 401."""
+    verified = employer_of or api_key_verifier(store)
 
     async def employer(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(API_KEY)],
     ) -> UUID:
         if credentials is None or not credentials.credentials:
             raise unauthenticated()
-        api_key = credentials.credentials
-        employer_id = keys.get(api_key) or await store.authenticate(api_key)
+        employer_id = await verified(credentials.credentials)
         if employer_id is None:
             raise unauthenticated()
-        keys.put(api_key, employer_id)
         return employer_id
 
     return employer

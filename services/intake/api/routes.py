@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 
-from services.intake.api.auth import employer_dependency
+from services.intake.api.apply_lane import ApplyLane, apply_answer
+from services.intake.api.auth import api_key_verifier, employer_dependency
 from services.intake.api.batches import batch_routes
 from services.intake.api.catalogue_routes import catalogue_routes
 from services.intake.api.http_errors import install_error_handlers
@@ -63,7 +64,8 @@ def create_app(
         context.holder_ref_key,
         context.turnaround_policy,
     )
-    employer = employer_dependency(context.store)
+    employer_of = api_key_verifier(context.store)
+    employer = employer_dependency(context.store, employer_of)
     app.include_router(verification_routes(context.store, applying, employer))
     app.include_router(batch_routes(context.store, applying, employer, context.max_batch_rows))
     app.include_router(webhook_router(context))
@@ -73,4 +75,7 @@ def create_app(
     app.router.routes.extend(ops_routes(health, loops))
     install_openapi(app)
     app.add_middleware(UnknownQueryParameters, routes=app.routes, openapi=lambda: app.openapi())
+    app.add_middleware(
+        ApplyLane, employer_of=employer_of, answer=apply_answer(context.store, applying)
+    )
     return app
