@@ -1,6 +1,7 @@
-"""One certificate travels the whole path on real Kafka, PostgreSQL and the simulator:
-employer POST -> intake -> Kafka -> verifier -> simulator -> registry (gRPC) -> Kafka ->
-notifier -> employer webhook and regional outcome; then status read back and code looked up."""
+"""One certificate travels the whole path, one way, on real Kafka, PostgreSQL and the
+simulator: employer POST -> intake -> Kafka -> verifier -> simulator; verdict -> Kafka ->
+registry (code, regional outcome) -> Kafka -> notifier -> employer webhook; then status read
+back and code looked up."""
 
 import asyncio
 from typing import Any
@@ -15,11 +16,17 @@ from services.contracts.events import (
     Event,
     OutcomePublished,
     VerdictReached,
+    VerificationConcluded,
     VerificationRequested,
 )
-from services.contracts.topics import OUTCOME_PUBLISHED, VERDICT_REACHED, VERIFICATION_REQUESTED
+from services.contracts.topics import (
+    OUTCOME_PUBLISHED,
+    VERDICT_REACHED,
+    VERIFICATION_CONCLUDED,
+    VERIFICATION_REQUESTED,
+)
 from services.intake.admin import register_employer
-from services.verifier.registry_client import mutual_tls_credentials
+from services.runtime.mtls import client_credentials
 from simulator.population import find, unknown_certificate_number
 from simulator.settings import SimulatorSettings
 from tests.e2e.conftest import RunningPlatform, WebhookReceiver, verify_standard_webhook
@@ -111,7 +118,12 @@ async def test_authentic_certificate_travels_every_hop(
         verdict = await find_event(bootstrap, VERDICT_REACHED.name, about(request_id))
         assert isinstance(verdict, VerdictReached)
         assert verdict.verdict == "authentic"
-        code = verdict.verification_code
+        assert verdict.holder_name == certificate.claimed_name  # for the registry's record
+
+        concluded = await find_event(bootstrap, VERIFICATION_CONCLUDED.name, about(request_id))
+        assert isinstance(concluded, VerificationConcluded)
+        assert concluded.verdict == "authentic" and concluded.statement
+        code = concluded.verification_code
         assert code is not None
 
         webhook = await webhook_receiver.next()
@@ -128,7 +140,7 @@ async def test_authentic_certificate_travels_every_hop(
         assert status["verification_code"] == code
         assert {c["check"] for c in status["checks"]} == {"record", "name"}
 
-    credentials = mutual_tls_credentials(platform.platform.tls_dir, "tianjin")
+    credentials = client_credentials(platform.platform.tls_dir, "tianjin")
     async with grpc.aio.secure_channel(platform.platform.registry_target, credentials) as channel:
         registry = registry_pb2_grpc.RegistryServiceStub(channel)
         lookup = await registry.LookupCode(registry_pb2.LookupCodeRequest(code=code), timeout=5)
@@ -159,7 +171,7 @@ async def test_certificate_unknown_to_the_body_gets_no_code(
         assert status["status"] == "not_authentic"
         assert status["verification_code"] is None
 
-    credentials = mutual_tls_credentials(platform.platform.tls_dir, "tianjin")
+    credentials = client_credentials(platform.platform.tls_dir, "tianjin")
     async with grpc.aio.secure_channel(platform.platform.registry_target, credentials) as channel:
         registry = registry_pb2_grpc.RegistryServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as missing:
