@@ -152,9 +152,7 @@ async def test_signed_webhook_rotation_and_email(
         assert verify_standard_webhook(new_secret, after_rotation)
         assert verify_standard_webhook(secret, after_rotation), "old secret: grace period"
 
-        listed = (await client.get("/v1/webhooks/deliveries")).json()["items"]
-        channels = {(i["channel"], i["status"]) for i in listed}
-        assert ("webhook", "delivered") in channels
+        channels = await logged_channels(client, ("webhook", "delivered"))
         assert ("email", "delivered") in channels or ("email", "pending") in channels
         assert (
             await httpx.AsyncClient().get(f"{platform.platform.intake_url}/v1/webhooks/deliveries")
@@ -185,6 +183,20 @@ async def test_a_failed_delivery_is_visible_and_replayed_through_the_api(
         (webhook,) = await endpoint.wait_for(1)
         assert webhook.headers["webhook-id"] == failed["id"]
         assert verify_standard_webhook(secret, webhook)
+
+
+async def logged_channels(
+    client: httpx.AsyncClient, awaited: tuple[str, str]
+) -> set[tuple[str, str]]:
+    """The (channel, status) pairs of intake's delivery log once `awaited` is among them (the
+    notifier's DeliveryUpdated events reach intake's log through Kafka)."""
+    async with asyncio.timeout(30):
+        while True:
+            listed = (await client.get("/v1/webhooks/deliveries")).json()["items"]
+            channels = {(i["channel"], i["status"]) for i in listed}
+            if awaited in channels:
+                return channels
+            await asyncio.sleep(0.2)
 
 
 async def until_failed(client: httpx.AsyncClient, request_id: str) -> dict[str, Any]:
@@ -260,9 +272,8 @@ async def test_a_killed_notifier_still_delivers_every_webhook_once_in_effect(
         async with asyncio.timeout(30):
             await endpoint.seen.wait()
         await supervisor.kill("notifier")  # SIGKILL, mid-delivery
-        unavailable = await client.get("/v1/webhooks/deliveries")
-        assert unavailable.status_code == 503
-        assert unavailable.headers["content-type"].startswith("application/problem+json")
+        meanwhile = await client.get("/v1/webhooks/deliveries")
+        assert meanwhile.status_code == 200, "intake's own log: no call to the notifier"
         await supervisor.restart("notifier")
         endpoint.delay_seconds = 0.0
         async with asyncio.timeout(90):
