@@ -79,11 +79,16 @@ class BodyContacts:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._health: dict[str, BodyHealth] = {}
+        self._bound: dict[str, BodyChannel] = {}
         for body_id in book.bodies:
             BREAKER_OPEN.labels(body_id).set(0)
 
     def channel_of(self, body_id: str) -> BodyChannel:
-        return self._book.channel_of(body_id, self._base_url)
+        # Binding copies the profile (a pydantic model): once per body, not once per contact.
+        channel = self._bound.get(body_id)
+        if channel is None:
+            channel = self._bound[body_id] = self._book.channel_of(body_id, self._base_url)
+        return channel
 
     @property
     def health_window_seconds(self) -> float:

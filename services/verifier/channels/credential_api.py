@@ -6,13 +6,12 @@ from datetime import date
 from typing import Literal
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from services.contracts.events import VerificationRequested
 from services.reference.channels import BodyChannel
 from services.verifier.channels.errors import RateLimited, TransientChannelError
-from services.verifier.channels.http_clients import BodyClients
+from services.verifier.channels.http_clients import BodyClients, BodyResponse
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
 
 CHANNEL = "credential_api"
@@ -47,37 +46,31 @@ class CredentialApiChannel:
         self, body_id: str, channel: BodyChannel, request: VerificationRequested
     ) -> BodyAnswer:
         url = f"{channel.endpoint}/credentials/{quote(credential_id_of(request), safe='')}"
-        try:
-            async with self._clients.lease(body_id, channel) as client:
-                response = await client.get(
-                    url,
-                    headers={"Authorization": f"Bearer {channel.api_key}"},
-                    timeout=channel.timeout_seconds,
-                )
-        except httpx.TransportError as error:
-            raise TransientChannelError(f"{type(error).__name__}") from error
+        response = await self._clients.send(
+            body_id, channel, "GET", url, headers={"Authorization": f"Bearer {channel.api_key}"}
+        )
         return _answer(body_id, response)
 
 
-def _answer(body_id: str, response: httpx.Response) -> BodyAnswer:
+def _answer(body_id: str, response: BodyResponse) -> BodyAnswer:
     answer = _interpret(body_id, response)
     return replace(
         answer,
-        asked=f"GET {response.request.url.path}",
+        asked=f"GET {response.path}",
         answer_digest=hashlib.sha256(response.content).hexdigest(),
     )
 
 
-def _interpret(body_id: str, response: httpx.Response) -> BodyAnswer:
-    if response.status_code == 404:
+def _interpret(body_id: str, response: BodyResponse) -> BodyAnswer:
+    if response.status == 404:
         return BodyAnswer(body_id, CHANNEL, BodyStatus.NOT_FOUND, detail="no such credential")
-    if response.status_code == 429:
+    if response.status == 429:
         raise RateLimited(retry_after_of(response))
-    if response.status_code >= 500:
-        raise TransientChannelError(f"HTTP {response.status_code}")
-    if response.status_code != 200:
+    if response.status >= 500:
+        raise TransientChannelError(f"HTTP {response.status}")
+    if response.status != 200:
         return BodyAnswer(
-            body_id, CHANNEL, BodyStatus.UNREACHABLE, detail=f"HTTP {response.status_code}"
+            body_id, CHANNEL, BodyStatus.UNREACHABLE, detail=f"HTTP {response.status}"
         )
     try:
         credential = _Credential.model_validate_json(response.content)
@@ -92,7 +85,7 @@ def _interpret(body_id: str, response: httpx.Response) -> BodyAnswer:
     )
 
 
-def retry_after_of(response: httpx.Response) -> float:
+def retry_after_of(response: BodyResponse) -> float:
     try:
         return max(float(response.headers.get("Retry-After", "1")), 0.0)
     except ValueError:

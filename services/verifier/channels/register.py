@@ -9,8 +9,6 @@ import hashlib
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-import httpx
-
 from services.contracts.events import VerificationRequested
 from services.reference.channels import BodyChannel
 from services.verifier.channels.credential_api import retry_after_of
@@ -116,12 +114,11 @@ class PublicRegisterChannel:
         )
         digests: list[str] = []
         try:
-            async with self._clients.lease(body_id, channel) as client:
-                for surname in surname_candidates(request):
-                    page = await self._search(client, channel, surname, number, digests)
-                    member = _member_with(page, number)
-                    if member is not None:
-                        return _answer_for(body_id, member, digests)
+            for surname in surname_candidates(request):
+                page = await self._search(body_id, channel, surname, number, digests)
+                member = _member_with(page, number)
+                if member is not None:
+                    return _answer_for(body_id, member, digests)
         except UnreadablePage as error:
             return _answer(
                 body_id, BodyStatus.UNREACHABLE, f"register page unreadable: {error}", digests
@@ -132,26 +129,25 @@ class PublicRegisterChannel:
 
     async def _search(
         self,
-        client: httpx.AsyncClient,
+        body_id: str,
         channel: BodyChannel,
         surname: str,
         number: str,
         digests: list[str],
     ) -> RegisterPage:
-        try:
-            response = await client.post(
-                f"{channel.endpoint.rstrip('/')}/search",
-                data={"surname": surname, "membership_number": number},
-                timeout=channel.timeout_seconds,
-            )
-        except httpx.TransportError as error:
-            raise TransientChannelError(type(error).__name__) from error
-        if response.status_code == 429:
+        response = await self._clients.send(
+            body_id,
+            channel,
+            "POST",
+            f"{channel.endpoint.rstrip('/')}/search",
+            data={"surname": surname, "membership_number": number},
+        )
+        if response.status == 429:
             raise RateLimited(retry_after_of(response))
-        if response.status_code >= 500:
-            raise TransientChannelError(f"HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise UnreadablePage(f"HTTP {response.status_code}")
+        if response.status >= 500:
+            raise TransientChannelError(f"HTTP {response.status}")
+        if response.status != 200:
+            raise UnreadablePage(f"HTTP {response.status}")
         if len(response.content) > channel.max_response_bytes:
             raise UnreadablePage("page too large")
         digests.append(hashlib.sha256(response.content).hexdigest())
