@@ -10,7 +10,7 @@ import httpx
 from deploy.local.platform import Platform
 from qualverify.registry.v1 import registry_pb2, registry_pb2_grpc
 from services.intake.admin import register_employer
-from services.verifier.registry_client import mutual_tls_credentials
+from services.runtime.mtls import client_credentials
 from simulator.population import find
 from simulator.settings import SimulatorSettings
 
@@ -72,7 +72,7 @@ async def _lookup(platform: Platform, code: str | None) -> str:
     """As the Beijing regional system does: mutual TLS with its certificate."""
     if not code:
         return "no code"
-    credentials = mutual_tls_credentials(platform.tls_dir, "beijing")
+    credentials = client_credentials(platform.tls_dir, "beijing")
     async with grpc.aio.secure_channel(platform.registry_target, credentials) as channel:
         stub = registry_pb2_grpc.RegistryServiceStub(channel)
         response = await stub.LookupCode(registry_pb2.LookupCodeRequest(code=code), timeout=5)
