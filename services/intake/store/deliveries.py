@@ -62,14 +62,15 @@ class DeliveryLogStore:
 
 
 async def project_deliveries(conn: Connection, events: Sequence[DeliveryUpdated]) -> None:
-    """Stores each delivery's latest state, inside the caller's transaction: an update older
-    than the one stored (redelivered, or overtaken) changes nothing."""
+    """Stores each delivery's latest state, in one statement inside the caller's transaction:
+    an update older than the one stored (redelivered, or overtaken) changes nothing."""
     latest: dict[str, DeliveryUpdated] = {}
     for event in events:
         kept = latest.get(event.webhook_id)
         if kept is None or kept.updated_at < event.updated_at:
             latest[event.webhook_id] = event
-    await conn.executemany(_UPSERT, [_values(event) for event in latest.values()])
+    rows = [_values(event) for event in latest.values()]
+    await conn.execute(_UPSERT, *[list(column) for column in zip(*rows, strict=True)])
 
 
 def _values(event: DeliveryUpdated) -> tuple[object, ...]:
@@ -112,7 +113,13 @@ _UPSERT = """
 INSERT INTO deliveries (
     webhook_id, employer_id, request_id, channel, destination, event_type, status, attempts,
     last_error, next_attempt_at, delivered_at, created_at, replayed_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+)
+SELECT * FROM unnest(
+    $1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::integer[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+    $13::timestamptz[], $14::timestamptz[]
+)
+ORDER BY 12  -- oldest first: the log's order (seq) follows the deliveries' creation
 ON CONFLICT (webhook_id) DO UPDATE SET
     status = EXCLUDED.status, attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,
     next_attempt_at = EXCLUDED.next_attempt_at, delivered_at = EXCLUDED.delivered_at,

@@ -452,23 +452,21 @@ class IntakeStore:
         """Records outcomes (with the code and statement of an authentic one) and the bodies'
         answer times, inside the caller's transaction; a decided request stays as decided.
         True when answer times changed: call `forget_observed` once committed."""
-        final = [s.value for s in FINAL]
-        await conn.executemany(
-            _APPLY_VERDICT,
-            [
-                (
-                    concluded.request_id,
-                    status_after_verdict(concluded.verdict).value,
-                    concluded.reason.model_dump_json(),
-                    orjson.dumps([c.model_dump(mode="json") for c in concluded.checks]).decode(),
-                    concluded.verification_code,
-                    concluded.decided_at,
-                    final,
-                    concluded.statement,
-                )
-                for concluded in conclusions
-            ],
-        )
+        # One per request (the registry concludes each once): a single UPDATE for the batch.
+        latest = {concluded.request_id: concluded for concluded in conclusions}
+        rows = [
+            (
+                concluded.request_id,
+                status_after_verdict(concluded.verdict).value,
+                concluded.reason.model_dump_json(),
+                orjson.dumps([c.model_dump(mode="json") for c in concluded.checks]).decode(),
+                concluded.verification_code,
+                concluded.decided_at,
+                concluded.statement,
+            )
+            for concluded in latest.values()
+        ]
+        await conn.execute(_APPLY_VERDICTS, *_by_column(rows), [s.value for s in FINAL])
         contacts = [contact for concluded in conclusions for contact in concluded.contacts]
         await observations.record_contacts(conn, contacts, self._policy)
         return bool(contacts)
@@ -588,13 +586,17 @@ WHERE (employer_id, qualification_id, certificate_number, holder_ref) IN (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]))
   AND status IN ('accepted', 'verifying')
 """
-_APPLY_VERDICT = """
-UPDATE requests
-SET status = $2, reason = $3::jsonb, checks = $4::jsonb, verification_code = $5,
-    decided_at = $6, statement = $8, updated_at = now(),
-    history = history || jsonb_build_array(
-        jsonb_build_object('status', $2::text, 'at', $6::timestamptz))
-WHERE id = $1 AND NOT (status = ANY($7::text[]))
+_APPLY_VERDICTS = """
+UPDATE requests r
+SET status = v.status, reason = v.reason::jsonb, checks = v.checks::jsonb,
+    verification_code = v.code, decided_at = v.decided_at, statement = v.statement,
+    updated_at = now(),
+    history = r.history || jsonb_build_array(
+        jsonb_build_object('status', v.status, 'at', v.decided_at))
+FROM unnest(
+    $1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[]
+) AS v(id, status, reason, checks, code, decided_at, statement)
+WHERE r.id = v.id AND NOT (r.status = ANY($8::text[]))
 """
 
 _APPLY_PROGRESS = """
