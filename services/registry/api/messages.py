@@ -1,5 +1,6 @@
 """Translation between protobuf messages and the domain."""
 
+import functools
 from datetime import date, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -85,6 +86,9 @@ def verification_message(
     return message
 
 
+# Answers are built once per verification (a revoked code is another Verification); gRPC only
+# serialises them, nothing changes them after.
+@functools.lru_cache(maxsize=20_000)
 def lookup_message(verification: Verification) -> registry_pb2.LookupCodeResponse:
     """What anyone holding the code may see: no holder reference, employer or full name."""
     return registry_pb2.LookupCodeResponse(

@@ -13,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
-from services.registry.api.auth import SERVICE, guarded_service, server_credentials
+from services.registry.api.auth import SERVICE, guarded_handlers, server_credentials
 from services.registry.api.servicer import RegistryService, ServiceParts
 from services.registry.settings import RegistrySettings
 from services.registry.store.codes import CodeRepository
@@ -79,7 +79,11 @@ async def start_grpc_server(
             ("grpc.max_send_message_length", options.max_send_message_bytes),
         ],
     )
-    server.add_generic_rpc_handlers((guarded_service(RegistryService(codes, parts)),))
+    handlers = guarded_handlers(RegistryService(codes, parts))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    # Registered methods are found without asking each generic handler in turn (as the
+    # generated add_..._to_server does): the cheaper path on every call.
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

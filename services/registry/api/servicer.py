@@ -81,7 +81,7 @@ class ServiceParts:
 
 
 class RegistryService:
-    """The RegistryService's behaviour, one method per served RPC (`auth.guarded_service`
+    """The RegistryService's behaviour, one method per served RPC (`auth.guarded_handlers`
     builds the handlers from the service descriptor)."""
 
     def __init__(

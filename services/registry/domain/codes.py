@@ -5,6 +5,7 @@ The check symbol catches every single mistyped symbol and every swap of two adja
 before any lookup: 37 is prime and divides neither 32**k nor the difference of two symbols.
 """
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ def _bad_symbol(symbol: str, position: int) -> MalformedCode:
     )
 
 
+@functools.lru_cache(maxsize=65_536)  # every lookup prints its code: known codes recur
 def _encode(value: int) -> str:
     symbols = []
     for _ in range(CODE_LENGTH):
