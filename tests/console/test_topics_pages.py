@@ -144,7 +144,7 @@ async def site(
         read_trust(Path(os.environ["EVENT_TRUST_DIR"])),
     )
     async with contextlib.AsyncExitStack() as stack:
-        verifier = await stack.enter_async_context(running_verifier(bootstrap, producer))
+        verifier = await stack.enter_async_context(running_verifier(bootstrap))
         background = [
             asyncio.create_task(keep_producing(bootstrap, traffic)),
             asyncio.create_task(keep_consuming(bootstrap, traffic, f"live-{uuid.uuid4().hex[:6]}")),
