@@ -48,6 +48,7 @@ def build_channels(
         ChannelType.SIGNED_CREDENTIAL: SignedCredentialChannel(
             http,
             guard,
+            bodies=clients,
             keys_ttl_seconds=settings.keys_cache_seconds,
             status_ttl_seconds=settings.status_list_cache_seconds,
         ),

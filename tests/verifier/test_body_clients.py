@@ -19,7 +19,7 @@ from services.reference.channels import BodyChannel, ChannelType
 from services.runtime.egress import EgressPolicy, EgressRefused, Resolver
 from services.runtime.lifecycle import http_server
 from services.verifier.channels.errors import TransientChannelError
-from services.verifier.channels.http_clients import BodyClients, GuardedResolver
+from services.verifier.channels.http_clients import BodyClients, GuardedResolver, ResponseTooLarge
 
 LOOPBACK = EgressPolicy.from_entries(["127.0.0.1"])
 
@@ -119,4 +119,15 @@ async def test_tls_verifies_the_bodys_certificate() -> None:
             await clients.send("a-body", channel(), "GET", f"https://127.0.0.1:{port}/host")
     assert isinstance(clients._tls, ssl.SSLContext)
     assert clients._tls.verify_mode == ssl.CERT_REQUIRED and clients._tls.check_hostname
+    await clients.aclose()
+
+
+async def test_an_answer_over_the_limit_is_not_read_further() -> None:
+    clients = BodyClients(policy=LOOPBACK)
+    async with body_server() as port:
+        url = f"http://127.0.0.1:{port}/host"
+        with pytest.raises(ResponseTooLarge):
+            await clients.send("a-body", channel(), "GET", url, max_bytes=5)
+        answer = await clients.send("a-body", channel(), "GET", url, max_bytes=100)
+    assert answer.text == f"127.0.0.1:{port}"
     await clients.aclose()

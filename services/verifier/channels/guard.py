@@ -47,6 +47,14 @@ class HostGuard:
         self._policy = policy or EgressPolicy.from_entries(allowed_internal_hosts)
         self._resolve = resolver
 
+    @property
+    def policy(self) -> EgressPolicy:
+        return self._policy
+
+    @property
+    def resolver(self) -> Resolver:
+        return self._resolve
+
     def client(self, limits: httpx.Limits = DEFAULT_LIMITS) -> httpx.AsyncClient:
         """The client to fetch checked URLs with: it connects only where the check allowed."""
         return guarded_client(self._policy, limits=limits, resolver=self._resolve)

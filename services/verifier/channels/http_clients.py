@@ -22,6 +22,10 @@ from services.runtime.egress import EgressPolicy, EgressRefused, Resolver, ip_of
 from services.verifier.channels.errors import TransientChannelError
 
 
+class ResponseTooLarge(ValueError):
+    """The body's answer is larger than the caller accepts; it was not read further."""
+
+
 @dataclass(frozen=True)
 class BodyResponse:
     """A body's answer, read in full."""
@@ -57,6 +61,17 @@ class GuardedResolver(AbstractResolver):
         return None
 
 
+async def _read(response: aiohttp.ClientResponse, max_bytes: int | None) -> bytes:
+    if max_bytes is None:
+        return await response.read()
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise ResponseTooLarge(f"answer larger than {max_bytes} bytes")
+    return bytes(body)
+
+
 def _resolved(host: str, address: str, port: int) -> ResolveResult:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     return ResolveResult(
@@ -87,9 +102,11 @@ class BodyClients:
         *,
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> BodyResponse:
         """One request within the channel's timeout, redirects never followed; any failure to
-        get an answer (refused by the egress policy included) is a `TransientChannelError`."""
+        get an answer (refused by the egress policy included) is a `TransientChannelError`,
+        an answer over `max_bytes` a `ResponseTooLarge`."""
         target = URL(url, encoded=True)  # already quoted by the channel: sent as it is
         try:
             self._check_literal(target)
@@ -102,7 +119,7 @@ class BodyClients:
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=channel.timeout_seconds),
             ) as response:
-                content = await response.read()
+                content = await _read(response, max_bytes)
                 return BodyResponse(response.status, response.headers, content, target.path)
         except (aiohttp.ClientError, TimeoutError, EgressRefused) as error:
             raise TransientChannelError(type(error).__name__) from error

@@ -28,8 +28,10 @@ from joserfc.jwk import KeySet
 
 from services.contracts.events import VerificationRequested
 from services.reference.channels import BodyChannel
+from services.runtime.egress import EgressRefused
 from services.verifier.channels.errors import TransientChannelError
 from services.verifier.channels.guard import HostGuard, RefusedUrl, fetch_limited
+from services.verifier.channels.http_clients import BodyClients, ResponseTooLarge
 from services.verifier.domain.verdicts import BodyAnswer, BodyStatus
 
 CHANNEL = "signed_credential"
@@ -50,17 +52,37 @@ class _Cached:
     fetched: float = 0.0
 
 
+@dataclass(frozen=True)
+class _IssuerKeys:
+    """An issuer's published key document, imported once (not once per credential)."""
+
+    document: dict[str, Any]
+    keys: KeySet | None  # None: the document's keys are malformed
+
+
+def _issuer_keys(document: dict[str, Any]) -> _IssuerKeys:
+    published: Any = document  # checked by the import itself
+    try:
+        return _IssuerKeys(document, KeySet.import_key_set(published))
+    except (JoseError, ValueError, TypeError):
+        return _IssuerKeys(document, None)
+
+
 class SignedCredentialChannel:
     def __init__(
         self,
         client: httpx.AsyncClient,
         guard: HostGuard,
         *,
+        bodies: BodyClients | None = None,
         keys_ttl_seconds: float = 300.0,
         status_ttl_seconds: float = 60.0,
     ) -> None:
+        """`client`: fetches keys and status lists (cached); `bodies`: the credentials fetched
+        by number, one per verification (by default clients under the guard's policy)."""
         self._client = client
         self._guard = guard
+        self._bodies = bodies or BodyClients(policy=guard.policy, resolver=guard.resolver)
         self._keys_ttl = keys_ttl_seconds
         self._status_ttl = status_ttl_seconds
         self._cache: dict[str, _Cached] = {}
@@ -84,7 +106,7 @@ class SignedCredentialChannel:
 
         try:
             if not token and channel.fetch_by_number:
-                fetched = await self._fetch_credential(channel, request.certificate.number)
+                fetched = await self._fetch_credential(body_id, channel, request.certificate.number)
                 if fetched is None:
                     return answer(BodyStatus.NOT_FOUND, "the issuer has no such credential")
                 token = fetched
@@ -154,17 +176,16 @@ class SignedCredentialChannel:
 
     async def _keys(self, channel: BodyChannel, key_id: str) -> KeySet:
         url = f"{channel.endpoint.rstrip('/')}/.well-known/jwks.json"
-        document = self._cached(url)
-        if document is None or (not _has_key(document, key_id) and self._may_refetch(url)):
-            document = await self._fetch_json(url, channel, "issuer keys")
+        issuer: _IssuerKeys | None = self._cached(url)
+        if issuer is None or (not _has_key(issuer.document, key_id) and self._may_refetch(url)):
+            issuer = _issuer_keys(await self._fetch_json(url, channel, "issuer keys"))
             now = time.monotonic()
-            self._cache[url] = _Cached(document, now + self._keys_ttl, now)
-        if not _has_key(document, key_id):
+            self._cache[url] = _Cached(issuer, now + self._keys_ttl, now)
+        if not _has_key(issuer.document, key_id):
             raise CouldNotCheck("the signing key is not published by the issuer (unknown key)")
-        try:
-            return KeySet.import_key_set(document)
-        except (JoseError, ValueError, TypeError) as error:
-            raise CouldNotCheck("the issuer's published keys are malformed") from error
+        if issuer.keys is None:
+            raise CouldNotCheck("the issuer's published keys are malformed")
+        return issuer.keys
 
     async def _revoked(self, claims: dict[str, Any], channel: BodyChannel) -> bool:
         entry = claims.get("credentialStatus")
@@ -185,22 +206,29 @@ class SignedCredentialChannel:
             self._cache[url] = _Cached(bits, time.monotonic() + self._status_ttl)
         return is_revoked(bits, index)
 
-    async def _fetch_credential(self, channel: BodyChannel, number: str) -> str | None:
+    async def _fetch_credential(
+        self, body_id: str, channel: BodyChannel, number: str
+    ) -> str | None:
         """The issuer's public copy of the credential, or None when it has none by that id."""
         url = f"{channel.endpoint.rstrip('/')}/credentials/{quote(number.strip(), safe='')}.jwt"
         await self._guard.check(url, urlsplit(channel.endpoint).hostname or "")
+        # Once per verification: on the bodies' aiohttp clients, not httpx (see http_clients).
         try:
-            response = await fetch_limited(
-                self._client, url, max_bytes=MAX_TOKEN_BYTES, seconds=channel.timeout_seconds
+            response = await self._bodies.send(
+                body_id, channel, "GET", url, max_bytes=MAX_TOKEN_BYTES
             )
+        except ResponseTooLarge as error:
+            raise RefusedUrl(str(error)) from error
         except TransientChannelError as error:
+            if isinstance(error.__cause__, EgressRefused):
+                raise RefusedUrl("host resolves to an internal address") from error
             raise TransientChannelError(f"credential unreachable: {error}") from error
-        if response.status_code == 404:
+        if response.status == 404:
             return None
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientChannelError(f"credential unreachable: HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise CouldNotCheck(f"credential unavailable: HTTP {response.status_code}")
+        if response.status == 429 or response.status >= 500:
+            raise TransientChannelError(f"credential unreachable: HTTP {response.status}")
+        if response.status != 200:
+            raise CouldNotCheck(f"credential unavailable: HTTP {response.status}")
         return response.text.strip()
 
     def _may_refetch(self, url: str) -> bool:
