@@ -1,4 +1,6 @@
--- The verifier's verdict; should a request ever have two, the earlier decision stands.
+-- A decision (the verifier's verdict, or the registry's conclusion, which repeats it); should a
+-- request ever have two, the earlier stands. A decision already recorded is left untouched,
+-- so the conclusion after the verdict rewrites no row.
 INSERT INTO flow_requests AS r (
     request_id, employer_id, region, qualification_id, verdict, reason, checks, decided_at)
 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::timestamptz)
@@ -14,3 +16,4 @@ ON CONFLICT (request_id) DO UPDATE SET
                   THEN EXCLUDED.checks ELSE r.checks END,
     decided_at = LEAST(r.decided_at, EXCLUDED.decided_at),
     updated_at = now()
+WHERE r.reason IS NULL OR EXCLUDED.decided_at < r.decided_at
