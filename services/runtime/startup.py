@@ -1,15 +1,11 @@
 """Start-up of a service's dependencies that waits for PostgreSQL and Kafka to be up, however
 long that takes, instead of crashing when they are not (yet) there."""
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
-from services.contracts.topics import TopicSpec
 from services.runtime.db import apply_migrations, create_pool, read_migrations
-from services.runtime.kafka import create_producer, ensure_topics
 from services.runtime.resilience import until_available
 
 
@@ -23,13 +19,3 @@ async def open_database(
     scripts = read_migrations(migrations)
     await until_available("migrations", lambda: apply_migrations(pool, scripts))
     return pool
-
-
-async def start_producer(
-    bootstrap: str, client_id: str, topics: Sequence[TopicSpec]
-) -> AIOKafkaProducer:
-    """A started producer, once `topics` exist."""
-    await until_available("kafka topics", lambda: ensure_topics(bootstrap, topics))
-    producer = create_producer(bootstrap, client_id)
-    await until_available("kafka producer", producer.start)
-    return producer

@@ -2,7 +2,6 @@
 rotation, and keys that are missing."""
 
 import stat
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from services.runtime.event_auth import (
     UnauthenticatedEvent,
     write_event_keys,
 )
-from tests.notifier.events import verdict
+from tests.runtime.verdicts import verdict
 
 Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 
@@ -32,7 +31,7 @@ def keys_of(service: str, keys_dir: Path) -> EventKeys:
 
 
 def signed_verdict(signer: EventSigner) -> Record:
-    event = verdict(uuid.uuid4())
+    event = verdict()
     value, headers = encode(event, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     topic, key = event.topic.name, event.key()
     return topic, key, value, signer.signed_headers(topic, key, value, headers)

@@ -9,7 +9,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -18,14 +17,7 @@ from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from faststream.kafka import KafkaBroker, KafkaRouter
 
-from services.contracts.events import (
-    CheckOutcome,
-    CheckResult,
-    LocalizedText,
-    Verdict,
-    VerdictReached,
-    encode,
-)
+from services.contracts.events import VerdictReached, encode
 from services.contracts.topics import ALL_TOPICS, VERDICT_REACHED, dead_letter_of
 from services.runtime.db import create_pool
 from services.runtime.event_auth import EventKeys, EventSigner
@@ -34,6 +26,7 @@ from services.runtime.reliability import InboxArg, PostgresInbox, ReliableConsum
 from tests.infra import Infra
 from tests.kafka_probe import skip_history
 from tests.runtime.dead_letters import Headers, parked
+from tests.runtime.verdicts import verdict
 from tests.signing import signed, signer_of
 
 pytestmark = pytest.mark.integration
@@ -43,20 +36,6 @@ DEAD_LETTERS = dead_letter_of(VERDICT_REACHED).name
 
 class PoisonError(RuntimeError):
     """What the handler raises for an event it can never store."""
-
-
-def verdict(request_id: uuid.UUID | None = None) -> VerdictReached:
-    return VerdictReached(
-        request_id=request_id or uuid.uuid4(),
-        employer_id=uuid.uuid4(),
-        region="beijing",
-        qualification_id="aws-e94e5145",
-        holder_ref="a" * 64,
-        verdict=Verdict.NOT_AUTHENTIC,
-        reason=LocalizedText(zh="颁证机构查无此证", en="The awarding body has no such record"),
-        checks=[CheckResult(body_id="aws", check="record", outcome=CheckOutcome.FAILED)],
-        decided_at=datetime.now(UTC),
-    )
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Parked records (pure): what the runtime wrote on a `<topic>.dlq` record, and the record to
 send back to its source topic, signed as its producer signed it.
 
-The runtime (`services.runtime.kafka.EventConsumer._dead_letter`) parks a record with its own
+The runtime (`services.runtime.reliability.ReliableConsumption`) parks a record with its own
 headers, its original signature renamed under `source-` names, and the dead-letter headers
 below, then signs the whole as the parking service. Replaying restores the original signature
 and drops everything the parking added, which gives back exactly what the producer signed.
