@@ -13,6 +13,9 @@ from services.contracts.events import (
     CertificateClaim,
     CheckOutcome,
     CheckResult,
+    DeliveryReplayRequested,
+    DeliveryStatus,
+    DeliveryUpdated,
     EmployerWebhooksConfigured,
     Event,
     HolderClaim,
@@ -23,6 +26,7 @@ from services.contracts.events import (
     UnknownEvent,
     Verdict,
     VerdictReached,
+    VerificationConcluded,
     VerificationProgressed,
     VerificationRequested,
     WebhookEndpoint,
@@ -59,9 +63,36 @@ VERDICT = VerdictReached(
     verdict=Verdict.AUTHENTIC,
     reason=LocalizedText(zh="真实", en="authentic"),
     checks=[CheckResult(body_id="body-a", check="record", outcome=CheckOutcome.PASSED)],
-    verification_code="QV-1234",
     decided_at=DECIDED_AT,
+    holder_name="Zhang Wei",
 )
+CONCLUDED = VerificationConcluded(
+    request_id=REQUEST_ID,
+    employer_id=EMPLOYER_ID,
+    region="tianjin",
+    qualification_id="Q-ELEC",
+    holder_ref=HOLDER_REF,
+    verdict=Verdict.AUTHENTIC,
+    reason=LocalizedText(zh="真实", en="authentic"),
+    checks=[CheckResult(body_id="body-a", check="record", outcome=CheckOutcome.PASSED)],
+    decided_at=DECIDED_AT,
+    verification_code="0EEN-2D2S-MS4A-PSD0-X",
+    statement="eyJhbGciOiJFZERTQSJ9.e30.c2ln",
+)
+DELIVERY = DeliveryUpdated(
+    webhook_id="msg_" + "0" * 32,
+    employer_id=EMPLOYER_ID,
+    request_id=REQUEST_ID,
+    channel="email",
+    destination="mailto:h***@example.cn",
+    event_type="verification.completed",
+    status=DeliveryStatus.DELIVERED,
+    attempts=1,
+    delivered_at=DECIDED_AT,
+    created_at=DECIDED_AT,
+    updated_at=DECIDED_AT,
+)
+REPLAY = DeliveryReplayRequested(employer_id=EMPLOYER_ID, webhook_id="msg_" + "0" * 32)
 OUTCOME = OutcomePublished(
     request_id=REQUEST_ID,
     region="hebei",
@@ -98,7 +129,18 @@ WITHDRAWN = QualificationWithdrawn(
     withdrawn_on=date(2025, 3, 1),
     reason="merged into Q-ELEC",
 )
-EVENTS: list[Event] = [REQUESTED, PROGRESSED, VERDICT, OUTCOME, WEBHOOKS, MAIL, WITHDRAWN]
+EVENTS: list[Event] = [
+    REQUESTED,
+    PROGRESSED,
+    VERDICT,
+    CONCLUDED,
+    OUTCOME,
+    WEBHOOKS,
+    MAIL,
+    DELIVERY,
+    REPLAY,
+    WITHDRAWN,
+]
 
 
 def as_dict(headers: list[tuple[str, bytes]]) -> dict[str, bytes]:
@@ -153,8 +195,10 @@ def test_a_missing_event_type_is_refused() -> None:
         decode(value, by_name)
 
 
-@pytest.mark.parametrize("version", [b"2", b"0", b"", b"v1", b"1.0"])
+@pytest.mark.parametrize("version", [b"1", b"3", b"0", b"", b"v2", b"2.0"])
 def test_an_unsupported_schema_version_is_refused(version: bytes) -> None:
+    """VerdictReached is at version 2; version 1 (with a code the verifier got by gRPC) is
+    refused, not read as if it were the new shape."""
     value, headers = encode(VERDICT)
     with pytest.raises(UnknownEvent):
         decode(value, as_dict(headers) | {"schema-version": version})

@@ -28,13 +28,12 @@ from services.contracts.events import (
     VerdictReached,
     VerificationProgressed,
     VerificationRequested,
-    decode,
 )
 from services.contracts.topics import VERDICT_REACHED, VERIFICATION_PROGRESSED
 from simulator.population import find
 from simulator.server import RunningSimulator
 from tests.infra import Infra
-from tests.kafka_probe import find_event
+from tests.kafka_probe import decoded, find_event
 from tests.signing import signed
 from tests.verifier.support import (
     CALLBACK_SECRET,
@@ -382,8 +381,8 @@ async def count_events(bootstrap: str, topic: str, matches: Callable[[Event], bo
                 return count
             for records in batch.values():
                 for record in records:
-                    assert record.value is not None
-                    if matches(decode(record.value, dict(record.headers))):
+                    event = decoded(record.value, dict(record.headers))
+                    if event is not None and matches(event):
                         count += 1
     finally:
         await consumer.stop()
