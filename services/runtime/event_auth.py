@@ -15,11 +15,13 @@ import binascii
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
 from prometheus_client import Counter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -91,13 +93,27 @@ class EventSigner:
             h for h in headers if h[0] not in SIGNATURE_HEADERS and h[0] not in TRANSPORT_HEADERS
         ]
         kept.append((SIGNER_HEADER, self.service.encode()))
-        signature = self.private_key.sign(canonical_bytes(topic, key, value, kept))
+        signature = self._sodium.sign(canonical_bytes(topic, key, value, kept)).signature
         return [*kept, (SIGNATURE_HEADER, base64.b64encode(signature))]
+
+    @cached_property
+    def _sodium(self) -> SigningKey:
+        # The same Ed25519 key in libsodium, which signs in about half the CPU time.
+        return SigningKey(self.private_key.private_bytes_raw())
 
 
 @dataclass(frozen=True)
 class TrustedProducers:
     public_keys: dict[str, tuple[Ed25519PublicKey, ...]]
+
+    @cached_property
+    def _sodium(self) -> dict[str, tuple[VerifyKey, ...]]:
+        # The same keys in libsodium, which verifies in about half OpenSSL's CPU time: every
+        # consumed record is verified, so this is on every consumer's hot path.
+        return {
+            service: tuple(VerifyKey(key.public_bytes_raw()) for key in keys)
+            for service, keys in self.public_keys.items()
+        }
 
     def authenticate(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers
@@ -111,7 +127,7 @@ class TrustedProducers:
         if owner is None or signer != owner.encode():
             raise UnauthenticatedEvent("wrong-signer", f"topic {topic} is not produced by signer")
         message = canonical_bytes(topic, key, value, headers)
-        if not any(_verifies(k, signature, message) for k in self.public_keys.get(owner, ())):
+        if not any(_verifies(k, signature, message) for k in self._sodium.get(owner, ())):
             raise UnauthenticatedEvent("bad-signature", f"signature of {owner} does not verify")
 
 
@@ -185,9 +201,9 @@ def _single(headers: Headers, name: str) -> bytes | None:
     return values[0] if len(values) == 1 else None
 
 
-def _verifies(public: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+def _verifies(public: VerifyKey, signature: bytes, message: bytes) -> bool:
     try:
-        public.verify(base64.b64decode(signature, validate=True), message)
-    except (InvalidSignature, binascii.Error):
+        public.verify(message, base64.b64decode(signature, validate=True))
+    except (BadSignatureError, binascii.Error, ValueError):  # ValueError: not 64 bytes
         return False
     return True
