@@ -36,7 +36,7 @@ from bench.stack import platform, resident_megabytes
 from bench.stats import Latencies
 from deploy.local.demo import DEMO_EMPLOYER_CREDIT_CODE
 from deploy.local.processes import free_port
-from services.contracts.events import OutcomePublished, VerdictReached, decode
+from services.contracts.events import Event, OutcomePublished, VerdictReached, decode
 from services.contracts.topics import OUTCOME_PUBLISHED, VERDICT_REACHED
 from services.intake.admin import register_employer
 from services.runtime.lifecycle import http_server
@@ -135,12 +135,12 @@ async def stage_medians(database_url: str) -> str:
     )
 
 
-async def slowest_body_seconds(bootstrap: str, wanted: set[str]) -> dict[str, float]:
-    consumer = AIOKafkaConsumer(
-        VERDICT_REACHED.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
+async def read_events(bootstrap: str, topic: str, wanted: set[str]) -> dict[str, Event]:
+    """The events on `topic` of the requests in `wanted`, by request id (what arrives within a
+    minute)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
-    found: dict[str, float] = {}
+    found: dict[str, Event] = {}
     try:
         async with asyncio.timeout(60):
             while len(found) < len(wanted):
@@ -148,9 +148,9 @@ async def slowest_body_seconds(bootstrap: str, wanted: set[str]) -> dict[str, fl
                 for record in (r for part in batches.values() for r in part):
                     assert record.value is not None
                     event = decode(record.value, dict(record.headers))
-                    if isinstance(event, VerdictReached) and str(event.request_id) in wanted:
-                        seconds = [c.seconds for c in event.contacts]
-                        found[str(event.request_id)] = max(seconds, default=BODY_LATENCY_MS / 1000)
+                    request_id = str(getattr(event, "request_id", ""))
+                    if request_id in wanted:
+                        found[request_id] = event
     except TimeoutError:
         pass
     finally:
@@ -158,27 +158,19 @@ async def slowest_body_seconds(bootstrap: str, wanted: set[str]) -> dict[str, fl
     return found
 
 
+async def slowest_body_seconds(bootstrap: str, wanted: set[str]) -> dict[str, float]:
+    verdicts = await read_events(bootstrap, VERDICT_REACHED.name, wanted)
+    return {
+        request_id: max((c.seconds for c in event.contacts), default=BODY_LATENCY_MS / 1000)
+        for request_id, event in verdicts.items()
+        if isinstance(event, VerdictReached)
+    }
+
+
 async def regional_outcomes(bootstrap: str, wanted: set[str]) -> int:
     """How many of `wanted` have their outcome on the regions' topic."""
-    consumer = AIOKafkaConsumer(
-        OUTCOME_PUBLISHED.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    found: set[str] = set()
-    try:
-        async with asyncio.timeout(60):
-            while len(found) < len(wanted):
-                batches = await consumer.getmany(timeout_ms=500)
-                for record in (r for part in batches.values() for r in part):
-                    assert record.value is not None
-                    event = decode(record.value, dict(record.headers))
-                    if isinstance(event, OutcomePublished) and str(event.request_id) in wanted:
-                        found.add(str(event.request_id))
-    except TimeoutError:
-        pass
-    finally:
-        await consumer.stop()
-    return len(found)
+    outcomes = await read_events(bootstrap, OUTCOME_PUBLISHED.name, wanted)
+    return sum(isinstance(event, OutcomePublished) for event in outcomes.values())
 
 
 async def await_outcomes(receiver: Receiver, expected: set[str]) -> None:
