@@ -61,6 +61,23 @@ def cpu_seconds_by_process() -> dict[str, float]:
     return totals
 
 
+INFRASTRUCTURE = ("java", "postgres")
+
+
+def pin_platform() -> None:
+    """One core's worth of services (and the simulator) on CPU 0, one of infrastructure
+    (Kafka, PostgreSQL) on CPU 1; every thread of each, since affinity is per thread. The
+    load generator and this process stay free."""
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        infra = process.info["name"] in INFRASTRUCTURE
+        if not infra and " -m services." not in cmdline and " -m simulator" not in cmdline:
+            continue
+        with contextlib.suppress(psutil.Error, OSError):
+            for thread in process.threads():
+                os.sched_setaffinity(thread.id, {1 if infra else 0})
+
+
 class Receiver:
     """The employer's webhook endpoint: when each verification's outcome arrived."""
 
@@ -185,6 +202,11 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=int, default=0, help="submissions per second (about)")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="services and simulator on CPU 0, Kafka and PostgreSQL on CPU 1",
+    )
     args = parser.parse_args()
     connections, delay_ms = args.connections, 0
     if args.rate:  # each connection paces itself; intake answers in a few ms
@@ -213,6 +235,8 @@ async def main() -> None:
                 hook_url = f"http://127.0.0.1:{port}/hooks"
                 await client.put("/v1/webhooks", json={"urls": [hook_url]})
             await asyncio.sleep(3)  # the notifier learns of the endpoint through Kafka
+            if args.pin:
+                pin_platform()
             cpu_before = cpu_seconds_by_process()
             load = await asyncio.to_thread(
                 run_wrk, running.intake_url, employer["api_key"], certs, args.seconds,
