@@ -6,7 +6,9 @@ hosts, loopback, link-local, private, unique-local and other non-global addresse
 `guarded_client` checks again when connecting: it resolves the name once, checks every
 address and connects to exactly that address, so a name that resolves to a public address
 when checked and to an internal one when used (DNS rebinding) is refused. Redirects are never
-followed.
+followed. `guarded_session` is the same guard on aiohttp, for the hot paths (the verifier's
+awarding bodies, the notifier's webhooks): a request cost 0.7-0.8 ms of CPU through httpx
+(httpcore's pool, anyio, h11) and about 0.15 ms through aiohttp (its C parser).
 
 The development allow-list (`QV_EGRESS_ALLOW`, comma-separated IP addresses, networks or host
 names) lifts the rule for the local simulator and test receivers; production leaves it empty.
@@ -22,8 +24,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+import aiohttp
 import httpcore
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -309,3 +313,79 @@ def refused_by_egress(error: BaseException) -> EgressRefused | None:
     """The policy's refusal behind an httpx error, if that is what it was."""
     cause = error.__cause__
     return cause if isinstance(cause, EgressRefused) else None
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver under the policy: resolves a name once and refuses it if any of its
+    addresses is not allowed; the connector then connects only to the addresses returned,
+    the ones checked (a name that rebinds later is resolved and checked again)."""
+
+    def __init__(self, policy: EgressPolicy, resolver: Resolver = resolve_host) -> None:
+        self._policy = policy
+        self._resolve = resolver
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self._resolve(host)
+        if not self._policy.host_allowed(host):
+            for address in addresses:
+                self._policy.check_address(address)
+        return [_resolved(host, address, port) for address in addresses]
+
+    async def close(self) -> None:
+        return None
+
+
+def _resolved(host: str, address: str, port: int) -> ResolveResult:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return ResolveResult(
+        hostname=host,
+        host=address,
+        port=port,
+        family=family,
+        proto=0,
+        flags=socket.AI_NUMERICHOST,
+    )
+
+
+def literal_address_check(policy: EgressPolicy) -> aiohttp.ClientMiddlewareType:
+    """aiohttp asks no resolver for a literal address: a middleware checks it before every
+    request (each hop of a redirect included, should a caller follow one)."""
+
+    async def check(
+        request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        host = request.url.host or ""
+        if ip_of(host) is not None and not policy.host_allowed(host):
+            policy.check_address(host)
+        return await send(request)
+
+    return check
+
+
+def guarded_session(
+    policy: EgressPolicy,
+    *,
+    max_connections: int = 100,
+    resolver: Resolver = resolve_host,
+    tls: ssl.SSLContext | None = None,
+    timeout_seconds: float | None = 10.0,
+) -> aiohttp.ClientSession:
+    """An aiohttp session that reaches only what the policy allows (`EgressRefused` raised
+    before any connection otherwise), verifies TLS (`tls`, else the system's CA bundle: ~70 ms
+    to load, so pass one context to many sessions), keeps up to `max_connections` alive, reads
+    no proxy from the environment and keeps no cookies. aiohttp has no session-wide switch for
+    redirects: callers pass `allow_redirects=False` (every hop would be checked anyway)."""
+    connector = aiohttp.TCPConnector(
+        limit=max_connections,
+        resolver=GuardedResolver(policy, resolver),
+        ssl=tls or ssl.create_default_context(),
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        middlewares=(literal_address_check(policy),),
+        timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+    )

@@ -1,7 +1,7 @@
-"""The awarding bodies' HTTP clients (aiohttp) keep the platform's egress rules: a literal or
-resolved internal address is refused before any connection, unless allow-listed; an allowed
-name is reached at exactly the address checked; redirects are not followed; TLS verifies the
-body's certificate."""
+"""The awarding bodies' HTTP clients keep the platform's egress rules (the guard itself,
+`guarded_session`, is tested in tests/runtime/test_egress.py): a refusal is a transient channel
+error caused by the policy; redirects are not followed; TLS verifies the body's certificate,
+with one context for every body; an answer over the limit is not read further."""
 
 import asyncio
 import ssl
@@ -19,7 +19,7 @@ from services.reference.channels import BodyChannel, ChannelType
 from services.runtime.egress import EgressPolicy, EgressRefused, Resolver
 from services.runtime.lifecycle import http_server
 from services.verifier.channels.errors import TransientChannelError
-from services.verifier.channels.http_clients import BodyClients, GuardedResolver, ResponseTooLarge
+from services.verifier.channels.http_clients import BodyClients, ResponseTooLarge
 
 LOOPBACK = EgressPolicy.from_entries(["127.0.0.1"])
 
@@ -66,25 +66,21 @@ async def refused(clients: BodyClients, url: str) -> EgressRefused:
     return cause
 
 
-@pytest.mark.parametrize(
-    "address", ["127.0.0.1", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]", "[fd00::1]"]
-)
-async def test_a_literal_internal_address_is_refused(address: str) -> None:
+async def test_a_literal_internal_address_is_refused() -> None:
     clients = BodyClients(policy=EgressPolicy())
-    await refused(clients, f"http://{address}:8090/credentials/1")
+    await refused(clients, "http://169.254.169.254:8090/credentials/1")
     await clients.aclose()
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "fd00::1"])
-async def test_a_name_resolving_to_an_internal_address_is_refused(address: str) -> None:
-    clients = BodyClients(policy=EgressPolicy(), resolver=resolver_to("93.184.216.34", address))
+async def test_a_name_resolving_to_an_internal_address_is_refused() -> None:
+    clients = BodyClients(policy=EgressPolicy(), resolver=resolver_to("93.184.216.34", "10.1.2.3"))
     await refused(clients, "https://body.example.org/credentials/1")
     await clients.aclose()
 
 
 async def test_an_allowed_name_is_reached_at_the_address_it_resolved_to() -> None:
-    """`body.invalid` exists in no DNS: the connection goes to the address the guarded
-    resolver checked, and the request still names the body's host."""
+    """`body.invalid` exists in no DNS: the clients resolve with the resolver they were given,
+    and the request still names the body's host."""
     clients = BodyClients(policy=LOOPBACK, resolver=resolver_to("127.0.0.1"))
     async with body_server() as port:
         answer = await clients.send("a-body", channel(), "GET", f"http://body.invalid:{port}/host")
@@ -98,17 +94,6 @@ async def test_redirects_are_not_followed() -> None:
         answer = await clients.send("a-body", channel(), "GET", f"http://127.0.0.1:{port}/moved")
     assert answer.status == 302 and answer.path == "/moved"
     await clients.aclose()
-
-
-async def test_the_resolver_checks_every_address_it_returns() -> None:
-    resolver = GuardedResolver(EgressPolicy(), resolver_to("93.184.216.34", "2606:2800::1"))
-    resolved = await resolver.resolve("body.example.org", 443)
-    assert [(r["host"], r["port"], r["hostname"]) for r in resolved] == [
-        ("93.184.216.34", 443, "body.example.org"),
-        ("2606:2800::1", 443, "body.example.org"),
-    ]
-    with pytest.raises(EgressRefused):
-        await GuardedResolver(EgressPolicy(), resolver_to("127.0.0.1")).resolve("x.example", 80)
 
 
 async def test_tls_verifies_the_bodys_certificate() -> None:

@@ -4,21 +4,25 @@ body's concurrency, every connection through the platform's egress policy.
 aiohttp rather than httpx here: on the simulator a GET cost 0.7-0.8 ms of CPU through httpx
 (httpcore's pool, anyio, h11) and 0.15 ms through aiohttp (its C parser), and the verifier makes
 one to several per verification. A body's endpoint is configured, but its name may still come
-to resolve to an internal address: the resolver checks every address it returns, and the
-connector connects to exactly those (a name that rebinds later is resolved and checked again).
+to resolve to an internal address: the sessions are the platform's `guarded_session`, whose
+resolver checks every address it returns and whose connector connects to exactly those.
 """
 
-import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from services.reference.channels import BodyChannel
-from services.runtime.egress import EgressPolicy, EgressRefused, Resolver, ip_of, resolve_host
+from services.runtime.egress import (
+    EgressPolicy,
+    EgressRefused,
+    Resolver,
+    guarded_session,
+    resolve_host,
+)
 from services.verifier.channels.errors import TransientChannelError
 
 
@@ -40,27 +44,6 @@ class BodyResponse:
         return self.content.decode(errors="replace")
 
 
-class GuardedResolver(AbstractResolver):
-    """Resolves a name once and refuses it if any of its addresses is not allowed; the
-    connector then connects only to the addresses returned, the ones checked."""
-
-    def __init__(self, policy: EgressPolicy, resolver: Resolver = resolve_host) -> None:
-        self._policy = policy
-        self._resolve = resolver
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        addresses = await self._resolve(host)
-        if not self._policy.host_allowed(host):
-            for address in addresses:
-                self._policy.check_address(address)
-        return [_resolved(host, address, port) for address in addresses]
-
-    async def close(self) -> None:
-        return None
-
-
 async def _read(response: aiohttp.ClientResponse, max_bytes: int | None) -> bytes:
     if max_bytes is None:
         return await response.read()
@@ -70,18 +53,6 @@ async def _read(response: aiohttp.ClientResponse, max_bytes: int | None) -> byte
         if len(body) > max_bytes:
             raise ResponseTooLarge(f"answer larger than {max_bytes} bytes")
     return bytes(body)
-
-
-def _resolved(host: str, address: str, port: int) -> ResolveResult:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    return ResolveResult(
-        hostname=host,
-        host=address,
-        port=port,
-        family=family,
-        proto=0,
-        flags=socket.AI_NUMERICHOST,
-    )
 
 
 class BodyClients:
@@ -109,7 +80,6 @@ class BodyClients:
         an answer over `max_bytes` a `ResponseTooLarge`."""
         target = URL(url, encoded=True)  # already quoted by the channel: sent as it is
         try:
-            self._check_literal(target)
             session = self._sessions.get(body_id) or self._open(body_id, channel)
             async with session.request(
                 method,
@@ -124,21 +94,16 @@ class BodyClients:
         except (aiohttp.ClientError, TimeoutError, EgressRefused) as error:
             raise TransientChannelError(type(error).__name__) from error
 
-    def _check_literal(self, url: URL) -> None:
-        """aiohttp asks no resolver for a literal address: it is checked here."""
-        host = url.host or ""
-        if ip_of(host) is not None and not self._policy.host_allowed(host):
-            self._policy.check_address(host)
-
     def _open(self, body_id: str, channel: BodyChannel) -> aiohttp.ClientSession:
         if self._tls is None:
             self._tls = ssl.create_default_context()
-        connector = aiohttp.TCPConnector(
-            limit=channel.concurrency,
-            resolver=GuardedResolver(self._policy, self._resolver),
-            ssl=self._tls,
+        session = guarded_session(
+            self._policy,
+            max_connections=channel.concurrency,
+            resolver=self._resolver,
+            tls=self._tls,
+            timeout_seconds=channel.timeout_seconds,
         )
-        session = aiohttp.ClientSession(connector=connector, trust_env=False)
         self._sessions[body_id] = session
         return session
 
