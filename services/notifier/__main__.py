@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import httpx
 from starlette.applications import Starlette
 
 from services.contracts.topics import ALL_TOPICS
@@ -19,7 +18,7 @@ from services.notifier.store.repository import (
     WEBHOOK,
     NotifierStore,
 )
-from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.egress import EgressPolicy, guarded_session
 from services.runtime.environment import load_settings
 from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check, kafka_check
@@ -50,10 +49,11 @@ async def main() -> None:
         bootstrap, "notifier", keys.signer, consumption=consumption, routers=[router]
     )
     # Keep-alive for every connection in flight: without it each webhook opens a new one.
-    limits = httpx.Limits(
-        max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
-    )
-    async with guarded_client(EgressPolicy.from_env(), limits=limits) as http:
+    async with guarded_session(
+        EgressPolicy.from_env(),
+        max_connections=settings.max_in_flight,
+        timeout_seconds=settings.delivery_timeout_seconds,
+    ) as http:
         try:
             store = NotifierStore(
                 pool, secret_grace=timedelta(seconds=settings.secret_grace_seconds)

@@ -20,7 +20,7 @@ from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.events.router import CONSUMED, STORE, subscribe
 from services.notifier.store.repository import ACCOUNT_EMAIL, EMAIL, WEBHOOK, NotifierStore
-from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.egress import EgressPolicy, guarded_session
 from services.runtime.event_auth import EventKeys
 from services.runtime.messaging import declare_publishers, new_broker, start_broker
 from services.runtime.notifications import Notifications
@@ -61,7 +61,7 @@ async def running_notifier(
     broker.context.set_global(STORE, store)
     notifications = Notifications(pool)
     smtp = EmailTransport("127.0.0.1", smtp_port, SENDER, timeout_seconds=2)
-    async with guarded_client(LOCAL_RECEIVERS) as http:
+    async with guarded_session(LOCAL_RECEIVERS) as http:
         sender = DeliverySender(
             store,
             notifications,

@@ -20,7 +20,7 @@ from services.notifier.delivery.sender import DeliverySender
 from services.notifier.delivery.webhooks import WebhookTransport
 from services.notifier.domain.webhooks import RETRY_SCHEDULE
 from services.notifier.store.repository import EMAIL, WEBHOOK, NotifierStore, delivery_id
-from services.runtime.egress import EgressPolicy, guarded_client
+from services.runtime.egress import EgressPolicy, guarded_session
 from services.runtime.notifications import Notifications
 from tests.e2e.conftest import verify_standard_webhook
 from tests.notifier.deliveries import deliveries_of
@@ -44,7 +44,7 @@ async def running_sender(
 ) -> AsyncIterator[NotifierStore]:
     store = NotifierStore(pool)
     notifications = Notifications(pool)
-    async with guarded_client(egress) as http:
+    async with guarded_session(egress) as http:
         sender = DeliverySender(
             store,
             notifications,
