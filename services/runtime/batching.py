@@ -16,10 +16,17 @@ class GroupCommit(Generic[Item, Result]):
     """`write` stores a batch of items at once and returns one result per item, in order."""
 
     def __init__(
-        self, write: Callable[[list[Item]], Awaitable[list[Result]]], max_batch: int = 500
+        self,
+        write: Callable[[list[Item]], Awaitable[list[Result]]],
+        max_batch: int = 500,
+        linger: float = 0.0,
     ) -> None:
+        """`linger`: seconds a write waits for more items after the first one arrives, so that a
+        steady stream is written in fewer, larger batches (each costs its own round trip and
+        commit); 0 writes at once."""
         self._write = write
         self._max_batch = max_batch
+        self._linger = linger
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -34,6 +41,8 @@ class GroupCommit(Generic[Item, Result]):
         return await future
 
     async def _write_pending(self) -> None:
+        if self._linger:
+            await asyncio.sleep(self._linger)
         while self._pending:
             batch = self._pending[: self._max_batch]
             del self._pending[: self._max_batch]

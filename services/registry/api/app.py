@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -100,6 +101,7 @@ async def serve(
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
         public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
         grpc_server = await start_grpc_server(codes, parts, GrpcOptions.of(settings))
+        settle_garbage_collector()
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
         checks = {"database": codes.ping, "kafka": kafka_check(broker)}
         # Both leave SIGTERM/SIGINT to the registry, which stops them after gRPC drains.
@@ -146,6 +148,15 @@ async def serve(
             if on_ready is not None:
                 on_ready(running)
     log.info("registry stopped")
+
+
+def settle_garbage_collector() -> None:
+    """What startup built (catalogue, keys, grpc and Kafka machinery) lives as long as the
+    process: frozen, full collections no longer walk it. Each lookup allocates a few dozen
+    short-lived objects; a larger young generation collects them ten times less often. Under
+    a lookup storm the collector took about a tenth of the event loop's time (py-spy)."""
+    gc.freeze()
+    gc.set_threshold(7_000, 10, 10)
 
 
 async def _prepare(
