@@ -32,6 +32,7 @@ Publishers = Mapping[str, Any]
 # share requests; lz4 costs little CPU and shrinks the JSON several times.
 LINGER_MS = 5
 COMPRESSION: Final = "lz4"
+GRACEFUL_SECONDS = 3.0
 
 
 class SignedPublishing:
@@ -86,7 +87,9 @@ def new_broker(
         decoder=decoded_events,
         logger=log,
         log_level=logging.DEBUG,  # "Received"/"Processed" per batch: not for the INFO log
-        graceful_timeout=10.0,
+        # On stop, a batch in flight gets this long to commit; one still retrying (poison, or
+        # the database away) is then cancelled: rolled back, redelivered, taken once.
+        graceful_timeout=GRACEFUL_SECONDS,
     )
     for router in routers:
         broker.include_router(router)
