@@ -98,16 +98,18 @@ class PostgresInbox:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
+        if not self._created:  # committed on its own: a batch that rolls back keeps the table
+            await self._pool.execute(self.CREATE)
+            self._created = True
         async with self._pool.acquire() as conn, conn.transaction():
             yield conn
 
     async def claim(self, conn: Connection, event_ids: Sequence[UUID]) -> set[UUID]:
-        if not self._created:
-            await self._pool.execute(self.CREATE)
-            self._created = True
+        # On the batch's own connection, not a second one taken from the pool while this one
+        # is held; a rolled-back batch leaves the pruning to the next.
         if time.monotonic() - self._pruned_at > self._prune_every:
             self._pruned_at = time.monotonic()
-            await self._pool.execute(self.PRUNE, self._keep_days)
+            await conn.execute(self.PRUNE, self._keep_days)
         return {row["event_id"] for row in await conn.fetch(self.CLAIM, list(event_ids))}
 
 
