@@ -4,7 +4,8 @@ Used by the local runner (`make run`) and by the end-to-end tests, so both start
 """
 
 import sys
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from deploy.local.processes import free_port
@@ -53,6 +54,12 @@ class Platform:
     event_keys_dir: Path | None = None
     # The development CA and certificates of the registry's mutual TLS (made when missing).
     tls_dir: Path = DEV_PKI_DIR
+    # Per service (or replica) name: how it reaches a secured Kafka cluster (KAFKA_SECURITY_
+    # PROTOCOL, its client certificate, replication, KAFKA_MANAGE_TOPICS); empty: one plain
+    # development broker.
+    kafka_client_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Processes per service, under the same consumer groups (the simulator and mail catcher: 1).
+    replicas: int = 1
 
     @property
     def intake_url(self) -> str:
@@ -102,6 +109,7 @@ def service_specs(
             # Started means ready: its dependencies answer (the simulator has none).
             health_url=f"http://127.0.0.1:{health_port}/{READY_PATHS.get(name, 'readyz')}",
             env=common
+            | dict(platform.kafka_client_env.get(name, {}))
             | _event_keys_env(name, platform.event_keys_dir)
             | _development_env(name)
             | env

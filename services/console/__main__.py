@@ -97,6 +97,7 @@ async def main() -> None:
             keys.signer,
             consumption=consumption,
             routers=[router],
+            cluster=settings.kafka_cluster,
         )
         broker.context.set_global(PROJECTION, projection)
         deps.flow = flow = FlowWatch(
@@ -111,7 +112,9 @@ async def main() -> None:
         )
         samples = SampleStore(pool)
         sampler = Sampler(
-            lambda: kafka_admin.connect(settings.kafka_bootstrap_servers),
+            lambda: kafka_admin.connect(
+                settings.kafka_bootstrap_servers, cluster=settings.kafka_cluster
+            ),
             samples,
             interval_seconds=settings.sample_seconds,
             retention=timedelta(hours=settings.sample_retention_hours),
@@ -123,7 +126,9 @@ async def main() -> None:
             stall_seconds=settings.stall_seconds,
             sample_seconds=settings.sample_seconds,
         )
-        dead_letter_topics = DeadLetterTopics(settings.kafka_bootstrap_servers)
+        dead_letter_topics = DeadLetterTopics(
+            settings.kafka_bootstrap_servers, cluster=settings.kafka_cluster
+        )
         deps.dead_letters = DeadLetters(
             dead_letter_topics, DeadLetterActions(pool), deps.audit, sampler, keys.trusted
         )
@@ -132,7 +137,11 @@ async def main() -> None:
             "kafka sampler": sampler.run,
             # The pages are served while Kafka is away; the projection catches up after.
             "projection": lambda: run_broker(
-                broker, settings.kafka_bootstrap_servers, topics, [GROUP]
+                broker,
+                settings.kafka_bootstrap_servers,
+                topics,
+                [GROUP],
+                cluster=settings.kafka_cluster,
             ),
             "stuck verifications": lambda: keep_stuck_gauge(flow, settings.stuck_check_seconds),
             "forget names": lambda: forget_names(

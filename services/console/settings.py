@@ -7,6 +7,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.environment import require_outside_development
+from services.runtime.kafka_cluster import KafkaCluster
 
 DEFAULT_TLS_DIR = Path(__file__).resolve().parents[2] / ".local" / "pki"
 
@@ -37,6 +38,8 @@ class ConsoleSettings(ConsoleDatabaseSettings):
         "127.0.0.1:19092",
         validation_alias=AliasChoices("CONSOLE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # TLS identity, replication and topic ownership: KAFKA_* (services/runtime/kafka_cluster.py).
+    kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     host: str = "127.0.0.1"
     port: int = 8085
     pool_size: int = 10

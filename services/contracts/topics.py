@@ -11,7 +11,8 @@ class TopicSpec:
 
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
-_EVENTS = {"retention.ms": _WEEK_MS, "min.insync.replicas": "1"}
+# `min.insync.replicas` is the cluster's rule, not the topic's (services/runtime/kafka_cluster.py).
+_EVENTS = {"retention.ms": _WEEK_MS}
 
 VERIFICATION_REQUESTED = TopicSpec("verification.requested.v1", 6, _EVENTS)
 # The verifier's verdict, for the registry only (it issues the code of an authentic one).
@@ -40,9 +41,7 @@ DELIVERY_REPLAY_REQUESTED = TopicSpec("employer.replays.v1", 3, _EVENTS)
 
 # Account e-mail (address verification, approval, password reset, invitation), sent by the
 # notifier; addresses and links travel sealed, and a day is ample for a mail to go out.
-EMPLOYER_MAIL = TopicSpec(
-    "employer.mail.v1", 3, {"retention.ms": str(24 * 3600 * 1000), "min.insync.replicas": "1"}
-)
+EMPLOYER_MAIL = TopicSpec("employer.mail.v1", 3, {"retention.ms": str(24 * 3600 * 1000)})
 
 # The one service allowed to produce each topic: consumers accept a record only if it is signed
 # by this service's key (docs/event-authenticity.md); the cluster's ACLs mirror this table.

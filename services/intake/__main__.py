@@ -57,12 +57,19 @@ async def main() -> None:
     consumption = ReliableConsumption(
         group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
     )
-    broker = new_broker(bootstrap, "intake", keys.signer, consumption=consumption, routers=[router])
+    broker = new_broker(
+        bootstrap,
+        "intake",
+        keys.signer,
+        consumption=consumption,
+        routers=[router],
+        cluster=settings.kafka_cluster,
+    )
     try:
         store = IntakeStore(pool, policy, secrets_box)
         broker.context.set_global("intake_store", store)
         broker.context.set_global("catalogue", catalogue)
-        await start_broker(broker, bootstrap, ALL_TOPICS, [GROUP])
+        await start_broker(broker, bootstrap, ALL_TOPICS, [GROUP], cluster=settings.kafka_cluster)
         # Once, after migration 003: secrets that travelled in clear are replaced.
         await until_available("webhook secrets", store.webhook_settings.rotate_leaked_secrets)
         catalogue.replace_withdrawals(await until_available("withdrawals", store.withdrawals))

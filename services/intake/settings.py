@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.reference.channels import DEFAULT_CHANNELS_FILE
 from services.runtime.environment import require_outside_development
+from services.runtime.kafka_cluster import KafkaCluster
 
 
 class IntakeDatabaseSettings(BaseSettings):
@@ -44,6 +45,8 @@ class IntakeSettings(IntakeOperatorSettings):
         "127.0.0.1:19092",
         validation_alias=AliasChoices("INTAKE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # TLS identity, replication and topic ownership: KAFKA_* (services/runtime/kafka_cluster.py).
+    kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     host: str = "127.0.0.1"
     port: int = 8080
     # Processes serving the port together (SO_REUSEPORT): one per core is about right.

@@ -46,7 +46,12 @@ async def main() -> None:
         group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
     )
     broker = new_broker(
-        bootstrap, "notifier", keys.signer, consumption=consumption, routers=[router]
+        bootstrap,
+        "notifier",
+        keys.signer,
+        consumption=consumption,
+        routers=[router],
+        cluster=settings.kafka_cluster,
     )
     # Keep-alive for every connection in flight: without it each webhook opens a new one.
     async with guarded_session(
@@ -87,7 +92,9 @@ async def main() -> None:
             ops = Starlette(
                 routes=ops_routes(health, loops), exception_handlers=database_away_handlers()
             )
-            await start_broker(broker, bootstrap, ALL_TOPICS, [GROUP])
+            await start_broker(
+                broker, bootstrap, ALL_TOPICS, [GROUP], cluster=settings.kafka_cluster
+            )
             await run_until_stopped(
                 {
                     "notifications": notifications.run,

@@ -3,6 +3,8 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.kafka_cluster import KafkaCluster
+
 
 class NotifierSettings(BaseSettings):
     """Its one secret, WEBHOOK_SECRETS_KEY, is read by `SecretBox.at_start`."""
@@ -19,6 +21,8 @@ class NotifierSettings(BaseSettings):
             "NOTIFIER_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
+    # TLS identity, replication and topic ownership: KAFKA_* (services/runtime/kafka_cluster.py).
+    kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     schema_name: str = "notifier"
     host: str = "127.0.0.1"
     ops_port: int = 8082

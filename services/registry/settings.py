@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime import environment
 from services.runtime.environment import require_outside_development
+from services.runtime.kafka_cluster import KafkaCluster
 from services.runtime.proxies import TrustedProxies
 
 
@@ -28,6 +29,8 @@ class RegistrySettings(BaseSettings):
             "REGISTRY_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
+    # TLS identity, replication and topic ownership: KAFKA_* (services/runtime/kafka_cluster.py).
+    kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     consumer_group: str = "registry"
     host: str = "127.0.0.1"
     grpc_port: int = Field(default=50051, ge=0, le=65535)  # always mutual TLS

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -15,24 +16,45 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from services.contracts.topics import TopicSpec
+from services.runtime.kafka_cluster import DEVELOPMENT, KafkaCluster
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[TopicSpec], replication: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+class TopicsMissing(KafkaError):  # type: ignore[misc]
+    """Topics the cluster's administrator has not created yet: waited for, like Kafka itself."""
+
+    retriable = True
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Sequence[TopicSpec], cluster: KafkaCluster = DEVELOPMENT
+) -> None:
+    """Creates the missing topics and gives existing ones their declared configs; or, when
+    the cluster manages its topics, only checks that they are all there."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **cluster.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        if not cluster.manage_topics:
+            if missing_names := sorted({t.name for t in topics} - existing):
+                raise TopicsMissing(f"topics not created yet: {', '.join(missing_names)}")
+            return
         missing = [
-            NewTopic(t.name, t.partitions, replication, topic_configs=dict(t.configs))
+            NewTopic(
+                t.name,
+                t.partitions,
+                cluster.replication_factor,
+                topic_configs=cluster.topic_configs(t.configs),
+            )
             for t in topics
             if t.name not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 await admin.create_topics(missing)
-        await _reconcile_configs(admin, [t for t in topics if t.name in existing and t.configs])
+        declared = [replace(t, configs=cluster.topic_configs(t.configs)) for t in topics]
+        await _reconcile_configs(admin, [t for t in declared if t.name in existing])
     finally:
         await admin.close()
 
@@ -97,14 +119,16 @@ def _raise_for(resource: dict[str, Any]) -> None:
         raise error(f"{resource['resource_name']}: {resource['error_message']}")
 
 
-async def wait_for_group_coordinator(bootstrap: str, group_id: str) -> None:
+async def wait_for_group_coordinator(
+    bootstrap: str, group_id: str, cluster: KafkaCluster = DEVELOPMENT
+) -> None:
     """Returns once the broker names the group's coordinator.
 
     On a fresh cluster the first group makes the broker create its offsets topic, and until
     then aiokafka's consumer logs every retry at ERROR; asking through the admin client first
     keeps this normal part of a start out of the error log.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **cluster.client_options())
     await admin.start()
     try:
         delay = 0.05
@@ -121,10 +145,13 @@ async def wait_for_group_coordinator(bootstrap: str, group_id: str) -> None:
         await admin.close()
 
 
-def create_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def create_producer(
+    bootstrap: str, client_id: str, cluster: KafkaCluster = DEVELOPMENT
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
+        **cluster.client_options(),
         acks="all",
         enable_idempotence=True,
         linger_ms=2,

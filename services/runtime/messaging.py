@@ -22,6 +22,7 @@ from services.contracts.events import Event
 from services.contracts.topics import TopicSpec
 from services.runtime.event_auth import EventSigner
 from services.runtime.kafka import ensure_topics, wait_for_group_coordinator
+from services.runtime.kafka_cluster import DEVELOPMENT, KafkaCluster
 from services.runtime.resilience import until_available
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def new_broker(
     *,
     consumption: Any | None = None,
     routers: Iterable[KafkaRouter] = (),
+    cluster: KafkaCluster = DEVELOPMENT,
 ) -> KafkaBroker:
     """The service's broker: idempotent, fully acknowledged, batching producer; every
     publication signed; `consumption` (a `ReliableConsumption`) around every subscriber."""
@@ -79,6 +81,7 @@ def new_broker(
     broker = KafkaBroker(
         bootstrap,
         client_id=service,
+        security=cluster.security(),
         acks="all",
         enable_idempotence=True,
         linger_ms=LINGER_MS,
@@ -129,23 +132,35 @@ def declare_publishers(router: KafkaRouter, events: Sequence[type[Event]]) -> di
 
 
 async def start_broker(
-    broker: KafkaBroker, bootstrap: str, topics: Sequence[TopicSpec], groups: Sequence[str] = ()
+    broker: KafkaBroker,
+    bootstrap: str,
+    topics: Sequence[TopicSpec],
+    groups: Sequence[str] = (),
+    *,
+    cluster: KafkaCluster = DEVELOPMENT,
 ) -> None:
     """Starts the broker's producer and subscribers once `topics` exist and the groups'
     coordinator is known (so a fresh cluster's start stays out of the error log), waiting as
     long as Kafka takes to be there. Kafka going away later is ridden out by the client."""
-    await until_available("kafka topics", lambda: ensure_topics(bootstrap, topics))
+    await until_available("kafka topics", lambda: ensure_topics(bootstrap, topics, cluster))
     for group in groups:
-        await until_available("kafka group", partial(wait_for_group_coordinator, bootstrap, group))
+        await until_available(
+            "kafka group", partial(wait_for_group_coordinator, bootstrap, group, cluster)
+        )
     await until_available("kafka broker", broker.start)
 
 
 async def run_broker(
-    broker: KafkaBroker, bootstrap: str, topics: Sequence[TopicSpec], groups: Sequence[str] = ()
+    broker: KafkaBroker,
+    bootstrap: str,
+    topics: Sequence[TopicSpec],
+    groups: Sequence[str] = (),
+    *,
+    cluster: KafkaCluster = DEVELOPMENT,
 ) -> None:
     """`start_broker`, as a loop of `run_until_stopped` for a service that serves meanwhile;
     the broker stops when the loop is cancelled."""
-    await start_broker(broker, bootstrap, topics, groups)
+    await start_broker(broker, bootstrap, topics, groups, cluster=cluster)
     try:
         await asyncio.Event().wait()
     finally:

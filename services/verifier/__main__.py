@@ -80,6 +80,7 @@ async def main() -> None:
             group=GROUP, trusted=keys.trusted, inbox=PostgresInbox(pool), topics=ALL_TOPICS
         ),
         routers=[router],
+        cluster=settings.kafka_cluster,
     )
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
     egress = EgressPolicy.from_env()  # QV_EGRESS_ALLOW: the development allow-list
@@ -103,7 +104,13 @@ async def main() -> None:
                 max_in_flight=settings.max_in_flight,
             )
             broker.context.set_global(VERIFIER, verifier)
-            await start_broker(broker, settings.kafka_bootstrap_servers, ALL_TOPICS, [GROUP])
+            await start_broker(
+                broker,
+                settings.kafka_bootstrap_servers,
+                ALL_TOPICS,
+                [GROUP],
+                cluster=settings.kafka_cluster,
+            )
             health = {"database": database_check(pool), "kafka": kafka_check(broker)}
             loops = Loops()
             app = Starlette(

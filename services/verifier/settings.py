@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.reference.channels import DEFAULT_CHANNELS_FILE
 from services.runtime.environment import require_outside_development
+from services.runtime.kafka_cluster import KafkaCluster
 
 
 class VerifierSettings(BaseSettings):
@@ -29,6 +30,8 @@ class VerifierSettings(BaseSettings):
             "VERIFIER_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
+    # TLS identity, replication and topic ownership: KAFKA_* (services/runtime/kafka_cluster.py).
+    kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     schema_name: str = "verifier"
     bodies_base_url: str = "http://127.0.0.1:8090"
     channels_file: Path = DEFAULT_CHANNELS_FILE

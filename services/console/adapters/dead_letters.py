@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from services.console.domain.dead_letters import ParkedRecord, Replay
 from services.runtime.kafka import create_producer
+from services.runtime.kafka_cluster import DEVELOPMENT, KafkaCluster
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class DeadLetterTopics:
         *,
         client_id: str = "console-dead-letters",
         timeout_seconds: float = 10.0,
+        cluster: KafkaCluster = DEVELOPMENT,
     ) -> None:
         self._bootstrap = bootstrap
+        self._cluster = cluster
         self._producer = producer
         self._owns_producer = producer is None
         self._producer_lock = asyncio.Lock()
@@ -51,7 +54,7 @@ class DeadLetterTopics:
     async def _started_producer(self) -> AIOKafkaProducer:
         async with self._producer_lock:
             if self._producer is None:
-                producer = create_producer(self._bootstrap, self._client_id)
+                producer = create_producer(self._bootstrap, self._client_id, self._cluster)
                 try:
                     await producer.start()
                 except BaseException:
@@ -109,6 +112,7 @@ class DeadLetterTopics:
                 consumer = AIOKafkaConsumer(
                     bootstrap_servers=self._bootstrap,
                     client_id=self._client_id,
+                    **self._cluster.client_options(),
                     group_id=None,
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",

@@ -31,6 +31,7 @@ from services.console.domain.offsets import (
     TopicInfo,
     group_positions,
 )
+from services.runtime.kafka_cluster import DEVELOPMENT, KafkaCluster
 
 _CONFIGS = ("retention.ms", "cleanup.policy")
 # Record timestamps already read, by (topic, partition, offset): a record never changes, so a
@@ -247,15 +248,20 @@ async def connect(
     client_id: str = "console",
     timeout_seconds: float = 15.0,
     probe_seconds: float = 2.0,
+    cluster: KafkaCluster = DEVELOPMENT,
 ) -> AsyncIterator[KafkaAdmin]:
     """Started clients for as long as the block runs; raises KafkaError if the broker is away."""
     request_timeout_ms = int(timeout_seconds * 1000)
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=request_timeout_ms
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        request_timeout_ms=request_timeout_ms,
+        **cluster.client_options(),
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
+        **cluster.client_options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

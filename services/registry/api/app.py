@@ -94,6 +94,7 @@ async def serve(
                 topics=ALL_TOPICS,
             ),
             routers=[events.router],
+            cluster=settings.kafka_cluster,
         )
         broker.context.set_global(
             CONCLUDING, Concluding(codes, parts.outcomes, lambda: parts.catalogue.loaded)
@@ -244,7 +245,11 @@ async def _run_kafka(broker: KafkaBroker, relay: OutboxRelay, settings: Registry
     """The broker (the verdicts' subscriber) and the outbox relay publishing through it, which
     needs it connected first; both stop together, and start again once Kafka is back."""
     await start_broker(
-        broker, settings.kafka_bootstrap_servers, ALL_TOPICS, [settings.consumer_group]
+        broker,
+        settings.kafka_bootstrap_servers,
+        ALL_TOPICS,
+        [settings.consumer_group],
+        cluster=settings.kafka_cluster,
     )
     try:
         await relay.run()
