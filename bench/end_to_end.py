@@ -10,6 +10,10 @@ at 300 verifications/s, every service under 250 MB resident.
 
     uv run python -m bench.end_to_end [--seconds 15] [--connections 16]   # as fast as it goes
     uv run python -m bench.end_to_end --rate 300                          # overhead at a set rate
+    uv run python -m bench.end_to_end --replicas 2     # each service as two processes, one group
+
+CPU per verification is by kind of process: the replicas of a service are summed (as are
+intake's workers).
 """
 
 import argparse
@@ -203,6 +207,9 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=int, default=0, help="submissions per second (about)")
     parser.add_argument(
+        "--replicas", type=int, default=1, help="processes of each service, in one group"
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help="services and simulator on CPU 0, Kafka and PostgreSQL on CPU 1",
@@ -217,7 +224,8 @@ async def main() -> None:
         "SIMULATOR_LOG_LEVEL": "WARNING",
         "SIMULATOR_DEFAULT_FAULTS__LATENCY_MEDIAN_MS": str(BODY_LATENCY_MS),
         "SIMULATOR_DEFAULT_FAULTS__LATENCY_P99_MS": str(BODY_LATENCY_MS),
-        "INTAKE_WORKERS": "2",
+        # Two intake processes either way: two workers of one replica, or one per replica.
+        "INTAKE_WORKERS": "2" if args.replicas == 1 else "1",
     }
     receiver = Receiver()
     port = free_port()
@@ -226,7 +234,7 @@ async def main() -> None:
     hook_task = asyncio.create_task(hook_server.serve())
     with tempfile.TemporaryDirectory() as tmp:
         certs = certificates_lua(Path(tmp))
-        async with platform(extra_env=env) as (running, supervisor):
+        async with platform(extra_env=env, replicas=args.replicas) as (running, supervisor):
             employer = await register_employer(
                 DEMO_EMPLOYER_CREDIT_CODE, "Bench", running.database_url
             )
@@ -260,7 +268,7 @@ async def main() -> None:
     busiest = sorted(cpu_used.items(), key=lambda item: -item[1])[:9]
     per = max(len(receiver.arrived), 1)
     print(
-        "CPU per verification: "
+        f"CPU per verification (replicas of a service summed, {args.replicas} each): "
         + ", ".join(f"{name} {seconds / per * 1000:.1f} ms" for name, seconds in busiest)
     )
 

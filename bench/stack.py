@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 
 from deploy.local.kafka import LocalKafka
-from deploy.local.platform import Platform, Ports, service_specs
+from deploy.local.platform import Platform, Ports, service_of, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.processes import free_port
 from deploy.local.supervisor import ServiceSpec, Supervisor
@@ -33,17 +33,19 @@ def infrastructure(work: Path) -> Iterator[tuple[str, str]]:
 
 @contextlib.asynccontextmanager
 async def platform(
-    names: set[str] | None = None, extra_env: dict[str, str] | None = None
+    names: set[str] | None = None, extra_env: dict[str, str] | None = None, replicas: int = 1
 ) -> AsyncIterator[tuple[Platform, Supervisor]]:
-    """The platform's processes (all, or only `names`) on fresh local infrastructure."""
+    """The platform's processes (all, or only the services `names`, each as `replicas`
+    processes) on fresh local infrastructure."""
     with tempfile.TemporaryDirectory(prefix="qv-bench-") as tmp:
         work = Path(tmp)
         with infrastructure(work) as (kafka, database):
-            running = Platform(kafka, database, Ports.free(), write_event_keys(work / "keys"))
+            keys = write_event_keys(work / "keys")
+            running = Platform(kafka, database, Ports.free(), keys, replicas=replicas)
             specs = [
                 s
                 for s in service_specs(running, work, extra_env)
-                if names is None or s.name in names
+                if names is None or service_of(s.name) in names
             ]
             async with Supervisor() as supervisor:
                 await supervisor.start_all(specs)

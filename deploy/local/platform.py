@@ -4,7 +4,7 @@ Used by the local runner (`make run`) and by the end-to-end tests, so both start
 """
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -93,7 +93,10 @@ def service_specs(
     restart: RestartPolicy | None = None,
 ) -> list[ServiceSpec]:
     """One spec per process; `extra_env` lets tests tune a service (e.g. retry time scale);
-    `restart`: restart what exits by itself (the local runner), else leave it dead (tests)."""
+    `restart`: restart what exits by itself (the local runner), else leave it dead (tests).
+    With `platform.replicas` > 1 each service runs that many processes under its consumer
+    groups, sharing its public ports (SO_REUSEPORT, as a Kubernetes Service spreads them)
+    while each is health-checked on a port of its own."""
     ports = platform.ports
     tls_dir = str(ensure_dev_pki(platform.tls_dir))
     common = {
@@ -102,16 +105,19 @@ def service_specs(
         "PYTHONPATH": str(REPO_ROOT),
     }
 
-    def spec(name: str, module: str, health_port: int, env: dict[str, str]) -> ServiceSpec:
+    def spec(
+        name: str, module: str, health_port: int, env: dict[str, str], service: str | None = None
+    ) -> ServiceSpec:
+        service = service or name
         return ServiceSpec(
             name=name,
             argv=[sys.executable, "-m", module],
             # Started means ready: its dependencies answer (the simulator has none).
             health_url=f"http://127.0.0.1:{health_port}/{READY_PATHS.get(name, 'readyz')}",
             env=common
-            | dict(platform.kafka_client_env.get(name, {}))
-            | _event_keys_env(name, platform.event_keys_dir)
-            | _development_env(name)
+            | dict(platform.kafka_client_env.get(name, platform.kafka_client_env.get(service, {})))
+            | _event_keys_env(service, platform.event_keys_dir)
+            | _development_env(service)
             | env
             | (extra_env or {}),
             cwd=REPO_ROOT,
@@ -119,6 +125,33 @@ def service_specs(
             startup_timeout=60.0,
             restart=restart,
         )
+
+    def replicated(
+        service: str, module: str, env: dict[str, str], own: OwnPorts
+    ) -> list[ServiceSpec]:
+        specs = []
+        for number in range(1, platform.replicas + 1):
+            health_port, own_env = own(number)
+            name = replica_name(service, number)
+            specs.append(spec(name, module, health_port, env | own_env, service))
+        return specs
+
+    shared = platform.replicas > 1
+
+    def own_health(prefix: str, service_port: int) -> OwnPorts:
+        """Health on the service port when alone; on a port of its own among replicas."""
+        if not shared:
+            return lambda _: (service_port, {})
+        chosen = {k: free_port() for k in range(1, platform.replicas + 1)}
+        return lambda k: (
+            chosen[k],
+            {f"{prefix}_REUSE_PORT": "true", f"{prefix}_HEALTH_PORT": str(chosen[k])},
+        )
+
+    def own_ops(variable: str, first_port: int, reuse: dict[str, str]) -> OwnPorts:
+        """A separate ops port already: the first replica keeps the known one."""
+        chosen = {k: first_port if k == 1 else free_port() for k in range(1, platform.replicas + 1)}
+        return lambda k: (chosen[k], {variable: str(chosen[k])} | (reuse if shared else {}))
 
     return [
         spec(
@@ -140,43 +173,40 @@ def service_specs(
                 "SIMULATOR_SMTP_PORT": str(ports.simulator_smtp),
             },
         ),
-        spec(
+        *replicated(
             "registry",
             "services.registry",
-            ports.registry_ops,
             {
                 "REGISTRY_GRPC_PORT": str(ports.registry_grpc),
-                "REGISTRY_OPS_PORT": str(ports.registry_ops),
                 "REGISTRY_PUBLIC_PORT": str(ports.registry_public),
                 "REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.registry_public}",
                 "REGISTRY_TLS_DIR": tls_dir,
             },
+            own_ops("REGISTRY_OPS_PORT", ports.registry_ops, {"REGISTRY_REUSE_PORT": "true"}),
         ),
-        spec(
+        *replicated(
             "verifier",
             "services.verifier",
-            ports.verifier_ops,
             {
                 "VERIFIER_OPS_PORT": str(ports.verifier_ops),
                 "VERIFIER_BODIES_BASE_URL": platform.simulator_url,
                 "VERIFIER_SMTP_PORT": str(ports.simulator_smtp),
                 "VERIFIER_CALLBACK_BASE_URL": f"http://127.0.0.1:{ports.verifier_ops}",
             },
+            own_health("VERIFIER", ports.verifier_ops),
         ),
-        spec(
+        *replicated(
             "notifier",
             "services.notifier",
-            ports.notifier_ops,
             {
-                "NOTIFIER_OPS_PORT": str(ports.notifier_ops),
                 "NOTIFIER_SMTP_HOST": "127.0.0.1",  # the mail catcher
                 "NOTIFIER_SMTP_PORT": str(ports.mail_smtp),
             },
+            own_ops("NOTIFIER_OPS_PORT", ports.notifier_ops, {}),
         ),
-        spec(
+        *replicated(
             "intake",
             "services.intake",
-            ports.intake,
             {
                 "INTAKE_PORT": str(ports.intake),
                 "INTAKE_WEB_PORT": str(ports.employer_web),
@@ -185,11 +215,11 @@ def service_specs(
                 # Plain HTTP on loopback: cookies without the Secure flag, here only.
                 "INTAKE_SECURE_COOKIES": "false",
             },
+            own_health("INTAKE", ports.intake),
         ),
-        spec(
+        *replicated(
             "console",
             "services.console",
-            ports.console,
             {
                 "CONSOLE_PORT": str(ports.console),
                 "CONSOLE_REGISTRY_TARGET": platform.registry_target,
@@ -199,8 +229,30 @@ def service_specs(
                 # Plain HTTP on loopback: cookies without the Secure flag, here only.
                 "CONSOLE_SECURE_COOKIES": "false",
             },
+            own_health("CONSOLE", ports.console),
         ),
     ]
+
+
+# Replica number (from 1) -> (the port its readiness is checked on, its own env).
+OwnPorts = Callable[[int], tuple[int, dict[str, str]]]
+
+REPLICATED = ("registry", "verifier", "notifier", "intake", "console")
+
+
+def replica_name(service: str, number: int) -> str:
+    """The process name of a service's replica: "verifier", "verifier-2", ..."""
+    return service if number == 1 else f"{service}-{number}"
+
+
+def service_of(name: str) -> str:
+    """The service a process name is a replica of ("verifier-2" -> "verifier")."""
+    service, _, number = name.rpartition("-")
+    return service if service in REPLICATED and number.isdigit() else name
+
+
+def replica_names(platform: Platform, service: str) -> list[str]:
+    return [replica_name(service, k) for k in range(1, platform.replicas + 1)]
 
 
 def mail_directory(logs: Path | None) -> Path:

@@ -53,7 +53,11 @@ async def serve(platform: Platform) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with Supervisor() as supervisor:
-        print("starting the simulator, the four services and the console ...", flush=True)
+        print(
+            "starting the simulator, the four services and the console"
+            f" ({platform.replicas} of each) ...",
+            flush=True,
+        )
         await supervisor.start_all(service_specs(platform, logs, restart=RestartPolicy()))
         demo = await run_demo(platform)
         password = await console_operator(platform.database_url)
@@ -149,12 +153,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def replicas() -> int:
+    """`make run REPLICAS=2`: each service as that many processes sharing its ports."""
+    count = int(os.environ.get("REPLICAS") or "1")
+    if count < 1:
+        raise SystemExit(f"REPLICAS must be 1 or more, not {count}")
+    return count
+
+
 def main() -> None:
     configure_logging("runner")  # the supervisor's restarts, as JSON lines
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with infrastructure() as (kafka_servers, database_url):
         keys = write_event_keys(STATE_DIR / "pki" / "events")
-        platform = Platform(kafka_servers, database_url, Ports(), keys, STATE_DIR / "pki")
+        platform = Platform(
+            kafka_servers, database_url, Ports(), keys, STATE_DIR / "pki", replicas=replicas()
+        )
         asyncio.run(serve(platform))
 
 

@@ -36,7 +36,7 @@ from services.runtime.event_auth import EventKeys
 from services.runtime.health import database_check
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.messaging import new_broker, run_broker
-from services.runtime.observability import configure_logging
+from services.runtime.observability import configure_logging, own_health_server
 from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops
 from services.runtime.startup import open_database
@@ -150,7 +150,13 @@ async def main() -> None:
         }
         states = Loops()
         app = console_app(deps, section_routes(deps), {"database": database_check(pool)}, states)
-        await run_until_stopped(loops, [http_server(app, settings.host, settings.port)], states)
+        servers = [
+            http_server(app, settings.host, settings.port, reuse_port=settings.reuse_port),
+            *own_health_server(
+                settings.host, settings.health_port, {"database": database_check(pool)}, states
+            ),
+        ]
+        await run_until_stopped(loops, servers, states)
     finally:
         if deps.dead_letters is not None:
             await dead_letter_topics.close()

@@ -42,6 +42,11 @@ class ConsoleSettings(ConsoleDatabaseSettings):
     kafka_cluster: KafkaCluster = Field(default_factory=KafkaCluster)
     host: str = "127.0.0.1"
     port: int = 8085
+    # Replicas side by side on one machine share the port (SO_REUSEPORT), as behind a
+    # Kubernetes Service; each then answers /livez, /readyz and /metrics on its own
+    # `health_port` too, so a supervisor checks the replica it started.
+    reuse_port: bool = False
+    health_port: int | None = Field(None, ge=0, le=65535)
     pool_size: int = 10
     log_level: str = "INFO"
     # Signs the session cookie; the cookie holds only a session id, the session is in PostgreSQL.

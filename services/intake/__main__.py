@@ -32,7 +32,7 @@ from services.runtime.lifecycle import (
 )
 from services.runtime.messaging import new_broker, start_broker
 from services.runtime.notifications import Notifications
-from services.runtime.observability import configure_logging
+from services.runtime.observability import configure_logging, own_health_server
 from services.runtime.outbox import OutboxRelay, outbox_signal
 from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops, until_available
@@ -115,13 +115,20 @@ async def main() -> None:
                     create_app(context, health, loops),
                     settings.host,
                     settings.port,
-                    reuse_port=settings.workers > 1,
+                    reuse_port=settings.workers > 1 or settings.reuse_port,
                 ),
                 http_server(
                     employer_web_app(web, sections(web)),
                     settings.host,
                     settings.web_port,
-                    reuse_port=settings.workers > 1,
+                    reuse_port=settings.workers > 1 or settings.reuse_port,
+                ),
+                # The first worker's alone: its siblings share its ports, not its health.
+                *own_health_server(
+                    settings.host,
+                    None if WORKER_MARKER in os.environ else settings.health_port,
+                    health,
+                    loops,
                 ),
             ],
             loops,

@@ -51,6 +51,11 @@ class IntakeSettings(IntakeOperatorSettings):
     port: int = 8080
     # Processes serving the port together (SO_REUSEPORT): one per core is about right.
     workers: int = Field(1, ge=1, le=16)
+    # Replicas side by side on one machine share both ports (SO_REUSEPORT), as behind a
+    # Kubernetes Service; each then answers /livez, /readyz and /metrics on its own
+    # `health_port` too, so a supervisor checks the replica it started (not a sibling worker).
+    reuse_port: bool = False
+    health_port: int | None = Field(None, ge=0, le=65535)
     pool_size: int = 20
     # Key of the pseudonymous holder reference; the same in every deployment of one platform.
     holder_ref_key: SecretStr = SecretStr("")  # required outside development

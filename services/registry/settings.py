@@ -44,6 +44,9 @@ class RegistrySettings(BaseSettings):
     ops_port: int = Field(default=8083, ge=0, le=65535)
     # Public HTTP: the code check anyone may use, the JWKS and the status list.
     public_port: int = Field(default=8084, ge=0, le=65535)
+    # Replicas side by side on one machine share the public port (SO_REUSEPORT), as behind a
+    # Kubernetes Service (gRPC shares its ports by default); each keeps its own `ops_port`.
+    reuse_port: bool = False
     # Where statements say they come from; the JWKS and status list are published under it.
     public_base_url: str = "http://127.0.0.1:8084"
     public_rate_limit: str = "30/minute"  # per client address, `limits` notation

@@ -171,6 +171,14 @@ def ops_server(
     return http_server(ops_app(checks, loops), host, port)
 
 
+def own_health_server(
+    host: str, port: int | None, checks: dict[str, HealthCheck], loops: Loops | None = None
+) -> list[HttpServer]:
+    """The ops endpoints on a port of this process alone, when its service port is shared with
+    replicas (SO_REUSEPORT) and a probe must reach this one; none without a port."""
+    return [] if port is None else [ops_server(host, port, checks, loops)]
+
+
 def error_site(error: BaseException) -> dict[str, str]:
     """Log fields of an unexpected error: its class and the line that raised it, never its
     text or a traceback with it, since the text may quote personal data it choked on."""

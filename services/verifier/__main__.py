@@ -17,7 +17,12 @@ from services.runtime.health import database_check, kafka_check
 from services.runtime.lifecycle import http_server, run_service, run_until_stopped
 from services.runtime.messaging import new_broker, start_broker
 from services.runtime.notifications import Notifications
-from services.runtime.observability import configure_logging, database_away_handlers, ops_routes
+from services.runtime.observability import (
+    configure_logging,
+    database_away_handlers,
+    ops_routes,
+    own_health_server,
+)
 from services.runtime.outbox import OutboxRelay, outbox_signal
 from services.runtime.reliability import PostgresInbox, ReliableConsumption
 from services.runtime.resilience import Loops
@@ -139,7 +144,12 @@ async def main() -> None:
                     "outbox relay": OutboxRelay(pool, PUBLISHERS, wakeup=relay_wakeup).run,
                     "leases": lambda: keep_leases(verifier, settings.lease_seconds / 3),
                 },
-                [http_server(app, settings.host, settings.ops_port)],
+                [
+                    http_server(
+                        app, settings.host, settings.ops_port, reuse_port=settings.reuse_port
+                    ),
+                    *own_health_server(settings.host, settings.health_port, health, loops),
+                ],
                 loops,
             )
         finally:

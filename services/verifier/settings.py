@@ -37,6 +37,11 @@ class VerifierSettings(BaseSettings):
     channels_file: Path = DEFAULT_CHANNELS_FILE
     host: str = "127.0.0.1"
     ops_port: int = 8081
+    # Replicas side by side on one machine share `ops_port` (SO_REUSEPORT: the enquiry callbacks
+    # and operators' calls reach any of them, as through a Kubernetes Service); each then answers
+    # /livez, /readyz and /metrics on its own `health_port` too.
+    reuse_port: bool = False
+    health_port: int | None = Field(None, ge=0, le=65535)
     pool_size: int = 20
     log_level: str = "INFO"
     # Work in flight: its lease, renewed while a verifier lives; another takes over after it.

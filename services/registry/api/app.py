@@ -100,7 +100,9 @@ async def serve(
             CONCLUDING, Concluding(codes, parts.outcomes, lambda: parts.catalogue.loaded)
         )
         ops_socket = cleanup.enter_context(_listen(settings.host, settings.ops_port))
-        public_socket = cleanup.enter_context(_listen(settings.host, settings.public_port))
+        public_socket = cleanup.enter_context(
+            _listen(settings.host, settings.public_port, reuse_port=settings.reuse_port)
+        )
         grpc_server = await start_grpc_server(codes, parts, GrpcOptions.of(settings))
         settle_garbage_collector()
         cleanup.push_async_callback(grpc_server.server.stop, None)  # no-op after a clean stop
@@ -258,11 +260,14 @@ async def _run_kafka(broker: KafkaBroker, relay: OutboxRelay, settings: Registry
             await broker.stop()
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """Listening before uvicorn starts lets early probes queue instead of being refused."""
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """Listening before uvicorn starts lets early probes queue instead of being refused.
+    `reuse_port`: replicas on one machine share the port, the kernel spreading connections."""
     # IPPROTO_TCP explicitly: the event loop then turns Nagle off on accepted connections.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind((host, port))
     listener.listen(128)
     return listener
