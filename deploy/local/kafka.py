@@ -45,8 +45,6 @@ READY_MARKER = "Kafka Server started"
 _logger = logging.getLogger(__name__)
 
 _JVM_FLAGS = (
-    "-Xms256m",
-    "-Xmx512m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:InitiatingHeapOccupancyPercent=35",
@@ -191,8 +189,11 @@ class LocalKafka:
     """One local Kafka broker+controller listening on ``127.0.0.1:port``.
 
     ``start()`` = ``spawn()`` + ``wait_ready()``; call them separately to start other
-    things while the JVM boots. A data dir already formatted is reused as is.
+    things while the JVM boots. A data dir already formatted is reused as is. A node of a
+    cluster (deploy/local/kafka_cluster.py) overrides its properties and storage format.
     """
+
+    jvm_heap: tuple[str, ...] = ("-Xms256m", "-Xmx512m")
 
     def __init__(
         self,
@@ -237,33 +238,54 @@ class LocalKafka:
         """Fetch jars if needed, write config, format storage and launch the JVM."""
         if self.is_running():
             raise KafkaError(f"Kafka on port {self.port} is already running")
-        if shutil.which("java") is None:
-            raise KafkaError("no 'java' on PATH: Kafka 4.1 needs a Java 17+ runtime")
         self.stop()  # forget a previous process that exited by itself
-        libs = self._libs_dir or ensure_kafka_libs()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "server.properties"
-        config.write_text(server_properties(self.data_dir, self.port, self.controller_port))
-        log4j_config = self.data_dir / "log4j2.properties"
-        log4j_config.write_text(_LOG4J2_PROPERTIES)
-        classpath = ["-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={log4j_config}"]
-        if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
-            self._format_storage(classpath, config)
+        self.prepare()
         self._log_file = self.log_path.open("ab")
         self._log_offset = self._log_file.tell()
         self._process = subprocess.Popen(
-            ["java", *_JVM_FLAGS, *classpath, "kafka.Kafka", str(config)],
+            ["java", *self.jvm_heap, *_JVM_FLAGS, *self._classpath(), "kafka.Kafka",
+             str(self._config_path)],
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             cwd=self.data_dir,
             preexec_fn=child_setup(signal.SIGKILL),
-        )
+        )  # fmt: skip
+
+    def prepare(self) -> None:
+        """Write the config and format the storage unless it is already (what ``spawn`` does
+        first; a cluster formats its nodes side by side with it)."""
+        if shutil.which("java") is None:
+            raise KafkaError("no 'java' on PATH: Kafka 4.1 needs a Java 17+ runtime")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self._config_path
+        config.touch(mode=0o600)  # a cluster node's holds its private key
+        config.write_text(self.properties())
+        (self.data_dir / "log4j2.properties").write_text(_LOG4J2_PROPERTIES)
+        if not (self.data_dir / "kraft-logs" / "meta.properties").exists():
+            self._format_storage(self._classpath(), config)
+
+    @property
+    def _config_path(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    def _classpath(self) -> list[str]:
+        libs = self._libs_dir or ensure_kafka_libs()
+        log4j_config = self.data_dir / "log4j2.properties"
+        return ["-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={log4j_config}"]
+
+    def properties(self) -> str:
+        """The broker's server.properties."""
+        return server_properties(self.data_dir, self.port, self.controller_port)
+
+    def format_options(self) -> list[str]:
+        """StorageTool's options beside the config: the cluster's id and its quorum."""
+        return ["--standalone", "-t", new_cluster_id()]
 
     def _format_storage(self, classpath: list[str], config: Path) -> None:
         command = [
             "java", *_TOOL_JVM_FLAGS, *classpath, "kafka.tools.StorageTool", "format",
-            "--standalone", "-t", new_cluster_id(), "-c", str(config), "-g",
+            *self.format_options(), "-c", str(config), "-g",
         ]  # fmt: skip
         result = subprocess.run(
             command,
@@ -329,6 +351,13 @@ class LocalKafka:
         if self._process is None:
             raise KafkaError("Kafka was not spawned; call start() or spawn() first")
         return self._process
+
+    def kill(self) -> None:
+        """SIGKILL: the broker dies as in a crash, without a controlled shutdown."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self.stop()
 
     def stop(self) -> None:
         """SIGTERM (controlled shutdown), then SIGKILL after ``stop_timeout``. Idempotent."""

@@ -48,9 +48,9 @@ def make_dev_pki(
         x509.DNSName(SERVER_NAME),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
     ]
-    _issue(out_dir, SERVER_NAME, ca_cert, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, server_names)
+    _issue(out_dir, SERVER_NAME, ca_cert, ca_key, [ExtendedKeyUsageOID.SERVER_AUTH], server_names)
     for identity in clients:
-        _issue(out_dir, identity, ca_cert, ca_key, ExtendedKeyUsageOID.CLIENT_AUTH, [])
+        _issue(out_dir, identity, ca_cert, ca_key, [ExtendedKeyUsageOID.CLIENT_AUTH], [])
     return out_dir
 
 
@@ -116,7 +116,7 @@ def _issue(
     common_name: str,
     ca_cert: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey,
-    usage: x509.ObjectIdentifier,
+    usages: Sequence[x509.ObjectIdentifier],
     alt_names: list[x509.GeneralName],
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -124,7 +124,7 @@ def _issue(
     builder = (
         _builder(subject, ca_cert.subject, key.public_key())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
@@ -163,6 +163,72 @@ def _write(
             serialization.NoEncryption(),
         )
     )
+
+
+# --------------------------------------------------------------------------- Kafka
+
+KAFKA_SUBDIR = "kafka"
+KAFKA_BROKER = "broker"  # the brokers' principal, User:broker (a super user)
+KAFKA_ADMIN = "admin"  # the runner's and tests' principal (a super user): topics and ACLs
+KAFKA_CLUSTER_CA = "cluster-ca"
+KAFKA_CLIENTS_CA = "clients-ca"
+
+
+def ensure_kafka_pki(pki_dir: Path, principals: Sequence[str]) -> Path:
+    """The local Kafka cluster's certificates in `pki_dir/kafka`, made once; returns that dir.
+
+    As Strimzi has them: a cluster CA signs the brokers' certificate (`broker.pem`, SANs
+    127.0.0.1 and localhost, for serving and for reaching the other brokers), a clients CA signs
+    one client certificate per principal (`admin`, each of `principals`; `<name>.pem`,
+    `<name>-key.pem`, common name = principal). Expiring or missing CAs make everything afresh;
+    a principal added later is only issued its own certificate.
+    """
+    out_dir = pki_dir / KAFKA_SUBDIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _kafka_current(out_dir):
+            _make_kafka_cas(out_dir)
+        clients_ca = _load_ca(out_dir, KAFKA_CLIENTS_CA)
+        for principal in (KAFKA_ADMIN, *principals):
+            if not (out_dir / f"{principal}-key.pem").is_file():
+                _issue(out_dir, principal, *clients_ca, [ExtendedKeyUsageOID.CLIENT_AUTH], [])
+    return out_dir
+
+
+def _kafka_current(out_dir: Path) -> bool:
+    needed = (KAFKA_CLUSTER_CA, KAFKA_CLIENTS_CA, KAFKA_BROKER)
+    if not all((out_dir / f"{name}-key.pem").is_file() for name in needed):
+        return False
+    return all(_valid_long_enough(out_dir / f"{name}.pem") for name in needed)
+
+
+def _valid_long_enough(path: Path) -> bool:
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return cert.not_valid_after_utc - datetime.now(UTC) > RENEW_BEFORE
+
+
+def _make_kafka_cas(out_dir: Path) -> None:
+    for stale in out_dir.glob("*.pem"):
+        stale.unlink()
+    for name in (KAFKA_CLUSTER_CA, KAFKA_CLIENTS_CA):
+        key = ec.generate_private_key(ec.SECP256R1())
+        _write(out_dir, name, _ca_certificate(key, f"qualverify development Kafka {name}"), key)
+    broker_names: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    cluster_ca = _load_ca(out_dir, KAFKA_CLUSTER_CA)
+    _issue(out_dir, KAFKA_BROKER, *cluster_ca, usages, broker_names)
+
+
+def _load_ca(out_dir: Path, name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert = x509.load_pem_x509_certificate((out_dir / f"{name}.pem").read_bytes())
+    key = serialization.load_pem_private_key((out_dir / f"{name}-key.pem").read_bytes(), None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{name}-key.pem is not an EC key")
+    return cert, key
 
 
 def main(argv: Sequence[str]) -> int:
