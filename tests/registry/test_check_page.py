@@ -24,6 +24,7 @@ from services.registry.domain.codes import CHECK_SYMBOLS, VerificationCode, gene
 from services.registry.domain.statements import Issuer
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.check_budget import address_key
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from tests.infra import Infra
@@ -300,6 +301,7 @@ async def away_http() -> AsyncIterator[httpx.AsyncClient]:
         pool=pool,
         issuer=Issuer(BASE_URL),
         rate_limit="1000/minute",
+        address_key=address_key("test-passphrase"),
     )
     transport = httpx.ASGITransport(app=api.app())
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:

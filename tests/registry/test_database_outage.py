@@ -17,6 +17,7 @@ from services.registry.api.servicer import RegistryService, ServiceParts, _handl
 from services.registry.domain.statements import Issuer
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.check_budget import address_key
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeStore
@@ -132,6 +133,7 @@ async def public_http(dead_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClien
         pool=pool,
         issuer=Issuer("http://registry.test"),
         rate_limit="1000/minute",
+        address_key=address_key("test-passphrase"),
     )
     transport = httpx.ASGITransport(app=api.app())
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as http:

@@ -25,6 +25,7 @@ from services.registry.settings import RegistrySettings
 from services.registry.store import MIGRATIONS, SCHEMA
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.check_budget import address_key
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.registry.store.outcomes import OutcomeStore, outcome_signal
@@ -194,6 +195,7 @@ def _public_config(
         pool=pool,
         issuer=Issuer(settings.public_base_url),
         rate_limit=settings.public_rate_limit,
+        address_key=address_key(settings.passphrase()),
     )
     return http_server(
         api.app(), settings.host, settings.public_port, trusted_proxies=settings.trusted_proxies

@@ -4,6 +4,7 @@ revocation status list are published for offline verifiers.
 `GET /v1/codes/{code}` answers valid / revoked / unknown with the qualification, the awarding
 bodies, the date verified and the holder's name masked, nothing more. It is rate-limited per
 client address so codes cannot be enumerated, and every lookup is written to the audit log.
+The budget is counted in PostgreSQL (store/check_budget.py), so it holds across replicas.
 
 `GET /check` is the same check as a page for people (便民服务, api/check_page.py), and
 `GET /v1/codes/{code}/statement` downloads the code's signed statement for offline
@@ -11,16 +12,12 @@ verification. Both draw on the same per-client budget as the JSON check and are 
 """
 
 import logging
-import math
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits import parse
 from prometheus_client import Counter
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,6 +37,7 @@ from services.registry.domain.statements import (
 from services.registry.domain.verifications import Verification
 from services.registry.store.audit import AuditLog
 from services.registry.store.catalogue import CatalogueStore
+from services.registry.store.check_budget import CheckBudget
 from services.registry.store.codes import CodeRepository
 from services.registry.store.keys import SigningKeys
 from services.runtime.observability import RETRY_AFTER_SECONDS, database_away
@@ -65,15 +63,17 @@ class PublicApi:
         pool: asyncpg.Pool,
         issuer: Issuer,
         rate_limit: str,
+        address_key: bytes,
     ) -> None:
+        """`rate_limit` in `limits` notation ("30/minute"), per client address; clients are
+        counted under an HMAC of their address with `address_key` (check_budget.address_key)."""
         self._codes = codes
         self._catalogue = catalogue
         self._audit = audit
         self._keys = keys
         self._pool = pool
         self._issuer = issuer
-        self._limit: RateLimitItem = parse(rate_limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._budget = CheckBudget(pool, parse(rate_limit), address_key)
         self._pages = CheckPages(issuer.id)
 
     def app(self) -> Starlette:
@@ -102,12 +102,11 @@ class PublicApi:
         """One budget per client for every way of looking a code up: JSON, page, statement."""
 
         async def limited(request: Request) -> Response:
-            client = _client_address(request)
-            if await self._limiter.hit(self._limit, "check", client):
+            spent = await self._budget.spend(_client_address(request))
+            if spent.admitted:
                 return await endpoint(request)
             PUBLIC_CHECKS.labels("rate_limited").inc()
-            stats = await self._limiter.get_window_stats(self._limit, "check", client)
-            return refuse(request, max(1, math.ceil(stats.reset_time - time.time())))
+            return refuse(request, spent.retry_after_seconds)
 
         return limited
 
