@@ -7,13 +7,34 @@ PROTOS := $(shell find protos/qualverify -name '*.proto')
 
 .PHONY: run test unit check lint typecheck protos bench clean setup asyncapi
 
-setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp web-assets
+setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp web-assets \
+  k8s-tools
 
 ## Debian packages the tests need (chromium for the browser tests, prometheus for promtool),
 ## installed with apt-get only when missing; no Prometheus server is left running.
 .local/debian-packages.stamp: deploy/local/debian-packages.sh
 	@mkdir -p $(@D)
 	bash deploy/local/debian-packages.sh
+	@touch $@
+
+## The Kubernetes manifests' checkers (tests/deploy/test_k8s.py), pinned, built with Go into
+## .local/bin only when missing; and Kubernetes' JSON schemas for kubeconform, from the PyPI
+## package kubernetes-validate (deploy/k8s/schemas.py makes their references local).
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+K8S_SCHEMAS := .local/k8s-schemas
+.PHONY: k8s-tools
+k8s-tools: .local/bin/kustomize .local/bin/kubeconform .local/bin/kube-score $(K8S_SCHEMAS)/.extracted
+.local/bin/kustomize:
+	GOBIN=$(CURDIR)/.local/bin go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
+.local/bin/kubeconform:
+	GOBIN=$(CURDIR)/.local/bin go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
+.local/bin/kube-score:
+	GOBIN=$(CURDIR)/.local/bin go install github.com/zegl/kube-score/cmd/kube-score@v1.20.0
+$(K8S_SCHEMAS)/.extracted: .venv/.synced deploy/k8s/schemas.py
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: -d $(K8S_SCHEMAS) \
+	  "kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)"
+	$(UV) run --frozen python -m deploy.k8s.schemas \
+	  $(K8S_SCHEMAS)/kubernetes_validate-$(KUBERNETES_VALIDATE_VERSION)-py3-none-any.whl $(K8S_SCHEMAS)
 	@touch $@
 
 ## The web pages' browser assets (console, employer platform), pinned in package.json and
