@@ -34,11 +34,14 @@ from services.verifier.channels.credential_api import CredentialApiChannel
 from services.verifier.channels.enquiry import EnquiryChannel
 from services.verifier.channels.guard import HostGuard
 from services.verifier.channels.http_clients import BodyClients
+from services.verifier.channels.limits import BodyLimits
 from services.verifier.channels.register import PublicRegisterChannel
 from services.verifier.channels.signed_credential import SignedCredentialChannel
 from services.verifier.events.router import GROUP, PUBLISHERS, VERIFIER, router
 from services.verifier.settings import VerifierSettings
+from services.verifier.store.breakers import SharedBreakers
 from services.verifier.store.open_enquiries import OpenEnquiryReader
+from services.verifier.store.replicas import Replicas
 from services.verifier.store.repository import MIGRATIONS, VerifierStore
 from services.verifier.verifying import RequestVerifier, keep_leases
 
@@ -92,15 +95,26 @@ async def main() -> None:
     clients = BodyClients(policy=egress)
     async with guarded_client(egress, limits=limits) as http:
         try:
+            owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            # Shared with the other replicas: each body's concurrency and its breaker.
+            replicas = Replicas(
+                pool,
+                owner,
+                interval=settings.heartbeat_seconds,
+                ttl=settings.heartbeat_ttl_seconds,
+            )
+            body_limits = BodyLimits(owner, shared=True, heartbeat_seconds=replicas.interval)
+            board = SharedBreakers(pool, owner)
             contacts = BodyContacts(
                 book,
                 settings.bodies_base_url,
                 build_channels(settings, http, clients),
                 backoff_base=settings.backoff_base_seconds,
                 health_window_seconds=settings.health_window_seconds,
+                limits=body_limits,
+                board=board,
             )
             store = VerifierStore(pool)
-            owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
             verifier = RequestVerifier(
                 contacts,
                 store,
@@ -138,11 +152,15 @@ async def main() -> None:
             )
             notifications = Notifications(pool)
             relay_wakeup = outbox_signal(notifications)
+            board.follow(notifications, contacts.apply_shared)
+            replicas.follow(notifications)
             await run_until_stopped(
                 {
                     "notifications": notifications.run,
                     "outbox relay": OutboxRelay(pool, PUBLISHERS, wakeup=relay_wakeup).run,
                     "leases": lambda: keep_leases(verifier, settings.lease_seconds / 3),
+                    "breakers": board.run,
+                    "replicas": lambda: replicas.run(body_limits.set_live),
                 },
                 [
                     http_server(

@@ -44,6 +44,10 @@ class VerifierSettings(BaseSettings):
     health_port: int | None = Field(None, ge=0, le=65535)
     pool_size: int = 20
     log_level: str = "INFO"
+    # Replicas: each renews its heartbeat this often, valid this long (a dead one drops out of
+    # the bodies' concurrency shares after it); channels/limits.py.
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    heartbeat_ttl_seconds: float = Field(10.0, gt=0)
     # Work in flight: its lease, renewed while a verifier lives; another takes over after it.
     lease_seconds: float = Field(30.0, gt=0)
     max_in_flight: int = Field(5000, ge=1)
