@@ -64,6 +64,12 @@ async def decoded_events(msg: Any) -> Any:
     return msg.body
 
 
+def bootstrap_servers(bootstrap: str) -> list[str]:
+    """ "a:1,b:2" as a list: FastStream takes a string as ONE server (aiokafka's own clients
+    split it), so a cluster's comma-separated KAFKA_BOOTSTRAP_SERVERS must be split here."""
+    return [server.strip() for server in bootstrap.split(",") if server.strip()]
+
+
 def new_broker(
     bootstrap: str,
     service: str,
@@ -79,7 +85,7 @@ def new_broker(
     if consumption is not None:
         middlewares.append(consumption)
     broker = KafkaBroker(
-        bootstrap,
+        bootstrap_servers(bootstrap),
         client_id=service,
         security=cluster.security(),
         acks="all",
