@@ -23,6 +23,10 @@ class KafkaAccess:
     groups: frozenset[str]
     # Describe every topic and group (lag, configs): the operators' console only.
     describes_all: bool = False
+    # Topics it may only see (DESCRIBE): a service waits at its start for all the platform's
+    # topics to exist (services.runtime.kafka.ensure_topics), and one it may not describe is
+    # missing from what the cluster lists to it.
+    describes: frozenset[str] = frozenset()
 
 
 def _consumed(service: str) -> tuple[frozenset[str], frozenset[str]]:
@@ -41,7 +45,8 @@ def service_access(service: str) -> KafkaAccess:
     if describes_all:  # it pages through every topic; a re-drive goes back to the source topic
         reads = frozenset(t.name for t in ALL_TOPICS)
         writes |= {t.name.removesuffix(".dlq") for t in ALL_TOPICS if t.name.endswith(".dlq")}
-    return KafkaAccess(service, frozenset(writes), reads, groups, describes_all)
+    seen = frozenset() if describes_all else frozenset(t.name for t in ALL_TOPICS) - reads - writes
+    return KafkaAccess(service, frozenset(writes), reads, groups, describes_all, seen)
 
 
 def region_access(region: str) -> KafkaAccess:

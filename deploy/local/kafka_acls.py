@@ -53,9 +53,9 @@ class AclBinding:
 
 
 def bindings_of(access: KafkaAccess) -> set[AclBinding]:
-    """WRITE/DESCRIBE on what it writes, READ/DESCRIBE on what it reads, READ on its groups;
-    for `describes_all`, DESCRIBE/DESCRIBE_CONFIGS on every topic and DESCRIBE on every group
-    and on the cluster."""
+    """WRITE/DESCRIBE on what it writes, READ/DESCRIBE on what it reads, READ on its groups,
+    DESCRIBE on what it only sees; for `describes_all`, DESCRIBE/DESCRIBE_CONFIGS on every topic
+    and DESCRIBE on every group and on the cluster."""
     principal = f"User:{access.principal}"
 
     def each(resource: Resource, names: Iterable[str], *operations: Operation) -> set[AclBinding]:
@@ -65,6 +65,7 @@ def bindings_of(access: KafkaAccess) -> set[AclBinding]:
         each(Resource.TOPIC, access.writes, Operation.WRITE, Operation.DESCRIBE)
         | each(Resource.TOPIC, access.reads, Operation.READ, Operation.DESCRIBE)
         | each(Resource.GROUP, access.groups, Operation.READ)
+        | each(Resource.TOPIC, access.describes, Operation.DESCRIBE)
     )
     if access.describes_all:
         bindings |= (

@@ -23,6 +23,7 @@ Usage::
         kafka.admin_cluster            # a KafkaCluster to administer it with (User:admin)
         kafka.nodes[0].kill()          # SIGKILL; kafka.nodes[0].start() brings it back
         await kafka.leader_of("verification.requested.v1", 0)   # a node_id
+        await kafka.in_sync_replicas("verification.requested.v1", 0)   # {node_id, ...}
 
     kafka_client_env(kafka, SERVICES)  # {service: its env}, for Platform.kafka_client_env
 
@@ -44,6 +45,7 @@ from typing import Any, Self, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError as AiokafkaError
 
 from deploy.kafka_access import platform_access
 from deploy.local.kafka import HOST, KafkaError, LocalKafka, new_cluster_id
@@ -67,6 +69,7 @@ PRINCIPALS = tuple(access.principal for access in platform_access())
 # A common name is the principal; the rest of a distinguished name, if any, is not.
 PRINCIPAL_MAPPING = "RULE:^CN=([^,]+)(,.*)?$/$1/,DEFAULT"
 _WARMUP_GROUP = "qv-local-cluster-warmup"  # makes the broker create __consumer_offsets
+_METADATA_PATIENCE = 30.0  # seconds a killed broker may linger in the metadata clients get
 
 _logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -283,7 +286,31 @@ class LocalKafkaCluster:
         await wait_for_group_coordinator(self.bootstrap_servers, _WARMUP_GROUP, admin)
 
     async def leader_of(self, topic: str, partition: int) -> int:
-        """The node_id of the broker leading `topic`'s `partition` now."""
+        """The node_id of the broker leading `topic`'s `partition` now (-1: none yet)."""
+        return int((await self._partition(topic, partition))["leader"])
+
+    async def in_sync_replicas(self, topic: str, partition: int) -> set[int]:
+        """The node_ids of the replicas of `topic`'s `partition` in sync with its leader."""
+        return {int(node) for node in (await self._partition(topic, partition))["isr"]}
+
+    async def _partition(self, topic: str, partition: int) -> Any:
+        """The partition's metadata, asked again while a broker just killed is still named
+        in the metadata a client starts from."""
+        deadline = time.monotonic() + _METADATA_PATIENCE
+        while True:
+            try:
+                described = await self._describe(topic)
+            except AiokafkaError as error:
+                if not error.retriable or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+                continue
+            for entry in described["partitions"]:
+                if entry["partition"] == partition:
+                    return entry
+            raise KafkaError(f"{topic} has no partition {partition}")
+
+    async def _describe(self, topic: str) -> Any:
         admin = AIOKafkaAdminClient(
             bootstrap_servers=self.bootstrap_servers, **self.admin_cluster.client_options()
         )
@@ -292,10 +319,7 @@ class LocalKafkaCluster:
             [described] = await admin.describe_topics([topic])
         finally:
             await admin.close()
-        for entry in described["partitions"]:
-            if entry["partition"] == partition:
-                return int(entry["leader"])
-        raise KafkaError(f"{topic} has no partition {partition}")
+        return described
 
     def stop(self) -> None:
         """Every node at once: one by one, the last ones would wait for a quorum gone."""

