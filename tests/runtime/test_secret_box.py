@@ -5,7 +5,6 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
 
 from services.runtime.secret_box import (
     InvalidSecretsKey,
@@ -53,7 +52,7 @@ def test_the_key_is_required_outside_development(monkeypatch: pytest.MonkeyPatch
 def test_a_malformed_key_stops_start_up_with_one_line(
     monkeypatch: pytest.MonkeyPatch, key: str | bytes
 ) -> None:
-    """Not base64 (deploy/k8s/secret.yaml's placeholder) or not 32 bytes: one line naming the
+    """Not base64 (a placeholder left in a secret store) or not 32 bytes: one line naming the
     variable, never a binascii traceback, in development too."""
     monkeypatch.setenv("WEBHOOK_SECRETS_KEY", key.decode() if isinstance(key, bytes) else key)
     with pytest.raises(InvalidSecretsKey, match=r"^WEBHOOK_SECRETS_KEY is not 32 bytes in base64"):
@@ -62,13 +61,6 @@ def test_a_malformed_key_stops_start_up_with_one_line(
         SecretBox.at_start("notifier")
     assert str(stopped.value).startswith("notifier cannot start: WEBHOOK_SECRETS_KEY is not")
     assert "\n" not in str(stopped.value)
-
-
-def test_the_k8s_placeholder_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    secret = yaml.safe_load((REPO_ROOT / "deploy" / "k8s" / "secret.yaml").read_text())
-    monkeypatch.setenv("WEBHOOK_SECRETS_KEY", secret["stringData"]["WEBHOOK_SECRETS_KEY"])
-    with pytest.raises(InvalidSecretsKey):
-        SecretBox.from_settings(WebhookSecretsSettings())
 
 
 def test_a_missing_key_stops_start_up_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
