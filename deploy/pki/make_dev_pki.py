@@ -10,6 +10,10 @@ certificate's common name is the identity the registry authorises. Also writes t
 keys that sign Kafka events to `events/` (`<service>.key.pem`, `<service>.pub.pem`; point
 `EVENT_SIGNING_KEY_DIR` and `EVENT_TRUST_DIR` at it). Development only: keys are written
 unencrypted (mode 0600).
+
+`ensure_kafka_pki(dir, principals)` makes the local Kafka cluster's own certificates in
+`dir/kafka` (deploy/local/kafka_cluster.py makes them when it starts): a cluster CA and the
+brokers' certificate, a clients CA and one client certificate per Kafka principal.
 """
 
 import fcntl
