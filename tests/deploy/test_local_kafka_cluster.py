@@ -56,8 +56,8 @@ async def admin(cluster: LocalKafkaCluster) -> AsyncIterator[AIOKafkaAdminClient
 async def test_topics_are_replicated_three_ways_with_two_in_sync(
     cluster: LocalKafkaCluster, admin: AIOKafkaAdminClient
 ) -> None:
-    names = [t.name for t in ALL_TOPICS]
-    described = await admin.describe_topics([*names, "__consumer_offsets"])
+    names = [t.name for t in ALL_TOPICS] + ["__consumer_offsets"]
+    described = await admin.describe_topics(names)
     for topic in described:
         assert topic["error_code"] == 0, topic
         for partition in topic["partitions"]:
