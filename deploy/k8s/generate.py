@@ -87,6 +87,8 @@ def acls(access: KafkaAccess) -> list[Manifest]:
     rules += [_acl("topic", t, ["Describe", "Read"]) for t in sorted(access.reads - access.writes)]
     both = ["Describe", "Read", "Write"]
     rules += [_acl("topic", t, both) for t in sorted(access.reads & access.writes)]
+    # Existence only: a service waits at start until every platform topic is there.
+    rules += [_acl("topic", t, ["Describe"]) for t in sorted(access.describes)]
     rules += [_acl("group", g, ["Read"]) for g in sorted(access.groups)]
     if access.describes_all:  # every topic's configs and offsets, every group's lag
         rules += [

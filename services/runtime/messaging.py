@@ -87,6 +87,9 @@ def new_broker(
     broker = KafkaBroker(
         bootstrap_servers(bootstrap),
         client_id=service,
+        # Topics are created explicitly (`ensure_topics`), or by the cluster's administrator:
+        # a subscriber asking for them would only log ACL refusals on a secured cluster.
+        allow_auto_create_topics=False,
         security=cluster.security(),
         acks="all",
         enable_idempotence=True,
