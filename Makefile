@@ -19,7 +19,8 @@ setup: .venv/.synced protos node_modules/.installed .local/debian-packages.stamp
 
 ## The Kubernetes manifests' checkers (tests/deploy/test_k8s.py), pinned, built with Go into
 ## .local/bin only when missing; and Kubernetes' JSON schemas for kubeconform, from the PyPI
-## package kubernetes-validate (deploy/k8s/schemas.py makes their references local).
+## package kubernetes-validate (deploy/k8s/schemas.py makes their references local). The
+## operators' CRD schemas are committed (deploy/k8s/schemas/, from deploy/k8s/crd_schemas.py).
 KUBERNETES_VALIDATE_VERSION := 1.37.0
 K8S_SCHEMAS := .local/k8s-schemas
 .PHONY: k8s-tools

@@ -8,14 +8,13 @@ references made local, so kubeconform resolves them from disk:
     python -m deploy.k8s.schemas kubernetes_validate-<version>.whl .local/k8s-schemas
 
 The operators' CRD schemas (Strimzi, CloudNativePG, cert-manager, KEDA, external-secrets, the
-Prometheus operator) are JSON files by API group, `<group>/<kind>_<version>.json`, in the
-directory `crd_schema_dir()` finds (deploy/k8s/README.md, "Validation").
+Prometheus operator) are JSON files by API group, `<group>/<kind>_<version>.json`, committed in
+`CRD_DIR` (deploy/k8s/crd_schemas.py makes them from the operators' packages).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import zipfile
 from pathlib import Path
@@ -25,12 +24,7 @@ _IN_WHEEL = f"kubernetes_validate/kubernetes-json-schema/{KUBERNETES_VERSION}-lo
 _REMOTE_DEFINITIONS = '"/api/_definitions.json'
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORE_DIR = REPO_ROOT / ".local" / "k8s-schemas" / f"{KUBERNETES_VERSION}-local-strict"
-CRD_DIR_ENV = "QV_K8S_CRD_SCHEMAS"
-# The steering repository's shared/ sits beside the checkout (and beside CI's clone).
-CRD_DIR_CANDIDATES = (
-    REPO_ROOT.parent / "shared" / "k8s-crd-schemas",
-    REPO_ROOT / ".local" / "k8s-crd-schemas",
-)
+CRD_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 def localised(schema_text: str) -> str:
@@ -54,14 +48,7 @@ def extract(wheel: Path, out_dir: Path) -> int:
     return written
 
 
-def crd_schema_dir() -> Path | None:
-    """Where the CRD schemas are: $QV_K8S_CRD_SCHEMAS, shared/k8s-crd-schemas, .local/."""
-    configured = os.environ.get(CRD_DIR_ENV)
-    candidates = (Path(configured),) if configured else CRD_DIR_CANDIDATES
-    return next((d for d in candidates if (d / "kafka.strimzi.io").is_dir()), None)
-
-
-def schema_locations(crd_dir: Path, core_dir: Path = CORE_DIR) -> list[str]:
+def schema_locations(crd_dir: Path = CRD_DIR, core_dir: Path = CORE_DIR) -> list[str]:
     """kubeconform's -schema-location templates: Kubernetes' kinds, then the CRDs by group."""
     return [
         f"{core_dir}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",

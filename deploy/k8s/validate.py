@@ -1,5 +1,6 @@
 """Render and check the overlays as CI does: `kustomize build`, `kubeconform -strict` against the
-pinned schemas (no network), and `kube-score` on production.
+pinned schemas (no network; the operators' are committed in deploy/k8s/schemas/), and
+`kube-score` on production.
 
     uv run python -m deploy.k8s.validate   # exit 1 on the first overlay that fails
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
 
-from deploy.k8s.schemas import CORE_DIR, REPO_ROOT, crd_schema_dir, schema_locations
+from deploy.k8s.schemas import CORE_DIR, CRD_DIR, REPO_ROOT, schema_locations
 
 K8S_DIR = Path(__file__).resolve().parent
 OVERLAYS = {name: K8S_DIR / "overlays" / name for name in ("dev", "prod")}
@@ -62,7 +63,7 @@ def documents(rendered: str) -> list[Manifest]:
     return [d for d in yaml.safe_load_all(rendered) if d]
 
 
-def kubeconform(rendered: str, crd_dir: Path) -> subprocess.CompletedProcess[str]:
+def kubeconform(rendered: str, crd_dir: Path = CRD_DIR) -> subprocess.CompletedProcess[str]:
     binary = tool("kubeconform")
     if binary is None:
         raise FileNotFoundError("kubeconform is not installed: make k8s-tools")
@@ -84,13 +85,12 @@ def critical_findings(kube_score_output: str) -> list[str]:
 
 
 def main() -> int:
-    crd_dir = crd_schema_dir()
-    if crd_dir is None or not CORE_DIR.is_dir():
-        print("schemas missing: see deploy/k8s/README.md, Validation", file=sys.stderr)
+    if not CORE_DIR.is_dir():
+        print(f"no Kubernetes schemas in {CORE_DIR}: make k8s-tools", file=sys.stderr)
         return 1
     for name, directory in OVERLAYS.items():
         rendered = build(directory)
-        checked = kubeconform(rendered, crd_dir)
+        checked = kubeconform(rendered)
         print(f"{name}: {checked.stdout.strip()}")
         if checked.returncode != 0:
             print(checked.stdout + checked.stderr, file=sys.stderr)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; it comes with uvicorn
 
-from deploy.k8s import generate
+from deploy.k8s import crd_schemas, generate
 from deploy.k8s import validate as k8s
-from deploy.k8s.schemas import CORE_DIR, crd_schema_dir
+from deploy.k8s.schemas import CORE_DIR, CRD_DIR
 from deploy.kafka_access import platform_access
 from services.contracts.topics import ALL_TOPICS, PRODUCER_OF, SERVICES
 from services.registry.settings import RegistrySettings
@@ -64,10 +64,7 @@ def crd_dir() -> Path:
         _missing("kubeconform is not installed")
     if not CORE_DIR.is_dir():
         _missing(f"the Kubernetes schemas are not in {CORE_DIR}")
-    found = crd_schema_dir()
-    if found is None:  # not fetched by CI: deploy/k8s/README.md, Validation
-        pytest.skip("the CRD schemas are not installed (deploy/k8s/README.md, Validation)")
-    return found
+    return CRD_DIR  # committed: deploy/k8s/crd_schemas.py
 
 
 # --------------------------------------------------------------------------- generated files
@@ -153,15 +150,79 @@ def test_kubeconform_rejects_unknown_fields_of_core_kinds_and_crds(crd_dir: Path
     broken_deployment["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
     broken_topic = copy.deepcopy(next(of_kind(documents, "KafkaTopic")))
     broken_topic["spec"]["replicationFactor"] = 3
+    broken_database = copy.deepcopy(next(of_kind(documents, "Cluster")))
+    broken_database["spec"]["storage"]["sise"] = "10Gi"  # deep in a CRD, not only at its top
+    mistyped_scaler = copy.deepcopy(next(of_kind(documents, "ScaledObject")))
+    mistyped_scaler["spec"]["minReplicaCount"] = "two"
     unknown_kind = {"apiVersion": "example.org/v1", "kind": "Gadget", "metadata": {"name": "g"}}
     for broken, expected in (
         (broken_deployment, "livenesProbe"),
         (broken_topic, "replicationFactor"),
+        (broken_database, "sise"),
+        (mistyped_scaler, "minReplicaCount"),
         (unknown_kind, "could not find schema"),
     ):
         result = k8s.kubeconform(yaml.safe_dump(broken), crd_dir)
         assert result.returncode != 0
         assert expected in result.stdout
+
+
+def test_the_committed_crd_schemas_are_those_of_the_kinds_the_overlays_use() -> None:
+    api_versions = {(d["apiVersion"], d["kind"]) for o in k8s.OVERLAYS for d in rendered(o)}
+    used = {
+        crd_schemas.Kind(api_version.split("/")[0], api_version.split("/")[1], kind)
+        for api_version, kind in api_versions
+        # Kubernetes' own groups have no dot or end in .k8s.io; the operators' are domains.
+        if "." in api_version.split("/")[0] and ".k8s.io/" not in api_version
+    }
+    assert used == crd_schemas.USED_KINDS
+    committed = {p.relative_to(CRD_DIR) for p in CRD_DIR.glob("*/*.json")}
+    assert committed == {k.file for k in crd_schemas.USED_KINDS}
+
+
+def test_a_crd_schema_becomes_strict_where_the_crd_does_not_preserve_unknown_fields() -> None:
+    openapi = {
+        "type": "object",
+        "description": "dropped",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "description": {"type": "string", "description": "a field so named stays"},
+                    "size": {
+                        "anyOf": [{"type": "integer"}, {"type": "string"}],
+                        "x-kubernetes-int-or-string": True,
+                    },
+                    "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "items": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                    },
+                    "note": {"type": "string", "nullable": True},
+                },
+                "x-kubernetes-validations": [{"rule": "self.size > 0"}],
+            }
+        },
+    }
+    kind = crd_schemas.Kind("example.org", "v1", "Gadget")
+    schema = crd_schemas.resource_schema(kind, openapi)
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["apiVersion", "kind", "metadata"]
+    assert schema["properties"]["kind"] == {"type": "string", "enum": ["Gadget"]}
+    assert schema["properties"]["apiVersion"]["enum"] == ["example.org/v1"]
+    assert "description" not in schema
+    spec = schema["properties"]["spec"]
+    assert spec["additionalProperties"] is False
+    assert "x-kubernetes-validations" not in spec
+    fields = spec["properties"]
+    assert fields["description"] == {"type": "string"}
+    assert fields["size"]["type"] == ["integer", "string"] and "anyOf" not in fields["size"]
+    assert "additionalProperties" not in fields["config"]
+    assert fields["labels"]["additionalProperties"] == {"type": "string"}
+    assert fields["items"]["items"]["additionalProperties"] is False
+    assert fields["note"]["type"] == ["string", "null"]
+    assert kind.file == Path("example.org", "gadget_v1.json")
 
 
 def test_kube_score_finds_nothing_critical_in_production() -> None:
