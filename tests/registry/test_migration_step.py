@@ -31,7 +31,8 @@ async def test_the_registry_waits_for_the_migration_job(
             assert not starting.done()
             conn = await asyncpg.connect(fresh_database)
             try:
-                assert await conn.fetchval("SELECT to_regclass('registry.verification_codes')") is None
+                codes = await conn.fetchval("SELECT to_regclass('registry.verification_codes')")
+                assert codes is None
             finally:
                 await conn.close()
 
