@@ -1,13 +1,13 @@
 """LocalKafkaCluster: three secured KRaft nodes. Topics at replication 3 with two in sync, ACLs
 that hold (a service writes only what it owns, reads only what it consumes), certificates from
-anywhere but the clients CA refused at the handshake, the verifier at work as its own principal,
-and a killed broker's leadership taken over, then given its place back after a restart."""
+anywhere but the clients CA refused at the handshake, the verifier at work as its own principal.
+A broker's loss, with the whole platform on the cluster, is tests/e2e/test_broker_loss.py."""
 
 import asyncio
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -37,10 +37,9 @@ from tests.verifier.support import request_for
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafkaCluster]:
-    with LocalKafkaCluster(tmp_path_factory.mktemp("kafka-cluster"), brokers=3) as kafka:
-        yield kafka
+@pytest.fixture
+def cluster(secured_cluster: LocalKafkaCluster) -> LocalKafkaCluster:
+    return secured_cluster  # the session's (tests/kafka_cluster.py)
 
 
 @pytest_asyncio.fixture
@@ -204,24 +203,3 @@ async def test_the_verifier_works_as_its_own_principal(
             request.request_id, cluster.admin_cluster, cluster.bootstrap_servers, 120
         )
     assert verdict.qualification_id == "aws-e94e5145"
-
-
-async def test_a_killed_broker_hands_over_its_leadership_and_rejoins_after_a_restart(
-    cluster: LocalKafkaCluster,
-) -> None:
-    topic = VERIFICATION_REQUESTED.name
-    leader = await cluster.leader_of(topic, 0)
-    node = next(n for n in cluster.nodes if n.node_id == leader)
-    node.kill()
-    assert not node.is_running()
-    deadline = time.monotonic() + 30
-    while (now := await cluster.leader_of(topic, 0)) in (leader, -1):
-        assert time.monotonic() < deadline, "the partition kept its dead leader"
-        await asyncio.sleep(0.5)
-    assert leader not in await cluster.in_sync_replicas(topic, 0)
-    node.start()  # from this thread: its JVM dies with the test run
-    deadline = time.monotonic() + 60
-    while len(await cluster.in_sync_replicas(topic, 0)) < 3:
-        assert time.monotonic() < deadline, f"node {leader} did not rejoin the in-sync replicas"
-        await asyncio.sleep(0.5)
-    assert now != leader

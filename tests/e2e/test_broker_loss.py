@@ -30,6 +30,7 @@ from tests.e2e.steady_traffic import (
     longest_gap,
     submit_steadily,
 )
+from tests.kafka_cluster import revived
 
 PER_SECOND = 8.0
 KILL_AFTER_SECONDS = 6.0
@@ -46,28 +47,25 @@ class ClusterPlatform:
 
 @pytest_asyncio.fixture(scope="module")
 async def on_cluster(
-    module_database: str, tmp_path_factory: pytest.TempPathFactory
+    module_database: str,
+    _session_cluster: LocalKafkaCluster,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[ClusterPlatform]:
-    kafka = LocalKafkaCluster(tmp_path_factory.mktemp("kafka-cluster"), brokers=3)
-    kafka.spawn()  # from this thread: the JVMs die with it
-    await asyncio.to_thread(kafka.wait_ready)
-    try:
-        platform = Platform(
-            kafka.bootstrap_servers,
-            module_database,
-            Ports.free(),
-            kafka_client_env=kafka_client_env(kafka, SERVICES),
-        )
-        extra = {
-            "NOTIFIER_RETRY_TIME_SCALE": "0.0002",
-            "SIMULATOR_DEFAULT_FAULTS__LATENCY_MEDIAN_MS": "20",
-        }
-        logs = tmp_path_factory.mktemp("cluster-platform-logs")
-        async with Supervisor() as supervisor:
-            await supervisor.start_all(service_specs(platform, logs, extra))
-            yield ClusterPlatform(kafka, platform, supervisor)
-    finally:
-        kafka.stop()
+    kafka = revived(_session_cluster)  # the session's cluster (tests/kafka_cluster.py)
+    platform = Platform(
+        kafka.bootstrap_servers,
+        module_database,
+        Ports.free(),
+        kafka_client_env=kafka_client_env(kafka, SERVICES),
+    )
+    extra = {
+        "NOTIFIER_RETRY_TIME_SCALE": "0.0002",
+        "SIMULATOR_DEFAULT_FAULTS__LATENCY_MEDIAN_MS": "20",
+    }
+    logs = tmp_path_factory.mktemp("cluster-platform-logs")
+    async with Supervisor() as supervisor:
+        await supervisor.start_all(service_specs(platform, logs, extra))
+        yield ClusterPlatform(kafka, platform, supervisor)
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,6 @@ async def test_losing_a_broker_then_the_leader_loses_and_repeats_nothing(
             log,
             kafka.admin_cluster,
         )
-        await restore(kafka, leader.killed_node)
         print(
             "\nbroker loss, "
             + pause_report("a follower", log, follower)
