@@ -77,7 +77,7 @@ run: setup
 
 ## Run every test: lint, types, unit, integration and end-to-end on real Kafka and PostgreSQL.
 test: setup lint typecheck
-	$(UV) run --frozen pytest -q
+	$(UV) run --frozen pytest -q --durations=25
 
 ## The fast lane: the tests that need neither Kafka, PostgreSQL nor a browser (about a minute).
 unit: setup

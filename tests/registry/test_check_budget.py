@@ -70,7 +70,8 @@ async def test_two_replicas_refuse_the_31st_check_of_a_client_between_them(
 
     assert (refused.status_code, again.status_code) == (429, 429)
     assert refused.headers["content-type"] == "application/problem+json"
-    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # Sliding window: a full minute weighs on into the next one for 1/30 of it (2 s more).
+    assert 1 <= int(refused.headers["retry-after"]) <= 62
     problem = refused.json()
     assert problem["type"] == "/problems/rate-limited"
     assert problem["message"] == {
